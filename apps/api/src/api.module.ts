@@ -1,0 +1,58 @@
+import { Injectable, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
+import { DomainModule } from '@app/domain';
+import { HttpMetricsMiddleware, JobCountsSource, OpsModule } from '@app/observability';
+import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
+import { ProvisionersModule } from '@app/provisioners';
+import { BullMqJobDispatcher, QueuesModule } from '@app/queues';
+import { AccountController } from './controllers/account.controller';
+import { AddonsController } from './controllers/addons.controller';
+import { AppsController } from './controllers/apps.controller';
+import { AttachmentsController } from './controllers/attachments.controller';
+import { CatalogController } from './controllers/catalog.controller';
+import { ConfigVarsController } from './controllers/config-vars.controller';
+import { OAuthController } from './controllers/oauth.controller';
+import { VendorController } from './controllers/vendor.controller';
+import { RateLimitGuard } from './http/rate-limit.guard';
+import { RequestContextMiddleware } from './http/request-context.middleware';
+
+@Injectable()
+class QueueJobCounts extends JobCountsSource {
+  constructor(private readonly dispatcher: BullMqJobDispatcher) {
+    super();
+  }
+  async jobCounts() {
+    const result: Record<string, Record<string, number>> = {};
+    for (const queue of this.dispatcher.queues()) result[queue.name] = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+    return result;
+  }
+}
+
+
+@Module({
+  imports: [
+    PersistenceModule,
+    QueuesModule,
+    ProvisionersModule,
+    DomainOptionsModule,
+    DomainModule,
+    AuthModule,
+    OpsModule.forRoot({ jobCounts: QueueJobCounts }),
+  ],
+  controllers: [
+    AccountController,
+    AppsController,
+    ConfigVarsController,
+    CatalogController,
+    AddonsController,
+    AttachmentsController,
+    VendorController,
+    OAuthController,
+  ],
+  providers: [RateLimitGuard],
+})
+export class ApiModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestContextMiddleware, HttpMetricsMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,150 @@
+import { Body, Controller, Delete, ForbiddenException, Get, Headers, Param, Patch, Post, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { Response } from 'express';
+import { CurrentPrincipal, Principal } from '@app/auth';
+import { InvalidInputError } from '@app/common';
+import { AddonQueries, CreateAddonUseCase, ManageAddonUseCase, PartnerService } from '@app/domain';
+import { CreateAddonRequestDto, DeleteAddonRequestDto, UpdateAddonRequestDto } from '../dto/addon.dto';
+import { UpdateAddonConfigRequestDto } from '../dto/partner.dto';
+import { Developer, DeveloperOrPartner, Partner } from '../http/auth.decorators';
+import { rangeFrom, sendPage } from '../http/range';
+import { refOf } from '../http/validation';
+import { toAddonResponse, toAttachmentResponse } from '../mappers/addon.mapper';
+import { account } from './account.controller';
+
+const RANGE = ['name', 'id'] as const;
+
+@ApiTags('add-ons')
+@Controller()
+export class AddonsController {
+  constructor(
+    private readonly queries: AddonQueries,
+    private readonly create: CreateAddonUseCase,
+    private readonly manage: ManageAddonUseCase,
+    private readonly partner: PartnerService,
+  ) {}
+
+  @Get('addons')
+  @Developer()
+  async list(@CurrentPrincipal() principal: Principal, @Headers('range') range: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return sendPage(res, await this.queries.listVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, toAddonResponse);
+  }
+
+  @Get('apps/:app/addons')
+  @Developer()
+  async listForApp(
+    @CurrentPrincipal() principal: Principal,
+    @Param('app') app: string,
+    @Headers('range') range: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return sendPage(res, await this.queries.listForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, toAddonResponse);
+  }
+
+  @Post('apps/:app/addons')
+  @Developer()
+  async createAddon(
+    @CurrentPrincipal() principal: Principal,
+    @Param('app') app: string,
+    @Body() body: CreateAddonRequestDto,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const view = await this.create.execute(account(principal).id, app, {
+      plan: refOf(body.plan)!,
+      name: body.name,
+      attachmentName: body.attachment?.name,
+      options: body.config,
+      confirm: body.confirm,
+    });
+    res.status(201);
+    return toAddonResponse(view);
+  }
+
+  @Get('apps/:app/addons/:addon')
+  @Developer()
+  async getOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('addon') addon: string) {
+    return toAddonResponse(await this.queries.getOnApp(account(principal).id, app, addon));
+  }
+
+  @Patch('apps/:app/addons/:addon')
+  @Developer()
+  async updateOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('addon') addon: string, @Body() body: UpdateAddonRequestDto) {
+    return this.update(account(principal).id, app, addon, body);
+  }
+
+  @Patch('addons/:addon')
+  @Developer()
+  async updateAddon(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Body() body: UpdateAddonRequestDto) {
+    return this.update(account(principal).id, null, addon, body);
+  }
+
+  @Delete('apps/:app/addons/:addon')
+  @Developer()
+  async destroyOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('addon') addon: string, @Body() body: DeleteAddonRequestDto) {
+    return toAddonResponse(await this.manage.destroy(account(principal).id, app, addon, body?.force === true));
+  }
+
+  @Delete('addons/:addon')
+  @Developer()
+  async destroy(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Body() body: DeleteAddonRequestDto) {
+    return toAddonResponse(await this.manage.destroy(account(principal).id, null, addon, body?.force === true));
+  }
+
+  @Get('addons/:addon')
+  @DeveloperOrPartner()
+  async get(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
+    if (principal.kind === 'partner') return toAddonResponse(await this.partner.getAddon(await this.scoped(principal, addon)));
+    return toAddonResponse(await this.queries.get(account(principal).id, addon));
+  }
+
+  @Get('addons/:addon/addon-attachments')
+  @DeveloperOrPartner()
+  async attachments(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
+    const views =
+      principal.kind === 'partner'
+        ? await this.partner.attachments(await this.scoped(principal, addon))
+        : await this.queries.listAttachmentsForAddon(account(principal).id, addon);
+    return views.map(toAttachmentResponse);
+  }
+
+  @Get('addons/:addon/config')
+  @DeveloperOrPartner()
+  async config(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
+    const id = principal.kind === 'partner' ? await this.scoped(principal, addon) : (await this.queries.get(account(principal).id, addon)).addon.id;
+    return this.partner.getConfig(id);
+  }
+
+  @Patch('addons/:addon/config')
+  @Partner()
+  async updateConfig(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Body() body: UpdateAddonConfigRequestDto) {
+    return this.partner.updateConfig(await this.scoped(principal, addon), body.config);
+  }
+
+  @Post('addons/:addon/actions/provision')
+  @Partner()
+  async provisioned(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
+    return toAddonResponse(await this.partner.provisioned(await this.scoped(principal, addon)));
+  }
+
+  @Post('addons/:addon/actions/deprovision')
+  @Partner()
+  async deprovisioned(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
+    return toAddonResponse(await this.partner.deprovisioned(await this.scoped(principal, addon)));
+  }
+
+  private async update(accountId: string, app: string | null, addon: string, body: UpdateAddonRequestDto) {
+    const plan = body.plan === undefined ? null : refOf(body.plan);
+    if (plan === null && !body.name) throw new InvalidInputError('Pass a plan to change to, or a new name.');
+    let view = plan ? await this.manage.changePlan(accountId, app, addon, plan) : null;
+    if (body.name) view = await this.manage.rename(accountId, app, view?.addon.id ?? addon, body.name);
+    return toAddonResponse(view!);
+  }
+
+  /** A partner token reaches only the add-on it was issued for. */
+  private async scoped(principal: Principal, addon: string): Promise<string> {
+    if (principal.kind !== 'partner' || principal.addonId !== addon) {
+      throw new ForbiddenException('This token is not valid for that add-on.');
+    }
+    return principal.addonId;
+  }
+}

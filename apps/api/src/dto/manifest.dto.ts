@@ -1,0 +1,5 @@
+import { IsObject } from 'class-validator';
+
+export class PushManifestRequestDto {
+  @IsObject() contents!: Record<string, unknown>;
+}

@@ -1,0 +1,58 @@
+import { Account, AppView, Release } from '@app/domain';
+
+export const toAccountResponse = (a: Account) => ({
+  id: a.id,
+  email: a.email,
+  name: a.name,
+  verified: true,
+  two_factor_authentication: false,
+  beta: false,
+  allow_tracking: false,
+  default_organization: null,
+  default_team: null,
+  last_login: null,
+  suspended_at: null,
+  delinquent_at: null,
+  scheduled_suspension_time: null,
+  scheduled_deletion_time: null,
+  created_at: a.createdAt.toISOString(),
+  updated_at: a.updatedAt.toISOString(),
+});
+
+export const toAppResponse = ({ app, owner, region }: AppView, publicUrl: string) => ({
+  id: app.id,
+  name: app.name,
+  owner: { id: owner.id, email: owner.email },
+  region: { id: region.id, name: region.name },
+  stack: { id: null, name: 'container' },
+  build_stack: { id: null, name: 'container' },
+  organization: null,
+  team: null,
+  space: null,
+  maintenance: false,
+  acm: false,
+  internal_routing: null,
+  buildpack_provided_description: null,
+  git_url: null,
+  web_url: `${publicUrl}/apps/${app.name}`,
+  repo_size: null,
+  slug_size: null,
+  archived_at: null,
+  released_at: app.updatedAt.toISOString(),
+  created_at: app.createdAt.toISOString(),
+  updated_at: app.updatedAt.toISOString(),
+});
+
+export const toReleaseResponse = (r: Release, app: { id: string; name: string }, currentVersion: number | null) => ({
+  id: r.id,
+  version: r.version,
+  description: r.description,
+  status: 'succeeded',
+  current: currentVersion === r.version,
+  app: { id: app.id, name: app.name },
+  addon_plan_names: [],
+  slug: null,
+  user: null,
+  created_at: r.createdAt.toISOString(),
+  updated_at: r.createdAt.toISOString(),
+});

@@ -1,0 +1,38 @@
+import { Global, Module } from '@nestjs/common';
+import { DomainModule, JobDispatcher, ProvisionerRegistry } from '@app/domain';
+import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
+
+/** Admin commands change state directly; they never enqueue provider work. */
+class NoJobs extends JobDispatcher {
+  private refuse(): never {
+    throw new Error('The admin CLI does not run add-on jobs; use the API.');
+  }
+  provision(): Promise<void> {
+    this.refuse();
+  }
+  changePlan(): Promise<void> {
+    this.refuse();
+  }
+  deprovision(): Promise<void> {
+    this.refuse();
+  }
+}
+
+class NoProvisioners extends ProvisionerRegistry {
+  forService(): never {
+    throw new Error('The admin CLI does not call providers.');
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    { provide: JobDispatcher, useClass: NoJobs },
+    { provide: ProvisionerRegistry, useClass: NoProvisioners },
+  ],
+  exports: [JobDispatcher, ProvisionerRegistry],
+})
+class CliPortsModule {}
+
+@Module({ imports: [PersistenceModule, CliPortsModule, DomainOptionsModule, DomainModule] })
+export class CliModule {}

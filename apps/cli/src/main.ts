@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { ConfigError } from '@app/config';
+import { DomainError } from '@app/common';
+import { accountCommands } from './commands/accounts.command';
+import { dbCommands } from './commands/db.command';
+import { serviceCommands } from './commands/services.command';
+
+const program = new Command('attache')
+  .description('Attache administration: accounts, keys, the catalog and the database')
+  .showHelpAfterError();
+accountCommands(program);
+serviceCommands(program);
+dbCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message = error instanceof ConfigError || error instanceof DomainError ? error.message : (error as Error).message;
+  process.stderr.write(`attache: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Job, Queue } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { Reconciler } from '@app/domain';
+import { QUEUES, RECONCILE_JOB, redisConnection } from '@app/queues';
+import { QueueProcessor } from './queue-processor';
+
+/** Periodic upkeep. The schedule lives in Redis, so several workers share one reconcile run per interval. */
+@Injectable()
+export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> {
+  readonly queue = QUEUES.maintenance;
+  private scheduler?: Queue;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly reconciler: Reconciler,
+  ) {
+    super(config);
+  }
+
+  override async onApplicationBootstrap(): Promise<void> {
+    super.onApplicationBootstrap();
+    this.scheduler = new Queue(this.queue, { connection: redisConnection(this.config), prefix: this.config.queues.prefix });
+    await this.scheduler.upsertJobScheduler(
+      RECONCILE_JOB,
+      { every: this.config.reconciler.intervalMs },
+      { name: RECONCILE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
+    );
+  }
+
+  protected async process(job: Job<Record<string, never>>): Promise<unknown> {
+    if (job.name === RECONCILE_JOB) return this.reconciler.run();
+    throw new Error(`No handler for maintenance job ${job.name}`);
+  }
+
+  override async onApplicationShutdown(): Promise<void> {
+    await super.onApplicationShutdown();
+    await this.scheduler?.close();
+  }
+}

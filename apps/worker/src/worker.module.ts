@@ -1,0 +1,33 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { DomainModule } from '@app/domain';
+import { OpsModule } from '@app/observability';
+import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
+import { ProvisionersModule } from '@app/provisioners';
+import { QUEUES, QueuesModule } from '@app/queues';
+import { HeartbeatService } from './heartbeat.service';
+import { DeprovisionProcessor } from './processors/deprovision.processor';
+import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { PlanChangeProcessor } from './processors/plan-change.processor';
+import { ProvisionProcessor } from './processors/provision.processor';
+import { QueueProcessor } from './processors/queue-processor';
+
+@Module({
+  imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, OpsModule.forRoot()],
+  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, HeartbeatService],
+})
+export class WorkerModule implements OnModuleInit {
+  constructor(
+    private readonly provision: ProvisionProcessor,
+    private readonly planChange: PlanChangeProcessor,
+    private readonly deprovision: DeprovisionProcessor,
+    private readonly maintenance: MaintenanceProcessor,
+  ) {}
+
+  /** Refuse to start when a queue has no processor: its jobs would wait forever. */
+  onModuleInit(): void {
+    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance] as QueueProcessor<unknown>[];
+    const handled = new Set(processors.map((p) => p.queue));
+    const missing = Object.values(QUEUES).filter((queue) => !handled.has(queue));
+    if (missing.length > 0) throw new Error(`No processor for queue(s): ${missing.join(', ')}`);
+  }
+}

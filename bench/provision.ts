@@ -1,0 +1,163 @@
+/**
+ * End-to-end provisioning benchmark. Starts Attache's api and worker as real processes on a
+ * private database and queue prefix, with a vendor that answers at once, then fires N creates
+ * from C concurrent clients. Prints API latency (p50/p99) and provisions per second, from the
+ * first request to the last add-on reaching `provisioned`.
+ *
+ *   npm run build && node bin/run.js bench-provision [--n 2000] [--concurrency 50]
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+const root = join(__dirname, '..', '..');
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const N = arg('n', 2000);
+const CONCURRENCY = arg('concurrency', 50);
+const PG = process.env.ATTACHE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+function instantVendor(slug: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      res.setHeader('Content-Type', 'application/json');
+      if (req.method === 'POST') {
+        const uuid = (JSON.parse(body) as { uuid: string }).uuid;
+        res.end(JSON.stringify({ id: uuid, config: { [`${slug.toUpperCase().replace(/-/g, '_')}_URL`]: `https://bench.example/${uuid}` } }));
+      } else {
+        res.statusCode = req.method === 'DELETE' ? 204 : 200;
+        res.end(req.method === 'DELETE' ? undefined : '{}');
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function start(program: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), program], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return child;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function main(): Promise<void> {
+  const database = `attache_bench_${randomBytes(4).toString('hex')}`;
+  const port = 5400 + Math.floor(Math.random() * 500);
+  const env = {
+    ...process.env,
+    NODE_ENV: 'development',
+    DATABASE_URL: `${PG}/${database}`,
+    ATTACHE_QUEUE_PREFIX: `attache-bench-${randomBytes(3).toString('hex')}`,
+    ATTACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    PORT: String(port),
+    WORKER_PORT: String(port + 1),
+    ATTACHE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_HOUR: '100000000',
+    WORKER_CONCURRENCY: String(arg('worker-concurrency', 50)),
+  };
+  const cli = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'attache.js'), ...args], { env, encoding: 'utf8' });
+  const slug = `bench-${randomBytes(3).toString('hex')}`;
+  const vendor = await instantVendor(slug);
+  const children: ChildProcess[] = [];
+  const admin = new Client({ connectionString: `${PG}/postgres` });
+  await admin.connect();
+  try {
+    cli('db:migrate');
+    const key = cli('accounts:create', `bench-${randomBytes(3).toString('hex')}@example.test`).trim().split('\n').pop()!;
+    children.push(start('api', env), start('worker', env));
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'api and worker');
+    const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' };
+    const vendorUrl = `http://127.0.0.1:${(vendor.address() as AddressInfo).port}`;
+    const manifest = {
+      id: slug,
+      name: 'Bench',
+      api: {
+        config_vars: [`${slug.toUpperCase().replace(/-/g, '_')}_URL`],
+        password: randomBytes(16).toString('hex'),
+        sso_salt: randomBytes(16).toString('hex'),
+        regions: ['us'],
+        requires: ['many_per_app'],
+        production: { base_url: `${vendorUrl}/heroku/resources`, sso_url: `${vendorUrl}/sso` },
+        version: '3',
+      },
+      plans: [{ name: 'instant', human_name: 'Instant', price: { cents: 100, unit: 'month' }, default: true }],
+    };
+    const pushed = await fetch(`${base}/api/v3/addons/${slug}/manifests`, { method: 'POST', headers, body: JSON.stringify({ contents: manifest }) });
+    if (!pushed.ok) throw new Error(`manifest push failed: ${pushed.status} ${await pushed.text()}`);
+    const apps: string[] = [];
+    for (let i = 0; i < Math.ceil(N / 100); i++) {
+      const app = await fetch(`${base}/apps`, { method: 'POST', headers, body: '{}' });
+      apps.push(((await app.json()) as { name: string }).name);
+    }
+
+    const db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    const latencies: number[] = [];
+    let next = 0;
+    let failures = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < N) {
+          const i = next++;
+          const t0 = performance.now();
+          const response = await fetch(`${base}/apps/${apps[i % apps.length]}/addons`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ plan: `${slug}:instant`, attachment: { name: `B${i}` } }),
+          });
+          await response.arrayBuffer();
+          latencies.push(performance.now() - t0);
+          if (response.status !== 201) failures++;
+        }
+      }),
+    );
+    const accepted = performance.now();
+    await waitFor(
+      async () => Number((await db.query("SELECT count(*) AS n FROM addons WHERE state = 'provisioned'")).rows[0].n) >= N - failures,
+      600_000,
+      'all add-ons provisioned',
+    );
+    const finished = performance.now();
+    await db.end();
+    latencies.sort((a, b) => a - b);
+    const seconds = (finished - started) / 1000;
+    process.stdout.write(
+      [
+        `provision benchmark: ${N} creates, ${CONCURRENCY} concurrent clients, vendor answers at once`,
+        `  API latency      p50 ${percentile(latencies, 50).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   (failures: ${failures})`,
+        `  API throughput   ${(N / ((accepted - started) / 1000)).toFixed(0)} creates/s accepted`,
+        `  end to end       ${(N / seconds).toFixed(0)} provisions/s  (${seconds.toFixed(2)} s from first request to last provisioned)`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    vendor.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+export * from './principal';
+export * from './guards';
+export * from './auth.module';

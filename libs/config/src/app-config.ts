@@ -1,0 +1,20 @@
+/** Typed configuration, one section per concern. Built only by `loadConfig`. */
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  http: { host: string; port: number; publicUrl: string; bodyLimit: string };
+  database: { url: string; poolSize: number };
+  redis: { url: string };
+  queues: { prefix: string; workerConcurrency: number; lockDurationMs: number };
+  encryption: { currentKey: Buffer; previousKeys: Buffer[] };
+  provider: {
+    timeoutMs: number;
+    maxAttempts: number;
+    backoffMs: number;
+    deprovisionMaxAttempts: number;
+    asyncDeadlineMs: number;
+  };
+  reconciler: { intervalMs: number; stuckAfterMs: number };
+  rateLimit: { perHour: number };
+  worker: { port: number };
+  log: { level: string };
+}

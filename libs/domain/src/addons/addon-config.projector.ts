@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { SecretBox } from '@app/common';
+import { Addon, AddonService, Attachment } from '../shared/models';
+import { Store } from '../shared/store.port';
+import { aliasedVarName } from './naming.rules';
+
+/**
+ * Writes an add-on's config onto the apps it is attached to, each var renamed under the
+ * attachment's alias, and cuts a release on every app whose vars changed. Runs inside the
+ * caller's transaction so vars and the state change commit together.
+ */
+@Injectable()
+export class AddonConfigProjector {
+  constructor(private readonly box: SecretBox) {}
+
+  readConfig(addon: Addon): Record<string, string> {
+    return addon.configSealed ? (JSON.parse(this.box.open(addon.configSealed)) as Record<string, string>) : {};
+  }
+
+  sealConfig(config: Record<string, string>): string {
+    return this.box.seal(JSON.stringify(config));
+  }
+
+  /** Projects `config` onto every attachment of the add-on; returns the apps that got a release. */
+  async projectAll(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, description: string, at: Date): Promise<string[]> {
+    const released: string[] = [];
+    const attachments = await tx.attachments.listForAddon(addon.id);
+    for (const attachment of attachments.sort((a, b) => a.appId.localeCompare(b.appId))) {
+      await tx.apps.lock(attachment.appId);
+      if (await this.projectOne(tx, attachment, service, config)) {
+        await tx.releases.append(attachment.appId, description, at);
+        released.push(attachment.appId);
+      }
+    }
+    return released;
+  }
+
+  /** Makes one attachment's vars equal to the aliased `config`. Returns whether anything changed. */
+  async projectOne(tx: Store, attachment: Attachment, service: AddonService, config: Record<string, string>): Promise<boolean> {
+    const current = await tx.configVars.listByAttachment(attachment.id);
+    const desired = new Map(
+      Object.entries(config).map(([name, value]) => [aliasedVarName(attachment.name, name, service.configVarsPrefix), value]),
+    );
+    const currentByName = new Map(current.map((v) => [v.name, this.box.open(v.valueSealed)]));
+    const stale = current.filter((v) => !desired.has(v.name)).map((v) => v.name);
+    const changed = [...desired].filter(([name, value]) => currentByName.get(name) !== value);
+    if (stale.length === 0 && changed.length === 0) return false;
+    await tx.configVars.delete(attachment.appId, stale);
+    await tx.configVars.upsert(
+      changed.map(([name, value]) => ({ appId: attachment.appId, name, valueSealed: this.box.seal(value), attachmentId: attachment.id })),
+    );
+    return true;
+  }
+
+  /** The app-side var names an attachment under `alias` would own. */
+  varNamesFor(alias: string, service: AddonService, config: Record<string, string>): string[] {
+    const names = new Set([...service.configVars, ...Object.keys(config)]);
+    return [...names].map((name) => aliasedVarName(alias, name, service.configVarsPrefix));
+  }
+}

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, ConflictError, InvalidInputError, newId } from '@app/common';
+import { Addon } from '../shared/models';
+import { JobDispatcher } from '../shared/ports';
+import { Store } from '../shared/store.port';
+import { AppAccess } from '../apps/app-access';
+import { CatalogService } from '../catalog/catalog.service';
+import { AddonView, ViewLoader } from './addon-views';
+import { AliasChooser } from './alias.chooser';
+import { AttachmentWriter } from './attachment-writer';
+import { assertValidAddonName, generateAddonName } from './naming.rules';
+
+export interface CreateAddonInput {
+  plan: string;
+  name?: string | null;
+  attachmentName?: string | null;
+  options?: Record<string, unknown> | null;
+  confirm?: string | null;
+}
+
+/**
+ * DESIGN §3 step 1: validates, writes the add-on, its owning attachment and the event in one
+ * transaction, then enqueues provisioning. Never waits on the provider.
+ */
+@Injectable()
+export class CreateAddonUseCase {
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppAccess,
+    private readonly catalog: CatalogService,
+    private readonly aliases: AliasChooser,
+    private readonly attachments: AttachmentWriter,
+    private readonly jobs: JobDispatcher,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(accountId: string, appIdOrName: string, input: CreateAddonInput): Promise<AddonView> {
+    const app = await this.apps.member(accountId, appIdOrName);
+    const { service, plan } = await this.catalog.resolveInstallablePlan(accountId, input.plan);
+    if (input.name) assertValidAddonName(input.name);
+    const options = normalizeOptions(input.options ?? {});
+    const region = (await this.store.regions.list()).find((r) => r.id === app.regionId)!;
+    if (!service.regions.includes('*') && !service.regions.includes(region.name)) {
+      throw new InvalidInputError(`${service.slug} is not available in the ${region.name} region (available: ${service.regions.join(', ')}).`);
+    }
+    const addon = await this.store.transaction(async (tx) => {
+      await tx.apps.lock(app.id);
+      if (!service.requires.includes('many_per_app') && (await tx.addons.countLiveOnApp(app.id, service.id)) > 0) {
+        throw new InvalidInputError(`${service.slug} is already installed on ${app.name} and does not support multiple installations per app.`);
+      }
+      const choice = await this.aliases.choose(tx, app, service, input.attachmentName, input.confirm, {});
+      const name = await this.pickName(tx, service.slug, input.name);
+      const now = this.clock.now();
+      const created: Addon = await tx.addons.create({
+        id: newId(),
+        name,
+        serviceId: service.id,
+        planId: plan.id,
+        appId: app.id,
+        regionId: region.id,
+        state: 'provisioning',
+        billedPriceCents: plan.priceCents,
+        billedPriceUnit: plan.priceUnit,
+        pendingPlanId: null,
+        planChangeSeq: 0,
+        providerId: null,
+        configSealed: null,
+        options,
+        provisionMessage: null,
+        failureReason: null,
+        planChangeError: null,
+        asyncDeadlineAt: null,
+        cleanupPending: false,
+        createdAt: now,
+        updatedAt: now,
+        provisionedAt: null,
+        deprovisionRequestedAt: null,
+        deprovisionedAt: null,
+      });
+      await tx.events.append({
+        type: 'addon.provision_requested',
+        addonId: created.id,
+        appId: app.id,
+        occurredAt: now,
+        data: { plan_id: plan.id, service_id: service.id, price_cents: plan.priceCents, price_unit: plan.priceUnit },
+      });
+      await this.attachments.attach(tx, created, service, app, choice, null);
+      return created;
+    });
+    await this.jobs.provision(addon.id);
+    return new ViewLoader(this.store).addon(addon);
+  }
+
+  private async pickName(tx: Store, slug: string, requested: string | null | undefined): Promise<string> {
+    if (requested) {
+      if (await tx.addons.isNameTaken(requested)) throw new ConflictError('name_taken', `Name ${requested} is already taken.`);
+      return requested;
+    }
+    for (let i = 0; i < 10; i++) {
+      const candidate = generateAddonName(slug);
+      if (!(await tx.addons.isNameTaken(candidate))) return candidate;
+    }
+    throw new ConflictError('name_taken', 'Could not generate a free add-on name; please pass one.');
+  }
+}
+
+/** Provider options are a flat string map; the CLI sends bare `--flag` as `true`. */
+function normalizeOptions(options: Record<string, unknown>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (!/^\w+$/.test(key)) throw new InvalidInputError(`Invalid option name "${key}".`);
+    if (typeof value === 'string') result[key] = value;
+    else if (typeof value === 'boolean' || typeof value === 'number') result[key] = String(value);
+    else throw new InvalidInputError(`Option ${key} must be a string.`);
+  }
+  return result;
+}

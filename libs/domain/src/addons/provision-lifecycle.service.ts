@@ -1,0 +1,283 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock, hashSecret, newId, randomToken } from '@app/common';
+import { Addon, AddonService } from '../shared/models';
+import { JobDispatcher, ProviderRefusedError, ProviderUnavailableError, ProvisionerRegistry } from '../shared/ports';
+import { Store } from '../shared/store.port';
+import { AddonConfigProjector } from './addon-config.projector';
+
+export type StepResult = 'done' | 'skipped' | 'waiting';
+
+/** How long a vendor has to exchange the OAuth grant code sent with a provision request. */
+const GRANT_TTL_MS = 5 * 60_000;
+export const GRANT_CODE_PREFIX = 'atg_';
+
+/** Settings the worker passes in from configuration. */
+export abstract class LifecycleOptions {
+  abstract readonly publicUrl: string;
+  abstract readonly asyncDeadlineMs: number;
+}
+
+/**
+ * The worker's side of DESIGN §3: each method is one idempotent step that a job runs and may
+ * run again after a crash. Every step re-reads the add-on and acts only if its work is not done.
+ */
+@Injectable()
+export class ProvisionLifecycle {
+  private readonly logger = new Logger(ProvisionLifecycle.name);
+
+  constructor(
+    private readonly store: Store,
+    private readonly provisioners: ProvisionerRegistry,
+    private readonly projector: AddonConfigProjector,
+    private readonly jobs: JobDispatcher,
+    private readonly clock: Clock,
+    private readonly options: LifecycleOptions,
+  ) {}
+
+  /** Calls the provider; throws ProviderUnavailableError for the queue to retry. */
+  async provision(addonId: string): Promise<StepResult> {
+    const addon = await this.store.addons.findById(addonId);
+    if (!addon || addon.state !== 'provisioning') return 'skipped';
+    if (addon.asyncDeadlineAt) return 'waiting';
+    const service = (await this.store.services.findById(addon.serviceId))!;
+    const plan = (await this.store.plans.findById(addon.planId))!;
+    const region = (await this.store.regions.list()).find((r) => r.id === addon.regionId)!;
+    const oauthGrant = service.provider === 'http' ? await this.issueGrant(addon.id) : null;
+    let outcome;
+    try {
+      outcome = await this.provisioners.forService(service).provision({
+        addon,
+        service,
+        plan,
+        region,
+        oauthGrant,
+        callbackUrl: `${this.options.publicUrl}/addons/${addon.id}`,
+      });
+    } catch (error) {
+      if (error instanceof ProviderRefusedError) {
+        await this.fail(addonId, error.message);
+        return 'done';
+      }
+      throw error;
+    }
+    if (outcome.kind === 'provisioned') {
+      const invalid = this.invalidConfig(service, outcome.config);
+      if (invalid) {
+        await this.fail(addonId, `The provider's response was invalid: ${invalid}.`);
+        return 'done';
+      }
+    }
+    return this.store.transaction(async (tx) => {
+      const current = await tx.addons.findByIdForUpdate(addonId);
+      // Destroyed while the provider was working: the deprovision job removes what was made.
+      if (!current || current.state !== 'provisioning') return 'skipped';
+      const now = this.clock.now();
+      if (outcome.kind === 'pending') {
+        await tx.addons.update(addonId, {
+          providerId: outcome.providerId,
+          provisionMessage: outcome.message,
+          asyncDeadlineAt: new Date(now.getTime() + this.options.asyncDeadlineMs),
+          updatedAt: now,
+        });
+        return 'waiting';
+      }
+      await this.markProvisioned(tx, current, service, outcome.config, outcome.providerId, outcome.message, now);
+      return 'done';
+    });
+  }
+
+  /**
+   * Final failure: the add-on ends `deprovisioned` with the reason (never billed), its
+   * attachments go, and the provider is asked to delete anything half-made.
+   */
+  async fail(addonId: string, reason: string): Promise<void> {
+    const failed = await this.store.transaction(async (tx) => {
+      const addon = await tx.addons.findByIdForUpdate(addonId);
+      if (!addon || addon.state !== 'provisioning') return false;
+      const now = this.clock.now();
+      for (const attachment of await tx.attachments.listForAddon(addonId)) {
+        await tx.configVars.deleteByAttachment(attachment.id);
+        await tx.attachments.delete(attachment.id);
+      }
+      await tx.addons.update(addonId, {
+        state: 'deprovisioned',
+        failureReason: reason,
+        deprovisionedAt: now,
+        cleanupPending: true,
+        updatedAt: now,
+      });
+      await tx.oauth.revokeAllForAddon(addonId, now);
+      await tx.events.append({ type: 'addon.provision_failed', addonId, appId: addon.appId, occurredAt: now, data: { reason } });
+      return true;
+    });
+    if (failed) {
+      this.logger.warn({ addonId, reason }, 'provision failed');
+      await this.jobs.deprovision(addonId);
+    }
+  }
+
+  /** The vendor finished an async provision through the partner API. */
+  async completeAsync(addonId: string): Promise<Addon> {
+    return this.store.transaction(async (tx) => {
+      const addon = (await tx.addons.findByIdForUpdate(addonId))!;
+      if (addon.state !== 'provisioning') return addon;
+      const service = (await tx.services.findById(addon.serviceId))!;
+      const now = this.clock.now();
+      return this.markProvisioned(tx, addon, service, this.projector.readConfig(addon), addon.providerId, addon.provisionMessage, now);
+    });
+  }
+
+  async changePlan(addonId: string, seq: number): Promise<StepResult> {
+    const addon = await this.store.addons.findById(addonId);
+    if (!addon || addon.state !== 'provisioned' || !addon.pendingPlanId || addon.planChangeSeq !== seq) return 'skipped';
+    const service = (await this.store.services.findById(addon.serviceId))!;
+    const plan = (await this.store.plans.findById(addon.pendingPlanId))!;
+    let outcome;
+    try {
+      outcome = await this.provisioners.forService(service).changePlan({ addon, service, plan });
+    } catch (error) {
+      if (error instanceof ProviderRefusedError) {
+        await this.failPlanChange(addonId, seq, error.message);
+        return 'done';
+      }
+      throw error;
+    }
+    const config = outcome.kind === 'changed' ? outcome.config : null;
+    const invalid = config ? this.invalidConfig(service, config) : null;
+    if (invalid) {
+      await this.failPlanChange(addonId, seq, `The provider's response was invalid: ${invalid}.`);
+      return 'done';
+    }
+    return this.store.transaction(async (tx) => {
+      const current = await tx.addons.findByIdForUpdate(addonId);
+      if (!current || current.state !== 'provisioned' || current.planChangeSeq !== seq || current.pendingPlanId !== plan.id) return 'skipped';
+      const now = this.clock.now();
+      const patch: Partial<Addon> = {
+        planId: plan.id,
+        pendingPlanId: null,
+        billedPriceCents: plan.priceCents,
+        billedPriceUnit: plan.priceUnit,
+        provisionMessage: outcome.message ?? current.provisionMessage,
+        updatedAt: now,
+      };
+      if (config) {
+        const merged = { ...this.projector.readConfig(current), ...config };
+        patch.configSealed = this.projector.sealConfig(merged);
+        await this.projector.projectAll(tx, current, service, merged, `Update ${current.name} config (plan change)`, now);
+      }
+      await tx.addons.update(addonId, patch);
+      await tx.events.append({
+        type: 'addon.plan_changed',
+        addonId,
+        appId: current.appId,
+        occurredAt: now,
+        data: { from_plan_id: current.planId, to_plan_id: plan.id, price_cents: plan.priceCents, price_unit: plan.priceUnit },
+      });
+      return 'done';
+    });
+  }
+
+  async failPlanChange(addonId: string, seq: number, reason: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const addon = await tx.addons.findByIdForUpdate(addonId);
+      if (!addon || addon.planChangeSeq !== seq || !addon.pendingPlanId) return;
+      const now = this.clock.now();
+      await tx.addons.update(addonId, { pendingPlanId: null, planChangeError: reason, updatedAt: now });
+      await tx.events.append({
+        type: 'addon.plan_change_failed',
+        addonId,
+        appId: addon.appId,
+        occurredAt: now,
+        data: { to_plan_id: addon.pendingPlanId, reason },
+      });
+    });
+  }
+
+  /** Deletes the resource at the provider: for a destroy, or to clean up after a failed provision. */
+  async deprovision(addonId: string): Promise<StepResult> {
+    const addon = await this.store.addons.findById(addonId);
+    if (!addon) return 'skipped';
+    const cleanup = addon.state === 'deprovisioned' && addon.cleanupPending;
+    if (addon.state !== 'deprovisioning' && !cleanup) return 'skipped';
+    const service = (await this.store.services.findById(addon.serviceId))!;
+    let refusal: string | null = null;
+    try {
+      const outcome = await this.provisioners.forService(service).deprovision({ addon, service });
+      if (outcome.kind === 'pending' && !cleanup) return 'waiting';
+    } catch (error) {
+      if (!(error instanceof ProviderRefusedError)) throw error;
+      refusal = error.message;
+      this.logger.warn({ addonId, reason: refusal }, 'provider refused to deprovision; treating the add-on as gone');
+    }
+    await this.markDeprovisioned(addonId, refusal);
+    return 'done';
+  }
+
+  /** Also the partner API's `actions/deprovision` for vendors that answered the DELETE with 202. */
+  async markDeprovisioned(addonId: string, note: string | null = null): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const addon = await tx.addons.findByIdForUpdate(addonId);
+      if (!addon) return;
+      const now = this.clock.now();
+      if (addon.state === 'deprovisioned') {
+        if (addon.cleanupPending) await tx.addons.update(addonId, { cleanupPending: false, updatedAt: now });
+        return;
+      }
+      if (addon.state !== 'deprovisioning') return;
+      await tx.addons.update(addonId, {
+        state: 'deprovisioned',
+        deprovisionedAt: now,
+        failureReason: note ?? addon.failureReason,
+        updatedAt: now,
+      });
+      await tx.oauth.revokeAllForAddon(addonId, now);
+      await tx.events.append({ type: 'addon.deprovisioned', addonId, appId: addon.appId, occurredAt: now, data: {} });
+    });
+  }
+
+  private async markProvisioned(
+    tx: Store,
+    addon: Addon,
+    service: AddonService,
+    config: Record<string, string>,
+    providerId: string | null,
+    message: string | null,
+    now: Date,
+  ): Promise<Addon> {
+    const patch: Partial<Addon> = {
+      state: 'provisioned',
+      providerId,
+      configSealed: this.projector.sealConfig(config),
+      provisionMessage: message,
+      asyncDeadlineAt: null,
+      provisionedAt: now,
+      updatedAt: now,
+    };
+    await tx.addons.update(addon.id, patch);
+    const provisioned = { ...addon, ...patch };
+    await this.projector.projectAll(tx, provisioned, service, config, `Add ${addon.name} add-on`, now);
+    await tx.events.append({ type: 'addon.provisioned', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { provider_id: providerId } });
+    return provisioned;
+  }
+
+  private async issueGrant(addonId: string): Promise<{ code: string; expiresAt: Date }> {
+    const code = randomToken(40, GRANT_CODE_PREFIX);
+    const expiresAt = new Date(this.clock.now().getTime() + GRANT_TTL_MS);
+    await this.store.oauth.createGrant({ id: newId(), addonId, codeHash: hashSecret(code), expiresAt, exchangedAt: null });
+    return { code, expiresAt };
+  }
+
+  /** kensa's response checks: declared, prefixed names and string values. */
+  private invalidConfig(service: AddonService, config: Record<string, string>): string | null {
+    for (const [name, value] of Object.entries(config)) {
+      if (typeof value !== 'string') return `config var ${name} is not a string`;
+      const declared = service.configVars.includes(name) || (service.provider !== 'http' && name.startsWith(`${service.configVarsPrefix}_`));
+      if (!declared) return `config var ${name} is not declared in the manifest`;
+    }
+    return null;
+  }
+
+  isRetryable(error: unknown): boolean {
+    return error instanceof ProviderUnavailableError;
+  }
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { ForbiddenError, NotFoundError } from '@app/common';
+import { App } from '../shared/models';
+import { Store } from '../shared/store.port';
+
+/** Who may do what with an app: owners everything, collaborators all but rename and delete. */
+@Injectable()
+export class AppAccess {
+  constructor(private readonly store: Store) {}
+
+  async member(accountId: string, idOrName: string, store: Store = this.store): Promise<App> {
+    const app = await store.apps.findLiveByIdOrName(idOrName);
+    if (!app) throw new NotFoundError('app');
+    if (!(await store.apps.hasAccess(app.id, accountId))) {
+      throw new ForbiddenError(`You do not have access to the app ${app.name}.`);
+    }
+    return app;
+  }
+
+  async owner(accountId: string, idOrName: string, store: Store = this.store): Promise<App> {
+    const app = await this.member(accountId, idOrName, store);
+    if (app.ownerAccountId !== accountId) {
+      throw new ForbiddenError(`Only the owner of ${app.name} can do this.`);
+    }
+    return app;
+  }
+}

@@ -1,0 +1,49 @@
+import { Module } from '@nestjs/common';
+import { AccountsService } from './accounts/accounts.service';
+import { AddonAccess } from './addons/addon-access';
+import { AddonConfigProjector } from './addons/addon-config.projector';
+import { AddonQueries } from './addons/addon-queries.service';
+import { AliasChooser } from './addons/alias.chooser';
+import { AttachAddonUseCase } from './addons/attach-addon.use-case';
+import { AttachmentWriter } from './addons/attachment-writer';
+import { CreateAddonUseCase } from './addons/create-addon.use-case';
+import { ManageAddonUseCase } from './addons/manage-addon.use-case';
+import { ProvisionLifecycle } from './addons/provision-lifecycle.service';
+import { Reconciler } from './addons/reconciler.service';
+import { AppAccess } from './apps/app-access';
+import { AppsService } from './apps/apps.service';
+import { ConfigVarsService } from './apps/config-vars.service';
+import { DeleteAppUseCase } from './apps/delete-app.use-case';
+import { ReleasesService } from './apps/releases.service';
+import { CatalogService } from './catalog/catalog.service';
+import { PartnerService } from './partner/partner.service';
+import { ManifestService } from './vendors/manifest.service';
+
+const services = [
+  AccountsService,
+  AddonAccess,
+  AddonConfigProjector,
+  AddonQueries,
+  AliasChooser,
+  AttachAddonUseCase,
+  AttachmentWriter,
+  CreateAddonUseCase,
+  ManageAddonUseCase,
+  ProvisionLifecycle,
+  Reconciler,
+  AppAccess,
+  AppsService,
+  ConfigVarsService,
+  DeleteAppUseCase,
+  ReleasesService,
+  CatalogService,
+  PartnerService,
+  ManifestService,
+];
+
+/**
+ * The domain's services. Its ports (Store, JobDispatcher, ProvisionerRegistry, SecretBox, Clock
+ * and the *Options classes) come from global adapter modules imported by each app.
+ */
+@Module({ providers: services, exports: services })
+export class DomainModule {}

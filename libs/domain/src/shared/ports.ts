@@ -1,0 +1,56 @@
+import { Addon, AddonService, Plan, Region } from './models';
+
+/** Enqueues lifecycle work for the worker. Job ids are deterministic, so repeats are no-ops. */
+export abstract class JobDispatcher {
+  abstract provision(addonId: string): Promise<void>;
+  abstract changePlan(addonId: string, seq: number): Promise<void>;
+  /** Deprovisions at the provider: for a destroy, and for cleaning up after a failed provision. */
+  abstract deprovision(addonId: string): Promise<void>;
+}
+
+export interface ProvisionRequest {
+  addon: Addon;
+  service: AddonService;
+  plan: Plan;
+  region: Region;
+  oauthGrant: { code: string; expiresAt: Date } | null;
+  callbackUrl: string;
+}
+
+export type ProvisionOutcome =
+  | { kind: 'provisioned'; providerId: string | null; config: Record<string, string>; message: string | null }
+  | { kind: 'pending'; providerId: string | null; message: string | null };
+
+export type PlanChangeOutcome =
+  | { kind: 'changed'; config: Record<string, string> | null; message: string | null }
+  | { kind: 'pending'; message: string | null };
+
+export type DeprovisionOutcome = { kind: 'deprovisioned' } | { kind: 'pending' };
+
+/** The provider said no (a 4xx with a message): shown to the user, never retried. */
+export class ProviderRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderRefusedError';
+  }
+}
+
+/** A timeout, connection error or 5xx: worth retrying with backoff. */
+export class ProviderUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderUnavailableError';
+  }
+}
+
+/** Creates, changes and removes the real resource behind an add-on. */
+export abstract class Provisioner {
+  abstract provision(request: ProvisionRequest): Promise<ProvisionOutcome>;
+  abstract changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome>;
+  abstract deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome>;
+}
+
+/** Picks the provisioner for a service (a vendor over HTTP, or first-party code). */
+export abstract class ProvisionerRegistry {
+  abstract forService(service: AddonService): Provisioner;
+}

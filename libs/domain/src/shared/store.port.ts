@@ -1,0 +1,167 @@
+import { Page, RangeSpec } from '@app/common';
+import {
+  Account,
+  Addon,
+  AddonService,
+  App,
+  Attachment,
+  ConfigVar,
+  LifecycleEvent,
+  Manifest,
+  Plan,
+  Region,
+  Release,
+} from './models';
+
+export interface AccountRepository {
+  create(input: { email: string; name?: string | null; isOperator?: boolean }): Promise<Account>;
+  findById(id: string): Promise<Account | null>;
+  findByEmail(email: string): Promise<Account | null>;
+  addApiKey(accountId: string, tokenHash: string, label: string): Promise<void>;
+  findByApiKeyHash(tokenHash: string): Promise<Account | null>;
+}
+
+export interface RegionRepository {
+  list(): Promise<Region[]>;
+  findByIdOrName(idOrName: string): Promise<Region | null>;
+  findDefault(): Promise<Region>;
+}
+
+export interface ServiceRepository {
+  /** Published services, plus unpublished ones owned by `viewerId`. */
+  listVisible(viewerId: string | null, range: RangeSpec): Promise<Page<AddonService>>;
+  findByIdOrSlug(idOrSlug: string): Promise<AddonService | null>;
+  findById(id: string): Promise<AddonService | null>;
+  findByIds(ids: string[]): Promise<AddonService[]>;
+  save(service: AddonService): Promise<AddonService>;
+}
+
+export interface PlanRepository {
+  listByService(serviceId: string, range: RangeSpec): Promise<Page<Plan>>;
+  allByService(serviceId: string): Promise<Plan[]>;
+  findById(id: string): Promise<Plan | null>;
+  findByIds(ids: string[]): Promise<Plan[]>;
+  findByServiceAndIdOrName(serviceId: string, idOrName: string): Promise<Plan | null>;
+  save(plan: Plan): Promise<Plan>;
+}
+
+export interface ManifestRepository {
+  add(manifest: Manifest): Promise<Manifest>;
+  list(serviceId: string, range: RangeSpec): Promise<Page<Manifest>>;
+  findById(serviceId: string, id: string): Promise<Manifest | null>;
+}
+
+export interface AppRepository {
+  create(app: App): Promise<App>;
+  findLiveByIdOrName(idOrName: string): Promise<App | null>;
+  findById(id: string): Promise<App | null>;
+  findByIds(ids: string[]): Promise<App[]>;
+  listVisible(accountId: string, range: RangeSpec): Promise<Page<App>>;
+  isNameTaken(name: string): Promise<boolean>;
+  update(id: string, patch: Partial<Pick<App, 'name' | 'deletedAt' | 'updatedAt'>>): Promise<void>;
+  /** Serializes writers of one app (releases, config vars) for the rest of the transaction. */
+  lock(id: string): Promise<void>;
+  hasAccess(appId: string, accountId: string): Promise<boolean>;
+  addCollaborator(appId: string, accountId: string): Promise<void>;
+  removeCollaborator(appId: string, accountId: string): Promise<boolean>;
+  listCollaborators(appId: string): Promise<Account[]>;
+}
+
+export interface ReleaseRepository {
+  /** Appends the app's next version. Call with the app locked. */
+  append(appId: string, description: string, at: Date): Promise<Release>;
+  list(appId: string, range: RangeSpec): Promise<Page<Release>>;
+  findByIdOrVersion(appId: string, idOrVersion: string): Promise<Release | null>;
+}
+
+export interface ConfigVarRepository {
+  listForApp(appId: string): Promise<ConfigVar[]>;
+  upsert(vars: ConfigVar[]): Promise<void>;
+  delete(appId: string, names: string[]): Promise<void>;
+  deleteByAttachment(attachmentId: string): Promise<ConfigVar[]>;
+  listByAttachment(attachmentId: string): Promise<ConfigVar[]>;
+}
+
+export interface AddonRepository {
+  create(addon: Addon): Promise<Addon>;
+  findById(id: string): Promise<Addon | null>;
+  findByIds(ids: string[]): Promise<Addon[]>;
+  findByIdOrName(idOrName: string): Promise<Addon | null>;
+  /** Locks the row for the rest of the transaction, so state transitions never race. */
+  findByIdForUpdate(id: string): Promise<Addon | null>;
+  update(id: string, patch: Partial<Addon>): Promise<void>;
+  isNameTaken(name: string): Promise<boolean>;
+  /** Live add-ons owned by the app or attached to it. */
+  listForApp(appId: string, range: RangeSpec): Promise<Page<Addon>>;
+  /** Live add-ons attached to any app the account can access. */
+  listVisible(accountId: string, range: RangeSpec): Promise<Page<Addon>>;
+  listOwnedByApp(appId: string): Promise<Addon[]>;
+  countLiveOnApp(appId: string, serviceId: string): Promise<number>;
+  /** Add-ons in a transitional state not touched since `olderThan`. */
+  findStuck(olderThan: Date, limit: number): Promise<Addon[]>;
+  findAsyncPastDeadline(now: Date, limit: number): Promise<Addon[]>;
+  listByServiceIds(serviceIds: string[], range: RangeSpec): Promise<Page<Addon>>;
+}
+
+export interface AttachmentRepository {
+  create(attachment: Attachment): Promise<Attachment>;
+  findById(id: string): Promise<Attachment | null>;
+  findByAppAndName(appId: string, name: string): Promise<Attachment | null>;
+  listForAddon(addonId: string): Promise<Attachment[]>;
+  listForApp(appId: string, range: RangeSpec): Promise<Page<Attachment>>;
+  listVisible(accountId: string, range: RangeSpec): Promise<Page<Attachment>>;
+  namesOnApp(appId: string): Promise<string[]>;
+  delete(id: string): Promise<void>;
+}
+
+export interface EventRepository {
+  append(event: LifecycleEvent): Promise<void>;
+}
+
+export interface OAuthGrantRecord {
+  id: string;
+  addonId: string;
+  codeHash: string;
+  expiresAt: Date;
+  exchangedAt: Date | null;
+}
+
+export interface OAuthTokenRecord {
+  id: string;
+  addonId: string;
+  accessHash: string;
+  refreshHash: string;
+  accessExpiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface OAuthRepository {
+  createGrant(grant: OAuthGrantRecord): Promise<void>;
+  findGrantByCodeHashForUpdate(codeHash: string): Promise<OAuthGrantRecord | null>;
+  markGrantExchanged(id: string, at: Date): Promise<void>;
+  createToken(token: OAuthTokenRecord): Promise<void>;
+  findTokenByAccessHash(accessHash: string): Promise<OAuthTokenRecord | null>;
+  findTokenByRefreshHashForUpdate(refreshHash: string): Promise<OAuthTokenRecord | null>;
+  revokeToken(id: string, at: Date): Promise<void>;
+  revokeAllForAddon(addonId: string, at: Date): Promise<void>;
+}
+
+/**
+ * Everything the domain reads and writes, as one port. `transaction` hands the callback a
+ * Store bound to one database transaction: all writes inside commit or roll back together.
+ */
+export abstract class Store {
+  abstract readonly accounts: AccountRepository;
+  abstract readonly regions: RegionRepository;
+  abstract readonly services: ServiceRepository;
+  abstract readonly plans: PlanRepository;
+  abstract readonly manifests: ManifestRepository;
+  abstract readonly apps: AppRepository;
+  abstract readonly releases: ReleaseRepository;
+  abstract readonly configVars: ConfigVarRepository;
+  abstract readonly addons: AddonRepository;
+  abstract readonly attachments: AttachmentRepository;
+  abstract readonly events: EventRepository;
+  abstract readonly oauth: OAuthRepository;
+  abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,2 @@
+/** Who is managing a service: its vendor's account (API key) or the manifest's Basic credentials. */
+export type VendorActor = { kind: 'account'; accountId: string } | { kind: 'service'; serviceId: string };

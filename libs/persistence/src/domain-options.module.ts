@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { LifecycleOptions, ManifestServiceOptions, ReconcilerOptions } from '@app/domain';
+
+/** Settings the domain needs from configuration. */
+@Global()
+@Module({
+  providers: [
+    { provide: ManifestServiceOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig) => ({ production: c.env === 'production' }) },
+    {
+      provide: LifecycleOptions,
+      inject: [APP_CONFIG],
+      useFactory: (c: AppConfig) => ({ publicUrl: c.http.publicUrl, asyncDeadlineMs: c.provider.asyncDeadlineMs }),
+    },
+    { provide: ReconcilerOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig) => ({ stuckAfterMs: c.reconciler.stuckAfterMs }) },
+  ],
+  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions],
+})
+export class DomainOptionsModule {}

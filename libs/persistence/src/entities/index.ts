@@ -1,0 +1,50 @@
+import { AccountEntity } from './account.entity';
+import { AddonServiceEntity } from './addon-service.entity';
+import { AddonEntity } from './addon.entity';
+import { ApiKeyEntity } from './api-key.entity';
+import { AppEntity } from './app.entity';
+import { AttachmentEntity } from './attachment.entity';
+import { CollaboratorEntity } from './collaborator.entity';
+import { ConfigVarEntity } from './config-var.entity';
+import { LifecycleEventEntity } from './lifecycle-event.entity';
+import { ManifestEntity } from './manifest.entity';
+import { OAuthGrantEntity, OAuthTokenEntity } from './oauth.entity';
+import { PlanEntity } from './plan.entity';
+import { RegionEntity } from './region.entity';
+import { ReleaseEntity } from './release.entity';
+
+export const ENTITIES = [
+  AccountEntity,
+  AddonServiceEntity,
+  AddonEntity,
+  ApiKeyEntity,
+  AppEntity,
+  AttachmentEntity,
+  CollaboratorEntity,
+  ConfigVarEntity,
+  LifecycleEventEntity,
+  ManifestEntity,
+  OAuthGrantEntity,
+  OAuthTokenEntity,
+  PlanEntity,
+  RegionEntity,
+  ReleaseEntity,
+];
+
+export {
+  AccountEntity,
+  AddonServiceEntity,
+  AddonEntity,
+  ApiKeyEntity,
+  AppEntity,
+  AttachmentEntity,
+  CollaboratorEntity,
+  ConfigVarEntity,
+  LifecycleEventEntity,
+  ManifestEntity,
+  OAuthGrantEntity,
+  OAuthTokenEntity,
+  PlanEntity,
+  RegionEntity,
+  ReleaseEntity,
+};

@@ -1,0 +1,6 @@
+export * from './data-source';
+export * from './persistence.module';
+export * from './repositories/typeorm-store';
+export * from './entities';
+export { MIGRATIONS } from './migrations';
+export * from './domain-options.module';

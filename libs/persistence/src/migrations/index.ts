@@ -1,0 +1,4 @@
+import { CorePlatform1764000000000 } from './1764000000000-core-platform';
+
+/** Every migration, in order. Committed migrations are never edited; add a new one instead. */
+export const MIGRATIONS = [CorePlatform1764000000000];

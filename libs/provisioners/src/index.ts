@@ -1,0 +1,4 @@
+export * from './provisioners.module';
+export * from './provisioner.registry';
+export * from './provider-call-metrics';
+export * from './http-vendor/http-vendor.provisioner';

@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import { AddonService, Provisioner, ProvisionerRegistry } from '@app/domain';
+import { HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
+
+/** Maps a service's provider kind to its implementation. First-party kinds register here as they arrive. */
+@Injectable()
+export class DefaultProvisionerRegistry extends ProvisionerRegistry {
+  constructor(private readonly http: HttpVendorProvisioner) {
+    super();
+  }
+
+  forService(service: AddonService): Provisioner {
+    switch (service.provider) {
+      case 'http':
+        return this.http;
+      default:
+        throw new Error(`No provisioner is installed for ${service.provider} services.`);
+    }
+  }
+}

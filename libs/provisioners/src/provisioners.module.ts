@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { ProvisionerRegistry } from '@app/domain';
+import { HttpVendorOptions, HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
+import { ProviderCallMetrics } from './provider-call-metrics';
+import { DefaultProvisionerRegistry } from './provisioner.registry';
+
+@Global()
+@Module({
+  providers: [
+    ProviderCallMetrics,
+    HttpVendorProvisioner,
+    { provide: HttpVendorOptions, inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ timeoutMs: config.provider.timeoutMs }) },
+    DefaultProvisionerRegistry,
+    { provide: ProvisionerRegistry, useExisting: DefaultProvisionerRegistry },
+  ],
+  exports: [ProvisionerRegistry, ProviderCallMetrics],
+})
+export class ProvisionersModule {}

@@ -1,0 +1,5 @@
+export * from './queue-names';
+export * from './backoff';
+export * from './queue-options';
+export * from './bullmq-job-dispatcher';
+export * from './queues.module';

@@ -1,0 +1,27 @@
+/** Every queue and its job payload. Payloads carry ids only, never secrets. */
+export const QUEUES = {
+  provision: 'addon-provision',
+  planChange: 'addon-plan-change',
+  deprovision: 'addon-deprovision',
+  maintenance: 'maintenance',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export interface AddonJobPayload {
+  addonId: string;
+}
+
+export interface PlanChangeJobPayload {
+  addonId: string;
+  seq: number;
+}
+
+export const RECONCILE_JOB = 'reconcile';
+
+/** Deterministic job ids: the same (add-on, action) is never queued twice while one is live. */
+export const jobIds = {
+  provision: (addonId: string) => `provision.${addonId}`,
+  planChange: (addonId: string, seq: number) => `plan-change.${addonId}.${seq}`,
+  deprovision: (addonId: string) => `deprovision.${addonId}`,
+};

@@ -1,0 +1,2 @@
+export * from './vendor-server';
+export * from './heroku-cli';

@@ -1,0 +1,25 @@
+import 'tsconfig-paths/register';
+import { execFileSync } from 'node:child_process';
+import { Client } from 'pg';
+import { loadConfig } from '@app/config';
+import { runMigrations } from '@app/persistence';
+import { TEMPLATE_DATABASE, adminUrl, databaseUrl } from './support/test-database';
+
+/**
+ * Runs once per `npm test`: a freshly migrated template database that every end-to-end file
+ * clones, and the compiled output that child-process tests (crash test, CLI) run.
+ */
+export default async function globalSetup(): Promise<void> {
+  const admin = new Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  await runMigrations(loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: databaseUrl(TEMPLATE_DATABASE) }));
+  if (!process.env.ATTACHE_TEST_SKIP_BUILD) {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: `${__dirname}/..`, stdio: 'inherit' });
+  }
+}

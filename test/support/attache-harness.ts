@@ -1,0 +1,179 @@
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import request from 'supertest';
+import { AppConfig, ConfigModule, loadConfig } from '@app/config';
+import { AccountsService, ManifestService } from '@app/domain';
+import { createApiApp } from '../../apps/api/src/create-api-app';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { createTestDatabase } from './test-database';
+
+export const ACCEPT = 'application/vnd.heroku+json; version=3';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface HarnessOptions {
+  /** Extra environment for Attache's configuration (e.g. PROVIDER_TIMEOUT_MS). */
+  env?: Record<string, string>;
+  /** Run the worker in this process too (default true). */
+  worker?: boolean;
+}
+
+/**
+ * Attache booted as `main.ts` boots it (API over HTTP on a real port, the worker's processors),
+ * on a private database cloned from the migrated template and a private queue prefix in Redis.
+ */
+export class AttacheHarness {
+  private worker: INestApplicationContext | null = null;
+
+  private constructor(
+    readonly config: AppConfig,
+    readonly env: Record<string, string>,
+    private readonly api: INestApplication,
+    private readonly dropDatabase: () => Promise<void>,
+    readonly pg: Client,
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<AttacheHarness> {
+    const database = await createTestDatabase();
+    const port = await freePort();
+    const env: Record<string, string> = {
+      NODE_ENV: 'test',
+      DATABASE_URL: database.url,
+      DATABASE_POOL_SIZE: '10',
+      REDIS_URL: process.env.ATTACHE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      ATTACHE_QUEUE_PREFIX: `attache-test-${randomBytes(4).toString('hex')}`,
+      ATTACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      PORT: String(port),
+      ATTACHE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: process.env.ATTACHE_TEST_LOG_LEVEL ?? 'silent',
+      PROVIDER_TIMEOUT_MS: '2000',
+      PROVIDER_BACKOFF_MS: '50',
+      PROVIDER_MAX_ATTEMPTS: '3',
+      WORKER_CONCURRENCY: '20',
+      WORKER_LOCK_MS: '3000',
+      RECONCILE_INTERVAL_MS: '1000',
+      RECONCILE_STUCK_AFTER_MS: '5000',
+      RATE_LIMIT_PER_HOUR: '100000',
+      WORKER_PORT: '0',
+      ...options.env,
+    };
+    const config = loadConfig(env);
+    const api = await createApiApp(config);
+    await api.listen(config.http.port, '127.0.0.1');
+    const pg = new Client({ connectionString: database.url });
+    await pg.connect();
+    const harness = new AttacheHarness(config, env, api, database.drop, pg);
+    if (options.worker !== false) await harness.startWorker();
+    return harness;
+  }
+
+  get url(): string {
+    return this.config.http.publicUrl;
+  }
+
+  http() {
+    return request(this.url);
+  }
+
+  /** JSON calls with the Heroku Accept header, as `apiKey` when given. */
+  client(apiKey?: string) {
+    const agent = request(this.url);
+    const wrap = (test: request.Test) => {
+      test.set('Accept', ACCEPT);
+      if (apiKey) test.set('Authorization', `Bearer ${apiKey}`);
+      return test;
+    };
+    return {
+      get: (path: string) => wrap(agent.get(path)),
+      post: (path: string) => wrap(agent.post(path)),
+      patch: (path: string) => wrap(agent.patch(path)),
+      put: (path: string) => wrap(agent.put(path)),
+      delete: (path: string) => wrap(agent.delete(path)),
+    };
+  }
+
+  async startWorker(): Promise<void> {
+    if (this.worker) return;
+    this.worker = await NestFactory.createApplicationContext(
+      { module: WorkerModule, imports: [ConfigModule.withConfig(this.config)] },
+      { logger: false },
+    );
+    await this.worker.init();
+  }
+
+  async stopWorker(): Promise<void> {
+    await this.worker?.close();
+    this.worker = null;
+  }
+
+  /** A new account and its API key, created as `attache accounts:create` does. */
+  async createAccount(prefix = 'dev'): Promise<{ email: string; apiKey: string; id: string }> {
+    const email = `${prefix}-${randomBytes(4).toString('hex')}@example.test`;
+    const { account, apiKey } = await this.api.get(AccountsService).createAccount(email);
+    return { email, apiKey, id: account.id };
+  }
+
+  /**
+   * Registers a vendor's manifest as its own new account would (first push over HTTP) and, by
+   * default, publishes the service as an operator does.
+   */
+  async registerVendor(manifest: { id: string }, options: { publish?: boolean } = {}) {
+    const vendor = await this.createAccount('vendor');
+    const response = await this.client(vendor.apiKey).post(`/api/v3/addons/${manifest.id}/manifests`).send({ contents: manifest });
+    if (response.status !== 201) throw new Error(`manifest push failed: ${response.status} ${JSON.stringify(response.body)}`);
+    if (options.publish !== false) await this.api.get(ManifestService).publish(manifest.id);
+    return { slug: manifest.id, apiKey: vendor.apiKey, email: vendor.email, clientSecret: response.body.client_secret as string };
+  }
+
+  /** A new app owned by the account. */
+  async createApp(apiKey: string, name?: string): Promise<{ id: string; name: string }> {
+    const response = await this.client(apiKey).post('/apps').send(name ? { name } : {});
+    if (response.status !== 201 && response.status !== 200) throw new Error(`app create failed: ${response.status} ${JSON.stringify(response.body)}`);
+    return { id: response.body.id, name: response.body.name };
+  }
+
+  async configVars(apiKey: string, app: string): Promise<Record<string, string>> {
+    const response = await this.client(apiKey).get(`/apps/${app}/config-vars`);
+    if (response.status !== 200) throw new Error(`config-vars failed: ${response.status}`);
+    return response.body;
+  }
+
+  /** Lifecycle events of an add-on, oldest first. */
+  async events(addonId: string): Promise<string[]> {
+    const result = await this.pg.query('SELECT type FROM lifecycle_events WHERE addon_id = $1 ORDER BY id', [addonId]);
+    return result.rows.map((r: { type: string }) => r.type);
+  }
+
+  /** Polls the add-on (as its owner) until `done` holds or the time runs out. */
+  async waitForAddon(apiKey: string, addon: string, done: (body: { state: string; [k: string]: unknown }) => boolean, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    let last: { status: number; body: unknown } | undefined;
+    while (Date.now() < deadline) {
+      const response = await this.http().get(`/addons/${addon}`).set('Authorization', `Bearer ${apiKey}`).set('Accept', ACCEPT);
+      last = { status: response.status, body: response.body };
+      if (response.status === 200 && done(response.body)) return response.body as { state: string; [k: string]: unknown };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`add-on ${addon} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.stopWorker();
+    await this.api.close();
+    await this.pg.end();
+    await this.dropDatabase();
+  }
+}
+
