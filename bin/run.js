@@ -11,6 +11,7 @@ const PROGRAMS = {
   worker: 'apps/worker/src/main.js',
   cli: 'apps/cli/src/main.js',
   'example-vendor': 'apps/example-vendor/src/main.js',
+  'example-vendor-manifest': 'apps/example-vendor/src/write-manifest.js',
   'bench-provision': 'bench/provision.js',
 };
 

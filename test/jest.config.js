@@ -7,9 +7,11 @@ const project = (displayName, testRegex, extra = {}) => ({ ...base, displayName,
 module.exports = {
   rootDir: base.rootDir,
   globalSetup: '<rootDir>/test/global-setup.ts',
+  // Per-test ceiling; integration and end-to-end tests talk to real services.
+  testTimeout: 120_000,
   projects: [
     project('unit', '(apps|libs)/.*\\.spec\\.ts$'),
-    project('integration', '(apps|libs|test)/.*\\.int-spec\\.ts$', { testTimeout: 120_000 }),
-    project('e2e', '(apps|test)/.*\\.e2e-spec\\.ts$', { testTimeout: 180_000 }),
+    project('integration', '(apps|libs|test)/.*\\.int-spec\\.ts$'),
+    project('e2e', '(apps|test)/.*\\.e2e-spec\\.ts$'),
   ],
 };

@@ -27,7 +27,7 @@ export class AddonsController {
   @Get('addons')
   @Developer()
   async list(@CurrentPrincipal() principal: Principal, @Headers('range') range: string | undefined, @Res({ passthrough: true }) res: Response) {
-    return sendPage(res, await this.queries.listVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, toAddonResponse);
+    return sendPage(res, await this.queries.listVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, (view) => toAddonResponse(view));
   }
 
   @Get('apps/:app/addons')
@@ -38,7 +38,7 @@ export class AddonsController {
     @Headers('range') range: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return sendPage(res, await this.queries.listForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, toAddonResponse);
+    return sendPage(res, await this.queries.listForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, (view) => toAddonResponse(view));
   }
 
   @Post('apps/:app/addons')
@@ -137,7 +137,7 @@ export class AddonsController {
     if (plan === null && !body.name) throw new InvalidInputError('Pass a plan to change to, or a new name.');
     let view = plan ? await this.manage.changePlan(accountId, app, addon, plan) : null;
     if (body.name) view = await this.manage.rename(accountId, app, view?.addon.id ?? addon, body.name);
-    return toAddonResponse(view!);
+    return toAddonResponse(view!, { asRequested: plan !== null });
   }
 
   /** A partner token reaches only the add-on it was issued for. */

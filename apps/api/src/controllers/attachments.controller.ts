@@ -74,7 +74,7 @@ export class AttachmentsController {
   async resolveAddons(@CurrentPrincipal() principal: Principal, @Body() body: ResolveAddonRequestDto, @Res({ passthrough: true }) res: Response) {
     res.status(200);
     const views = await this.queries.resolveAddons(account(principal).id, body.addon, body.app ?? null, body.addon_service ?? null);
-    return views.map(toAddonResponse);
+    return views.map((view) => toAddonResponse(view));
   }
 
   @Post('actions/addon-attachments/resolve')

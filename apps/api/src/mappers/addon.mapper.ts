@@ -7,20 +7,30 @@ const planRef = (view: { service: AddonView['service']; plan: AddonView['plan'] 
   price: toPriceResponse(view.plan),
 });
 
-export const toAddonResponse = (view: AddonView) => {
+/**
+ * `asRequested`: the answer to a plan change shows the plan asked for (the CLI prints its price)
+ * while `pending_plan` says the provider has yet to confirm it.
+ */
+export const toAddonResponse = (view: AddonView, options: { asRequested?: boolean } = {}) => {
   const { addon, service, app, pendingPlan } = view;
+  const shown = options.asRequested && pendingPlan ? { ...view, plan: pendingPlan } : view;
+  const message = options.asRequested
+    ? pendingPlan
+      ? `The plan change to ${service.slug}:${pendingPlan.name} is in progress.`
+      : null
+    : (addon.failureReason ?? addon.provisionMessage);
   return {
     id: addon.id,
     name: addon.name,
     app: { id: app.id, name: app.name },
     addon_service: { id: service.id, name: service.slug, human_name: service.humanName },
-    plan: planRef(view),
+    plan: planRef(shown),
     billed_price: { cents: addon.billedPriceCents, contract: false, unit: addon.billedPriceUnit },
     billing_entity: { id: app.id, name: app.name, type: 'app' },
     config_vars: view.configVarNames,
     state: addon.state,
     provider_id: addon.providerId,
-    provision_message: addon.failureReason ?? addon.provisionMessage,
+    provision_message: message,
     pending_plan: pendingPlan ? { id: pendingPlan.id, name: `${service.slug}:${pendingPlan.name}` } : null,
     plan_change_error: addon.planChangeError,
     web_url: null,
