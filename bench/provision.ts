@@ -103,7 +103,8 @@ async function main(): Promise<void> {
     const pushed = await fetch(`${base}/api/v3/addons/${slug}/manifests`, { method: 'POST', headers, body: JSON.stringify({ contents: manifest }) });
     if (!pushed.ok) throw new Error(`manifest push failed: ${pushed.status} ${await pushed.text()}`);
     const apps: string[] = [];
-    for (let i = 0; i < Math.ceil(N / 100); i++) {
+    // Many apps, as in real use: creates on one app serialize on that app (its releases and vars).
+    for (let i = 0; i < Math.min(N, Math.max(CONCURRENCY * 4, Math.ceil(N / 10))); i++) {
       const app = await fetch(`${base}/apps`, { method: 'POST', headers, body: '{}' });
       apps.push(((await app.json()) as { name: string }).name);
     }

@@ -29,6 +29,8 @@ export class RangeNotSatisfiableError extends InvalidInputError {
 export function parseRange(header: string | undefined, fields: readonly string[], defaultField: string): RangeSpec {
   const fallback: RangeSpec = {
     field: defaultField,
+    start: undefined,
+    end: undefined,
     startExclusive: false,
     endExclusive: false,
     max: DEFAULT_PAGE_SIZE,
