@@ -13,12 +13,15 @@ export default async function globalSetup(): Promise<void> {
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
+    // Two runs on one machine must not rebuild the template under each other.
+    await admin.query('SELECT pg_advisory_lock(727002)');
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+    await runMigrations(loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: databaseUrl(TEMPLATE_DATABASE) }));
   } finally {
+    await admin.query('SELECT pg_advisory_unlock(727002)').catch(() => undefined);
     await admin.end();
   }
-  await runMigrations(loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: databaseUrl(TEMPLATE_DATABASE) }));
   if (!process.env.ATTACHE_TEST_SKIP_BUILD) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: `${__dirname}/..`, stdio: 'inherit' });
   }

@@ -175,5 +175,40 @@ export class AttacheHarness {
     await this.pg.end();
     await this.dropDatabase();
   }
-}
 
+  /** The app's releases, newest first. */
+  async releases(apiKey: string, app: string): Promise<{ version: number; description: string; current: boolean }[]> {
+    const response = await this.client(apiKey).get(`/apps/${app}/releases`).set('Range', 'version ..; order=desc');
+    if (response.status !== 200) throw new Error(`releases failed: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  /** Polls `GET /addons/{addon}` (as its owner) until it answers 404. */
+  async waitForAddonGone(apiKey: string, addon: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: { status: number; body: unknown } | undefined;
+    while (Date.now() < deadline) {
+      const response = await this.client(apiKey).get(`/addons/${addon}`);
+      last = { status: response.status, body: response.body };
+      if (response.status === 404) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`add-on ${addon} still answers after ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  }
+
+  /** Polls `check` until it returns something other than undefined; throws after the timeout. */
+  async waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const value = await check();
+      if (value !== undefined) return value;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+
+  /** Publishes a vendor's service, as an operator does with `attache services:publish`. */
+  async publishService(slug: string): Promise<void> {
+    await this.api.get(ManifestService).publish(slug);
+  }
+}

@@ -7,6 +7,7 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { PinoNestLogger, collectProcessMetrics, createLogger } from '@app/observability';
 import { ApiModule } from './api.module';
 import { ErrorFilter } from './http/error.filter';
+import { assignRequestId, logRequests } from './http/request-context.middleware';
 import { validationPipe } from './http/validation';
 
 /** Builds the API exactly as `main.ts` runs it; tests boot it the same way. */
@@ -20,6 +21,7 @@ export async function createApiApp(config: AppConfig): Promise<INestApplication>
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.set('etag', 'strong');
+  app.use(assignRequestId, logRequests);
   // The CLI sends JSON bodies on DELETE too; parse every method. Any content type parses as JSON
   // except forms, which the OAuth token endpoint accepts.
   app.use(json({ limit: config.http.bodyLimit, type: (req) => !String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && Number(req.headers['content-length'] ?? 1) > 0 }));

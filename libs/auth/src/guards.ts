@@ -18,10 +18,9 @@ function principalGuard(strategies: string[], kinds: Kind[], optional = false) {
 
     override handleRequest<T>(error: unknown, principal: T): T {
       if (error) throw error;
-      if (!principal) {
-        if (optional) return undefined as T;
-        throw new UnauthorizedException(INVALID);
-      }
+      // Optional guards let requests without Authorization through in canActivate; a key that
+      // is present must still be valid.
+      if (!principal) throw new UnauthorizedException(INVALID);
       if (!kinds.includes((principal as unknown as Principal).kind)) {
         throw new ForbiddenException('These credentials cannot be used for this request.');
       }

@@ -118,10 +118,14 @@ export class OpsModule {
 }
 
 @Injectable()
-export class JobsGauge {
+export class JobsGauge implements OnModuleDestroy {
+  private readonly gauge: Gauge<'queue' | 'state'>;
+
   constructor(source: JobCountsSource) {
-    if (register.getSingleMetric('attache_jobs')) return;
-    new Gauge({
+    // The registry is per process and outlives the module: an API booted again in the same process
+    // (tests) must count its own queues, not the closed ones of the first.
+    register.removeSingleMetric('attache_jobs');
+    this.gauge = new Gauge({
       name: 'attache_jobs',
       help: 'Jobs by queue and state',
       labelNames: ['queue', 'state'],
@@ -133,6 +137,10 @@ export class JobsGauge {
         }
       },
     });
+  }
+
+  onModuleDestroy(): void {
+    if (register.getSingleMetric('attache_jobs') === this.gauge) register.removeSingleMetric('attache_jobs');
   }
 }
 

@@ -4,7 +4,11 @@ import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /** The one way Attache connects to its database. Schema changes only through migrations. */
-export function createDataSource(config: Pick<AppConfig, 'database'>, options: { applicationName?: string } = {}): DataSource {
+export function createDataSource(
+  config: Pick<AppConfig, 'database'>,
+  options: { applicationName?: string; boundedWaits?: boolean } = {},
+): DataSource {
+  const bounded = options.boundedWaits ?? true;
   return new DataSource({
     type: 'postgres',
     url: config.database.url,
@@ -15,7 +19,13 @@ export function createDataSource(config: Pick<AppConfig, 'database'>, options: {
     synchronize: false,
     logging: false,
     applicationName: options.applicationName ?? 'attache',
-    extra: { max: config.database.poolSize },
+    // A hung query or lock wait would hold a job forever (its worker stays alive and keeps the
+    // job's lock); bounded waits turn it into an error the queue retries.
+    extra: {
+      max: config.database.poolSize,
+      connectionTimeoutMillis: 10_000,
+      ...(bounded ? { options: '-c statement_timeout=30000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=60000' } : {}),
+    },
   });
 }
 
@@ -40,7 +50,7 @@ export async function ensureDatabase(url: string): Promise<void> {
 }
 
 export async function runMigrations(config: Pick<AppConfig, 'database'>): Promise<string[]> {
-  const dataSource = createDataSource({ database: { ...config.database, poolSize: 2 } }, { applicationName: 'attache-migrate' });
+  const dataSource = createDataSource({ database: { ...config.database, poolSize: 2 } }, { applicationName: 'attache-migrate', boundedWaits: false });
   await dataSource.initialize();
   try {
     // Serialize concurrent migrators (api and worker starting together).

@@ -51,6 +51,7 @@ export class ConfigVarsController {
   @Get('releases/:release')
   async getRelease(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('release') release: string) {
     const { app: found, release: r } = await this.releases.get(account(principal).id, app, release);
-    return toReleaseResponse(r, found, null);
+    const latest = await this.releases.list(account(principal).id, found.id, rangeFrom('version ..; max=1, order=desc', RELEASE_RANGE));
+    return toReleaseResponse(r, found, latest.page.items[0]?.version ?? null);
   }
 }

@@ -42,6 +42,10 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private toResponse(exception: unknown): { status: number; body: Record<string, unknown> } {
+    // Nest wraps body-parser's errors in an HttpException whose message quotes the raw body;
+    // answer with our own words so nothing from the body (a secret, say) is echoed back.
+    const parserError = bodyParserError(exception instanceof HttpException ? exception.cause : exception);
+    if (parserError) return parserError;
     if (exception instanceof DomainError) {
       const status = exception.code === 'requested_range_not_satisfiable' ? 416 : STATUS[exception.kind];
       const body: Record<string, unknown> = { id: exception.code, message: exception.message };
@@ -55,10 +59,10 @@ export class ErrorFilter implements ExceptionFilter {
       const rawMessage = typeof raw === 'string' ? raw : (raw as { message?: string | string[] }).message;
       const message = Array.isArray(rawMessage) ? rawMessage.join('; ') : (rawMessage ?? exception.message);
       const explicitId = typeof raw === 'object' ? (raw as { id?: string }).id : undefined;
+      // A failed health check's body is the checks' results (terminus); keep them next to id and message.
+      if (isHealthCheckResult(raw)) return { status, body: { id: 'service_unavailable', message: 'One or more health checks failed.', ...raw } };
       return { status, body: { id: explicitId ?? HTTP_IDS[status] ?? `http_${status}`, message } };
     }
-    const parserError = bodyParserError(exception);
-    if (parserError) return parserError;
     const errorId = newId();
     this.logger.error({ errorId, err: exception }, 'unhandled error');
     return {
@@ -66,6 +70,10 @@ export class ErrorFilter implements ExceptionFilter {
       body: { id: 'internal_server_error', message: `Internal server error. Quote error id ${errorId} when reporting it.` },
     };
   }
+}
+
+function isHealthCheckResult(raw: unknown): raw is { status: string; details: object } {
+  return typeof raw === 'object' && raw !== null && typeof (raw as { status?: unknown }).status === 'string' && typeof (raw as { details?: unknown }).details === 'object';
 }
 
 /** body-parser's errors (malformed JSON, oversize bodies) arrive as plain errors with a status. */

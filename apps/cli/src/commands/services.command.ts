@@ -29,10 +29,14 @@ export function serviceCommands(program: Command): void {
         throw new Error(`Cannot read ${file} as JSON: ${(error as Error).message}`);
       }
       if (typeof contents.id !== 'string') throw new Error(`${file} has no "id" (the add-on slug).`);
-      const response = await fetch(`${options.url.replace(/\/+$/, '')}/api/v3/addons/${encodeURIComponent(contents.id)}/manifests`, {
+      const url = `${options.url.replace(/\/+$/, '')}/api/v3/addons/${encodeURIComponent(contents.id)}/manifests`;
+      const response = await fetch(url, {
         method: 'POST',
         headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' },
         body: JSON.stringify({ contents }),
+      }).catch((error: Error) => {
+        // fetch says only "fetch failed"; the reason (ECONNREFUSED, bad host) is in its cause.
+        throw new Error(`Cannot reach ${options.url}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
       });
       const body = (await response.json().catch(() => ({}))) as { message?: string; id?: string; client_secret?: string };
       if (!response.ok) throw new Error(`Push refused (HTTP ${response.status}): ${body.message ?? 'no message'}`);

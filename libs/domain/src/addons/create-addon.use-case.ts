@@ -109,6 +109,8 @@ function normalizeOptions(options: Record<string, unknown>): Record<string, stri
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(options)) {
     if (!/^\w+$/.test(key)) throw new InvalidInputError(`Invalid option name "${key}".`);
+    // Options are stored as jsonb, which cannot hold NUL.
+    if (typeof value === 'string' && value.includes('\u0000')) throw new InvalidInputError(`Option ${key} must not contain NUL characters.`);
     if (typeof value === 'string') result[key] = value;
     else if (typeof value === 'boolean' || typeof value === 'number') result[key] = String(value);
     else throw new InvalidInputError(`Option ${key} must be a string.`);

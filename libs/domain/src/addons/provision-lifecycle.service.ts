@@ -67,11 +67,16 @@ export class ProvisionLifecycle {
         return 'done';
       }
     }
-    return this.store.transaction(async (tx) => {
+    const result = await this.store.transaction(async (tx): Promise<StepResult | 'cleanup'> => {
       const current = await tx.addons.findByIdForUpdate(addonId);
-      // Destroyed while the provider was working: the deprovision job removes what was made.
-      if (!current || current.state !== 'provisioning') return 'skipped';
+      if (!current) return 'skipped';
       const now = this.clock.now();
+      if (current.state !== 'provisioning') {
+        // Destroyed while the provider was working. Its DELETE may have reached the provider
+        // before this resource existed, so the provider is asked once more (an orphan otherwise).
+        await tx.addons.update(addonId, { cleanupPending: true, updatedAt: now });
+        return 'cleanup';
+      }
       if (outcome.kind === 'pending') {
         await tx.addons.update(addonId, {
           providerId: outcome.providerId,
@@ -84,6 +89,9 @@ export class ProvisionLifecycle {
       await this.markProvisioned(tx, current, service, outcome.config, outcome.providerId, outcome.message, now);
       return 'done';
     });
+    if (result !== 'cleanup') return result;
+    await this.jobs.deprovision(addonId);
+    return 'skipped';
   }
 
   /**

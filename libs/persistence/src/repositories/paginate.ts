@@ -1,5 +1,5 @@
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
-import { Page, RangeSpec, nextRangeAfter } from '@app/common';
+import { Page, RangeNotSatisfiableError, RangeSpec, isUuid, nextRangeAfter } from '@app/common';
 
 /**
  * Applies a Heroku Range to a query: bounds in iteration order (for `order=desc` the start is
@@ -28,6 +28,24 @@ export async function paginate<T extends ObjectLiteral>(
   return { items, nextRange: nextRangeAfter(spec, valueOf(items[items.length - 1])) };
 }
 
+const MAX_INTEGER = 2_147_483_647;
+
+/** Range bounds come from the client: one the column cannot hold is an unsatisfiable Range (416), not a database error. */
 function coerce(field: string, value: string): string | number {
-  return field === 'version' ? Number(value) : value;
+  if (!boundFits(field, value)) throw new RangeNotSatisfiableError(`Invalid Range bound for ${field}: ${value}`);
+  if (field === 'version') return Number(value);
+  return field === 'created_at' ? new Date(value).toISOString() : value;
+}
+
+function boundFits(field: string, value: string): boolean {
+  switch (field) {
+    case 'version':
+      return /^\d{1,10}$/.test(value) && Number(value) <= MAX_INTEGER;
+    case 'id':
+      return isUuid(value);
+    case 'created_at':
+      return !Number.isNaN(Date.parse(value));
+    default:
+      return !value.includes('\u0000');
+  }
 }

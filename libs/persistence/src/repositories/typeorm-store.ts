@@ -48,6 +48,9 @@ import { paginate } from './paginate';
 
 const byNameOrId = { id: 'x.id', name: 'x.name' };
 const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+/** PostgreSQL text cannot hold NUL: a lookup by such a (client-supplied) name finds nothing instead of failing. */
+const storable = (value: string) => !value.includes('\u0000');
+const MAX_INTEGER = 2_147_483_647;
 
 class TypeOrmAccounts implements AccountRepository {
   constructor(private readonly m: EntityManager) {}
@@ -61,6 +64,7 @@ class TypeOrmAccounts implements AccountRepository {
     return isUuid(id) ? this.m.findOneBy(AccountEntity, { id }) : Promise.resolve(null);
   }
   findByEmail(email: string) {
+    if (!storable(email)) return Promise.resolve(null);
     return this.m.createQueryBuilder(AccountEntity, 'a').where('lower(a.email) = lower(:email)', { email }).getOne();
   }
   async addApiKey(accountId: string, tokenHash: string, label: string): Promise<void> {
@@ -81,6 +85,7 @@ class TypeOrmRegions implements RegionRepository {
     return this.m.find(RegionEntity, { order: { name: 'ASC' } });
   }
   async findByIdOrName(idOrName: string) {
+    if (!storable(idOrName)) return null;
     return this.m.findOneBy(RegionEntity, isUuid(idOrName) ? { id: idOrName } : { name: idOrName });
   }
   async findDefault(): Promise<Region> {
@@ -100,6 +105,7 @@ class TypeOrmServices implements ServiceRepository {
     return paginate(qb, range, { id: 'x.id', name: 'x.slug' }, (s) => (range.field === 'id' ? s.id : s.slug));
   }
   findByIdOrSlug(idOrSlug: string) {
+    if (!storable(idOrSlug)) return Promise.resolve(null);
     return this.m.findOneBy(AddonServiceEntity, isUuid(idOrSlug) ? { id: idOrSlug } : { slug: idOrSlug });
   }
   findById(id: string) {
@@ -131,6 +137,7 @@ class TypeOrmPlans implements PlanRepository {
     return ids.length === 0 ? Promise.resolve([]) : this.m.findBy(PlanEntity, { id: In(ids) });
   }
   findByServiceAndIdOrName(serviceId: string, idOrName: string) {
+    if (!storable(idOrName)) return Promise.resolve(null);
     return this.m.findOneBy(PlanEntity, isUuid(idOrName) ? { serviceId, id: idOrName } : { serviceId, name: idOrName });
   }
   async save(plan: Plan): Promise<Plan> {
@@ -170,6 +177,7 @@ class TypeOrmApps implements AppRepository {
     return app;
   }
   findLiveByIdOrName(idOrName: string) {
+    if (!storable(idOrName)) return Promise.resolve(null);
     const qb = this.m.createQueryBuilder(AppEntity, 'a').where('a.deleted_at IS NULL');
     if (isUuid(idOrName)) qb.andWhere('a.id = :idOrName', { idOrName });
     else qb.andWhere('a.name = :idOrName', { idOrName });
@@ -242,7 +250,8 @@ class TypeOrmReleases implements ReleaseRepository {
   findByIdOrVersion(appId: string, idOrVersion: string) {
     if (isUuid(idOrVersion)) return this.m.findOneBy(ReleaseEntity, { appId, id: idOrVersion });
     const version = Number(idOrVersion);
-    return Number.isInteger(version) ? this.m.findOneBy(ReleaseEntity, { appId, version }) : Promise.resolve(null);
+    // Out of the column's range (or not a version at all) is simply not found.
+    return Number.isInteger(version) && Math.abs(version) <= MAX_INTEGER ? this.m.findOneBy(ReleaseEntity, { appId, version }) : Promise.resolve(null);
   }
 }
 
@@ -280,6 +289,7 @@ class TypeOrmAddons implements AddonRepository {
     return ids.length === 0 ? Promise.resolve([]) : this.m.findBy(AddonEntity, { id: In(ids) });
   }
   findByIdOrName(idOrName: string) {
+    if (!storable(idOrName)) return Promise.resolve(null);
     return this.m.findOneBy(AddonEntity, isUuid(idOrName) ? { id: idOrName } : { name: idOrName });
   }
   findByIdForUpdate(id: string) {
@@ -351,6 +361,7 @@ class TypeOrmAttachments implements AttachmentRepository {
     return isUuid(id) ? this.m.findOneBy(AttachmentEntity, { id }) : Promise.resolve(null);
   }
   findByAppAndName(appId: string, name: string) {
+    if (!storable(name)) return Promise.resolve(null);
     return this.m.findOneBy(AttachmentEntity, { appId, name });
   }
   listForAddon(addonId: string): Promise<Attachment[]> {
