@@ -3,11 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScriptedVendor, manifestFor } from '@app/testing';
+import { manifestFor } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied to projects.
-jest.setTimeout(90_000);
 
 const BIN = join(__dirname, '..', '..', 'bin', 'attache.js');
 const COMMANDS = ['accounts:create', 'keys:create', 'services:publish', 'vendor:push', 'db:migrate', 'catalog:seed-vendor'];
@@ -25,7 +22,6 @@ const lines = (text: string) => text.split('\n').filter((line) => line.trim() !=
 describe('the attache admin CLI', () => {
   let attache: AttacheHarness;
   let dir: string;
-  const vendors: ScriptedVendor[] = [];
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
@@ -33,7 +29,6 @@ describe('the attache admin CLI', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -59,13 +54,6 @@ describe('the attache admin CLI', () => {
 
   const email = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}@example.test`;
   const lastLine = (text: string) => lines(text).at(-1) ?? '';
-
-  async function newVendor(): Promise<ScriptedVendor> {
-    const vendor = new ScriptedVendor({ slug: `cli-${randomBytes(4).toString('hex')}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    vendors.push(vendor);
-    return vendor;
-  }
 
   describe('accounts and keys', () => {
     it('accounts:create prints the API key alone on its last line, and the key works against the API', async () => {
@@ -117,8 +105,7 @@ describe('the attache admin CLI', () => {
 
   describe('services:publish', () => {
     it('makes a pushed service visible to and installable by another account', async () => {
-      const vendor = await newVendor();
-      await attache.registerVendor(manifestFor(vendor), { publish: false });
+      const { vendor } = await attache.startVendor('cli', {}, { publish: false });
       const dev = await attache.createAccount();
       const visible = async () => ((await attache.client(dev.apiKey).get('/addon-services')).body as { name: string }[]).some((s) => s.name === vendor.slug);
       expect(await visible()).toBe(false);
@@ -143,7 +130,7 @@ describe('the attache admin CLI', () => {
 
   describe('vendor:push', () => {
     it('pushes a manifest file, printing the client secret on the first push only; the secret works at /oauth/token', async () => {
-      const vendor = await newVendor();
+      const vendor = await attache.newVendor('cli');
       const owner = await attache.createAccount('vendor');
       const manifest = manifestFor(vendor);
       const file = join(dir, `${vendor.slug}.json`);
@@ -179,7 +166,7 @@ describe('the attache admin CLI', () => {
     });
 
     it('refuses bad files, bad manifests, bad keys and unreachable servers in one line each, creating nothing', async () => {
-      const vendor = await newVendor();
+      const vendor = await attache.newVendor('cli');
       const owner = await attache.createAccount('vendor');
       const missing = join(dir, 'missing.json');
       const notJson = join(dir, 'not-json.json');

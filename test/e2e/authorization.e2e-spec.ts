@@ -1,31 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { ScriptedVendor, manifestFor } from '@app/testing';
+import { manifestFor } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied; see lifecycle-failures.
-jest.setTimeout(30_000);
 
 /** DESIGN §7: authorization per resource, for developers, collaborators, vendors and partner tokens. */
 describe('authorization', () => {
   let attache: AttacheHarness;
-  const vendors: ScriptedVendor[] = [];
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
   });
 
-  async function newVendor() {
-    const vendor = new ScriptedVendor({ slug: `az-${randomBytes(4).toString('hex')}`, password: `pw-${randomBytes(8).toString('hex')}` });
-    await vendor.start();
-    vendors.push(vendor);
-    const registered = await attache.registerVendor(manifestFor(vendor));
-    return { vendor, ...registered };
-  }
+  // A password of its own, so one vendor's Basic credentials never work for another.
+  const newVendor = () => attache.startVendor('az', {}, { password: `pw-${randomBytes(8).toString('hex')}` });
 
   /** An owner with an app and a provisioned add-on that is also shared with a second app of theirs. */
   async function victim() {

@@ -1,10 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { ScriptedVendor, manifestFor } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied; see lifecycle-failures.
-jest.setTimeout(30_000);
 
 type Reply = { status: number; body: unknown; headers: Record<string, string> };
 
@@ -14,23 +9,18 @@ type Reply = { status: number; body: unknown; headers: Record<string, string> };
  */
 describe('bad input', () => {
   let attache: AttacheHarness;
-  const vendors: ScriptedVendor[] = [];
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
   });
 
   /** A developer with one app (holding one plain config var) and a fresh published vendor. */
   async function setup() {
-    const vendor = new ScriptedVendor({ slug: `bi-${randomBytes(4).toString('hex')}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    vendors.push(vendor);
-    await attache.registerVendor(manifestFor(vendor));
+    const { vendor } = await attache.startVendor('bi');
     const dev = await attache.createAccount();
     const app = await attache.createApp(dev.apiKey);
     await attache.client(dev.apiKey).patch(`/apps/${app.name}/config-vars`).send({ GREETING: 'hello' }).expect(200);

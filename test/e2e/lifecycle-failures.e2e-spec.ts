@@ -1,10 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { RecordedVendorCall, ScriptedVendor, VendorManifestOverrides, manifestFor } from '@app/testing';
+import { RecordedVendorCall, ScriptedVendor, VendorManifestOverrides } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied (jest reads it globally
-// only), and the waits below give better failure messages than jest's own 5 s timeout.
-jest.setTimeout(30_000);
 
 /**
  * DESIGN §3 steps 2 and 4 when the vendor misbehaves: refusals, 5xx, timeouts, orphan cleanup,
@@ -12,7 +7,6 @@ jest.setTimeout(30_000);
  */
 describe('add-on lifecycle failures with a third-party vendor', () => {
   let attache: AttacheHarness;
-  const vendors: ScriptedVendor[] = [];
   const clientSecrets = new Map<string, string>();
 
   beforeAll(async () => {
@@ -23,16 +17,12 @@ describe('add-on lifecycle failures with a third-party vendor', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
   });
 
   async function newVendor(overrides: VendorManifestOverrides = {}): Promise<ScriptedVendor> {
-    const vendor = new ScriptedVendor({ slug: `lf-${randomBytes(4).toString('hex')}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    vendors.push(vendor);
-    const registered = await attache.registerVendor(manifestFor(vendor, overrides));
-    clientSecrets.set(vendor.slug, registered.clientSecret);
+    const { vendor, clientSecret } = await attache.startVendor('lf', overrides);
+    clientSecrets.set(vendor.slug, clientSecret);
     return vendor;
   }
 
@@ -320,10 +310,7 @@ describe('add-on lifecycle failures with a third-party vendor', () => {
     });
 
     it('a vendor that never answers times out on each of the 3 attempts, then the add-on fails and is cleaned up', async () => {
-      const vendor = new ScriptedVendor({ slug: `lf-${randomBytes(4).toString('hex')}`, password: 'vendor-password-1234' });
-      await vendor.start();
-      vendors.push(vendor);
-      await fast.registerVendor(manifestFor(vendor));
+      const { vendor } = await fast.startVendor('lf');
       const dev = await fast.createAccount();
       const app = await fast.createApp(dev.apiKey);
       vendor.onProvision(() => ({ hang: true }));

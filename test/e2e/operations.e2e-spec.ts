@@ -6,9 +6,6 @@ import { heartbeatKey } from '@app/observability';
 import { ScriptedVendor, manifestFor } from '@app/testing';
 import { AttacheHarness, freePort } from '../support/attache-harness';
 
-// The e2e project's `testTimeout` in test/jest.config.js is not applied to projects.
-jest.setTimeout(60_000);
-
 const RUN_JS = join(__dirname, '..', '..', 'bin', 'run.js');
 
 /** `node bin/run.js worker` as its own process (from dist/), with everything it writes kept. */
@@ -82,13 +79,10 @@ describe('operations', () => {
 
     beforeAll(async () => {
       attache = await AttacheHarness.start();
-      vendor = new ScriptedVendor({ slug: slugFor('ops'), password: 'vendor-password-1234' });
-      await vendor.start();
-      await attache.registerVendor(manifestFor(vendor));
+      ({ vendor } = await attache.startVendor('ops'));
     });
 
     afterAll(async () => {
-      await vendor?.stop();
       await attache?.stop();
     });
 
@@ -182,16 +176,13 @@ describe('operations', () => {
 
     beforeAll(async () => {
       attache = await AttacheHarness.start({ worker: false });
-      vendor = new ScriptedVendor({ slug: slugFor('ops'), password: 'vendor-password-1234' });
-      await vendor.start();
-      await attache.registerVendor(manifestFor(vendor));
+      ({ vendor } = await attache.startVendor('ops'));
       redis = new Redis(attache.config.redis.url);
     });
 
     afterAll(async () => {
       await Promise.all(workers.map((w) => w.stop()));
       redis?.disconnect();
-      await vendor?.stop();
       await attache?.stop();
     });
 

@@ -1,30 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { ScriptedVendor, manifestFor } from '@app/testing';
+import { ScriptedVendor } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied; see lifecycle-failures.
-jest.setTimeout(30_000);
 
 /** DESIGN §3 plan changes and §4.2 `PUT {base_url}/{uuid}` against real vendors over HTTP. */
 describe('add-on plan changes', () => {
   let attache: AttacheHarness;
-  const vendors: ScriptedVendor[] = [];
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
   });
 
   /** A fresh vendor, a developer with an app, and a provisioned `basic` add-on on it. */
   async function provisioned() {
-    const vendor = new ScriptedVendor({ slug: `pc-${randomBytes(4).toString('hex')}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    vendors.push(vendor);
-    await attache.registerVendor(manifestFor(vendor));
+    const { vendor } = await attache.startVendor('pc');
     const dev = await attache.createAccount();
     const app = await attache.createApp(dev.apiKey);
     const created = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: `${vendor.slug}:basic` });

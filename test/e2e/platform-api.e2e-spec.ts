@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ScriptedVendor, manifestFor } from '@app/testing';
+import { ScriptedVendor } from '@app/testing';
 import { ACCEPT, AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied to projects.
-jest.setTimeout(60_000);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const suffix = () => randomBytes(3).toString('hex');
@@ -16,14 +13,11 @@ describe('Platform API conventions', () => {
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
-    vendor = new ScriptedVendor({ slug: `pa-${suffix()}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    await attache.registerVendor(manifestFor(vendor));
+    ({ vendor } = await attache.startVendor('pa'));
     dev = await attache.createAccount();
   });
 
   afterAll(async () => {
-    await vendor?.stop();
     await attache?.stop();
   });
 

@@ -1,4 +1,4 @@
-import { ScriptedVendor, manifestFor } from '@app/testing';
+import { ScriptedVendor } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
 
 /** DESIGN §3 against real vendors over HTTP: sync and async provisioning, refusals, retries, deprovision. */
@@ -11,16 +11,11 @@ describe('add-on provisioning with a third-party vendor', () => {
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
-    vendor = new ScriptedVendor({ slug: `mailer-${Date.now().toString(36)}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    const registered = await attache.registerVendor(manifestFor(vendor));
-    slug = registered.slug;
-    clientSecret = registered.clientSecret;
+    ({ vendor, slug, clientSecret } = await attache.startVendor('mailer'));
     dev = await attache.createAccount();
   });
 
   afterAll(async () => {
-    await vendor?.stop();
     await attache?.stop();
   });
 

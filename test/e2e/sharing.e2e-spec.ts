@@ -1,31 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { COLORS } from '@app/domain';
-import { ScriptedVendor, VendorManifestOverrides, manifestFor } from '@app/testing';
+import { ScriptedVendor, VendorManifestOverrides } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied; see lifecycle-failures.
-jest.setTimeout(30_000);
 
 /** Reference §5.3: attachments, aliases, sharing between apps, coloured aliases and confirmation. */
 describe('add-on attachments and sharing', () => {
   let attache: AttacheHarness;
-  const vendors: ScriptedVendor[] = [];
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
   });
 
   async function newVendor(overrides: VendorManifestOverrides = {}): Promise<ScriptedVendor> {
-    const vendor = new ScriptedVendor({ slug: `sh-${randomBytes(4).toString('hex')}`, password: 'vendor-password-1234' });
-    await vendor.start();
-    vendors.push(vendor);
-    await attache.registerVendor(manifestFor(vendor, overrides));
-    return vendor;
+    return (await attache.startVendor('sh', overrides)).vendor;
   }
 
   async function provision(apiKey: string, app: string, body: Record<string, unknown>) {

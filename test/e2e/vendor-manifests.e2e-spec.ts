@@ -1,32 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { ScriptedVendor, VendorManifest, VendorManifestOverrides, manifestFor } from '@app/testing';
-import { ACCEPT, AttacheHarness } from '../support/attache-harness';
-
-// The e2e project's `testTimeout` in test/jest.config.js is not applied to projects.
-jest.setTimeout(60_000);
-
-const PASSWORD = 'vendor-password-1234';
+import { VendorManifest, VendorManifestOverrides, manifestFor } from '@app/testing';
+import { ACCEPT, AttacheHarness, VENDOR_PASSWORD as PASSWORD } from '../support/attache-harness';
 
 /** DESIGN §4.4 and reference §1.3: vendors push, read and version their manifests; plans follow them. */
 describe('vendor manifests', () => {
   let attache: AttacheHarness;
-  const vendors: ScriptedVendor[] = [];
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
   });
 
   afterAll(async () => {
-    await Promise.all(vendors.map((v) => v.stop()));
     await attache?.stop();
   });
-
-  async function newVendor(): Promise<ScriptedVendor> {
-    const vendor = new ScriptedVendor({ slug: `vm-${randomBytes(4).toString('hex')}`, password: PASSWORD });
-    await vendor.start();
-    vendors.push(vendor);
-    return vendor;
-  }
 
   const push = (apiKey: string, slug: string, contents: unknown) => attache.client(apiKey).post(`/api/v3/addons/${slug}/manifests`).send({ contents });
   const serviceRows = async (slug: string) => (await attache.pg.query('SELECT id FROM addon_services WHERE slug = $1', [slug])).rows.length;
@@ -42,7 +28,7 @@ describe('vendor manifests', () => {
 
   describe('validation', () => {
     it('answers 422 naming every bad field, never echoes secrets, and creates nothing', async () => {
-      const vendor = await newVendor();
+      const vendor = await attache.newVendor('vm');
       const owner = await attache.createAccount('vendor');
       const bad = manifestFor(vendor, {
         api: { config_vars: ['WRONG_URL'], regions: ['us', 'ap'], password: '', production: { base_url: 'http://vendor.example.com/heroku/resources', sso_url: `${vendor.url}/sso` } },
@@ -84,7 +70,7 @@ describe('vendor manifests', () => {
     });
 
     it('refuses a manifest whose id differs from the slug in the path', async () => {
-      const vendor = await newVendor();
+      const vendor = await attache.newVendor('vm');
       const owner = await attache.createAccount('vendor');
       const otherSlug = `vm-${randomBytes(4).toString('hex')}`;
       const refused = await push(owner.apiKey, otherSlug, manifestFor(vendor));
@@ -104,7 +90,7 @@ describe('vendor manifests', () => {
 
   describe('pushing and reading', () => {
     it('answers the client secret on the first push only, serves the current manifest to the owner and to Basic slug:password, and keeps history', async () => {
-      const vendor = await newVendor();
+      const vendor = await attache.newVendor('vm');
       const owner = await attache.createAccount('vendor');
       const first = manifestFor(vendor);
       const pushed = await push(owner.apiKey, vendor.slug, first);
@@ -145,11 +131,9 @@ describe('vendor manifests', () => {
     });
 
     it('keeps other accounts and other services out of a manifest', async () => {
-      const vendor = await newVendor();
-      const registered = await attache.registerVendor(manifestFor(vendor));
+      const { vendor, ...registered } = await attache.startVendor('vm');
       const stranger = await attache.createAccount('vendor');
-      const otherVendor = await newVendor();
-      await attache.registerVendor(manifestFor(otherVendor));
+      const { vendor: otherVendor } = await attache.startVendor('vm');
 
       const read = await attache.client(stranger.apiKey).get(`/api/v3/addons/${vendor.slug}/current_manifest`);
       expect(read.status).toBe(403);
@@ -166,8 +150,7 @@ describe('vendor manifests', () => {
 
   describe('client secret', () => {
     it('regenerates the client secret: the old one no longer exchanges a grant code, the new one does', async () => {
-      const vendor = await newVendor();
-      const registered = await attache.registerVendor(manifestFor(vendor));
+      const { vendor, ...registered } = await attache.startVendor('vm');
       const dev = await attache.createAccount();
       const app = await attache.createApp(dev.apiKey);
       const addon = await provision(dev.apiKey, app.name, `${vendor.slug}:basic`);
@@ -207,8 +190,7 @@ describe('vendor manifests', () => {
 
   describe('plans follow the manifest', () => {
     it('deprecates plans dropped from a later manifest: not installable, while add-ons already on them keep working', async () => {
-      const vendor = await newVendor();
-      const registered = await attache.registerVendor(manifestFor(vendor));
+      const { vendor, ...registered } = await attache.startVendor('vm');
       const dev = await attache.createAccount();
       const app = await attache.createApp(dev.apiKey);
       const onPro = await provision(dev.apiKey, app.name, `${vendor.slug}:pro`);
@@ -254,8 +236,7 @@ describe('vendor manifests', () => {
 
   describe('publishing', () => {
     it('lists and installs an unpublished service for its vendor only, and for everyone once published', async () => {
-      const vendor = await newVendor();
-      const registered = await attache.registerVendor(manifestFor(vendor), { publish: false });
+      const { vendor, ...registered } = await attache.startVendor('vm', {}, { publish: false });
       const vendorAccount = { apiKey: registered.apiKey };
       const dev = await attache.createAccount();
       const listed = async (apiKey?: string) => {

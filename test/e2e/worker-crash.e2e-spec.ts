@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RecordedVendorCall, ScriptedVendor, manifestFor } from '@app/testing';
+import { RecordedVendorCall, ScriptedVendor } from '@app/testing';
 import { AttacheHarness } from '../support/attache-harness';
 import { WorkerProcess } from '../support/worker-process';
 
@@ -13,8 +13,6 @@ const WORKER_CONCURRENCY = 4;
 const KILL_AT_POST = WORKER_CONCURRENCY + 2;
 /** Recovery needs the dead worker's locks to expire (WORKER_LOCK_MS) and two stalled checks; generous. */
 const RECOVERY_TIMEOUT_MS = 30_000;
-/** Passed to jest explicitly: the e2e project's `testTimeout` in test/jest.config.js is not applied. */
-const TEST_TIMEOUT_MS = 90_000;
 
 interface CreatedAddon {
   id: string;
@@ -78,23 +76,20 @@ describe('worker crash during provisioning', () => {
       // A timeout well above the vendor's delay, so a loaded machine does not add retries of its own.
       env: { WORKER_CONCURRENCY: String(WORKER_CONCURRENCY), PROVIDER_TIMEOUT_MS: String(VENDOR_DELAY_MS * 5) },
     });
-    vendor = new ScriptedVendor({ slug: `crashmail-${Date.now().toString(36)}`, password: 'vendor-password-1234' });
-    await vendor.start();
+    ({ vendor, slug } = await attache.startVendor('crashmail', { api: { requires: ['attachable', 'many_per_app'] } }));
     // The default POST reply already depends only on the uuid; add the delay and a per-uuid secret.
     vendor.onProvision((call) => ({
       status: 200,
       delayMs: VENDOR_DELAY_MS,
       body: { id: `res-${call.uuid}`, config: { [vendor.configVar]: providerUrl(call.uuid) }, message: 'ok' },
     }));
-    ({ slug } = await attache.registerVendor(manifestFor(vendor, { api: { requires: ['attachable', 'many_per_app'] } })));
     dev = await attache.createAccount();
-  }, TEST_TIMEOUT_MS);
+  });
 
   afterAll(async () => {
     for (const worker of workers) await worker.kill();
-    await vendor?.stop();
     await attache?.stop();
-  }, TEST_TIMEOUT_MS);
+  });
 
   it('finishes every provision after a SIGKILL, once per add-on, with exact config vars; destroys still work after', async () => {
     const apps = [];
@@ -206,5 +201,5 @@ describe('worker crash during provisioning', () => {
       `worker-crash: ${interrupted.length} calls cut off and sent again within ${retriedAfterMs} ms of the kill; ` +
         `${repeated} uuids posted more than once; all settled ${recoveredInMs} ms after the kill`,
     );
-  }, TEST_TIMEOUT_MS);
+  });
 });

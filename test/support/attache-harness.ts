@@ -6,11 +6,15 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { AccountsService, ManifestService } from '@app/domain';
+import { ScriptedVendor, VendorManifestOverrides, manifestFor } from '@app/testing';
 import { createApiApp } from '../../apps/api/src/create-api-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { createTestDatabase } from './test-database';
 
 export const ACCEPT = 'application/vnd.heroku+json; version=3';
+
+/** The password of the vendors the harness starts, unless a test picks its own. */
+export const VENDOR_PASSWORD = 'vendor-password-1234';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,6 +40,7 @@ export interface HarnessOptions {
  */
 export class AttacheHarness {
   private worker: INestApplicationContext | null = null;
+  private readonly vendors: ScriptedVendor[] = [];
 
   private constructor(
     readonly config: AppConfig,
@@ -137,6 +142,20 @@ export class AttacheHarness {
     return { slug: manifest.id, apiKey: vendor.apiKey, email: vendor.email, clientSecret: response.body.client_secret as string };
   }
 
+  /** A started ScriptedVendor with a random slug from `slugPrefix`, not registered; stop() stops it. */
+  async newVendor(slugPrefix: string, password = VENDOR_PASSWORD): Promise<ScriptedVendor> {
+    const vendor = new ScriptedVendor({ slug: `${slugPrefix}-${randomBytes(4).toString('hex')}`, password });
+    this.vendors.push(vendor);
+    await vendor.start();
+    return vendor;
+  }
+
+  /** newVendor() whose manifestFor(vendor, overrides) is then registered (and published unless `publish: false`) by registerVendor(). */
+  async startVendor(slugPrefix: string, overrides: VendorManifestOverrides = {}, options: { publish?: boolean; password?: string } = {}) {
+    const vendor = await this.newVendor(slugPrefix, options.password);
+    return { vendor, ...(await this.registerVendor(manifestFor(vendor, overrides), options)) };
+  }
+
   /** A new app owned by the account. */
   async createApp(apiKey: string, name?: string): Promise<{ id: string; name: string }> {
     const response = await this.client(apiKey).post('/apps').send(name ? { name } : {});
@@ -170,6 +189,7 @@ export class AttacheHarness {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.vendors.map((v) => v.stop()));
     await this.stopWorker();
     await this.api.close();
     await this.pg.end();

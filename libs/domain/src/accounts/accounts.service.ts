@@ -7,8 +7,13 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** Developer API keys; the prefix tells them apart from partner OAuth tokens at a glance. */
 export const API_KEY_PREFIX = 'atk_';
 
+const KEY_CACHE_MS = 10_000;
+const KEY_CACHE_SIZE = 10_000;
+
 @Injectable()
 export class AccountsService {
+  private readonly recentKeys = new Map<string, { account: Account; until: number }>();
+
   constructor(private readonly store: Store) {}
 
   async createAccount(email: string, name?: string): Promise<{ account: Account; apiKey: string }> {
@@ -30,9 +35,21 @@ export class AccountsService {
     return this.issueKey(this.store, account.id, label);
   }
 
+  /**
+   * Every request authenticates, so a found key is remembered for a few seconds per process;
+   * unknown keys are never cached (a new key works at once).
+   */
   async authenticate(apiKey: string): Promise<Account | null> {
     if (!apiKey.startsWith(API_KEY_PREFIX)) return null;
-    return this.store.accounts.findByApiKeyHash(hashSecret(apiKey));
+    const hash = hashSecret(apiKey);
+    const cached = this.recentKeys.get(hash);
+    if (cached && cached.until > Date.now()) return cached.account;
+    const account = await this.store.accounts.findByApiKeyHash(hash);
+    if (account) {
+      if (this.recentKeys.size >= KEY_CACHE_SIZE) this.recentKeys.delete(this.recentKeys.keys().next().value!);
+      this.recentKeys.set(hash, { account, until: Date.now() + KEY_CACHE_MS });
+    }
+    return account;
   }
 
   private async issueKey(store: Store, accountId: string, label: string): Promise<string> {

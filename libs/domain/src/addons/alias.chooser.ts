@@ -14,7 +14,7 @@ export interface AliasChoice {
 }
 
 /**
- * Picks the alias of a new attachment: the requested one, else the service's default, else a
+ * Picks the alias of a new attachment (locking the app): the requested one, else the service's default, else a
  * coloured one. Taking an alias or vars already in use needs `confirm` equal to the app name.
  */
 @Injectable()
@@ -30,7 +30,9 @@ export class AliasChooser {
     addonConfig: Record<string, string>,
   ): Promise<AliasChoice> {
     const confirmed = confirm === app.name;
-    const taken = new Set(await tx.attachments.namesOnApp(app.id));
+    // Locks the app for the rest of the transaction: two attaches must not pick the same alias.
+    const snapshot = await tx.apps.lockForAttachment(app.id);
+    const taken = new Set(snapshot.aliases);
     let alias: string;
     let displaced: Attachment | null = null;
     if (requested) {
@@ -48,7 +50,7 @@ export class AliasChooser {
         ? colouredAlias(service.slug.toUpperCase().replace(/-/g, '_'), taken)
         : service.defaultAlias;
     }
-    const vars = await tx.configVars.listForApp(app.id);
+    const vars = snapshot.configVars;
     const wanted = new Set(this.projector.varNamesFor(alias, service, addonConfig));
     const overwrittenVars = vars
       .filter((v) => wanted.has(v.name) && v.attachmentId === null)

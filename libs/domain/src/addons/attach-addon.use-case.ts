@@ -45,7 +45,6 @@ export class AttachAddonUseCase {
       if (addon.state === 'deprovisioning' || addon.state === 'deprovisioned') {
         throw new InvalidInputError(`${addon.name} is being destroyed and cannot be attached.`);
       }
-      await tx.apps.lock(app.id);
       const choice = await this.aliases.choose(tx, app, service, input.name, input.confirm, this.projector.readConfig(addon));
       const created = await this.writer.attach(tx, addon, service, app, choice, input.namespace ?? null);
       await tx.releases.append(app.id, `Attach ${addon.name} (@ref:${created.name})`, this.clock.now());

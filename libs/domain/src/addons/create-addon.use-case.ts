@@ -5,10 +5,10 @@ import { JobDispatcher } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
 import { CatalogService } from '../catalog/catalog.service';
-import { AddonView, ViewLoader } from './addon-views';
+import { AddonView } from './addon-views';
 import { AliasChooser } from './alias.chooser';
 import { AttachmentWriter } from './attachment-writer';
-import { assertValidAddonName, generateAddonName } from './naming.rules';
+import { aliasedVarName, assertValidAddonName, generateAddonName } from './naming.rules';
 
 export interface CreateAddonInput {
   plan: string;
@@ -43,10 +43,12 @@ export class CreateAddonUseCase {
     if (!service.regions.includes('*') && !service.regions.includes(region.name)) {
       throw new InvalidInputError(`${service.slug} is not available in the ${region.name} region (available: ${service.regions.join(', ')}).`);
     }
-    const addon = await this.store.transaction(async (tx) => {
-      await tx.apps.lock(app.id);
-      if (!service.requires.includes('many_per_app') && (await tx.addons.countLiveOnApp(app.id, service.id)) > 0) {
-        throw new InvalidInputError(`${service.slug} is already installed on ${app.name} and does not support multiple installations per app.`);
+    const { addon, alias } = await this.store.transaction(async (tx) => {
+      if (!service.requires.includes('many_per_app')) {
+        await tx.apps.lock(app.id);
+        if ((await tx.addons.countLiveOnApp(app.id, service.id)) > 0) {
+          throw new InvalidInputError(`${service.slug} is already installed on ${app.name} and does not support multiple installations per app.`);
+        }
       }
       const choice = await this.aliases.choose(tx, app, service, input.attachmentName, input.confirm, {});
       const name = await this.pickName(tx, service.slug, input.name);
@@ -85,10 +87,12 @@ export class CreateAddonUseCase {
         data: { plan_id: plan.id, service_id: service.id, price_cents: plan.priceCents, price_unit: plan.priceUnit },
       });
       await this.attachments.attach(tx, created, service, app, choice, null);
-      return created;
+      return { addon: created, alias: choice.alias };
     });
     await this.jobs.provision(addon.id);
-    return new ViewLoader(this.store).addon(addon);
+    // Everything the answer needs is in hand; no need to read it back.
+    const configVarNames = service.configVars.map((name) => aliasedVarName(alias, name, service.configVarsPrefix));
+    return { addon, service, plan, pendingPlan: null, app, region, configVarNames };
   }
 
   private async pickName(tx: Store, slug: string, requested: string | null | undefined): Promise<string> {

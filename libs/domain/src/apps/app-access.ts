@@ -9,9 +9,10 @@ export class AppAccess {
   constructor(private readonly store: Store) {}
 
   async member(accountId: string, idOrName: string, store: Store = this.store): Promise<App> {
-    const app = await store.apps.findLiveByIdOrName(idOrName);
-    if (!app) throw new NotFoundError('app');
-    if (!(await store.apps.hasAccess(app.id, accountId))) {
+    const found = await store.apps.findLiveWithAccess(idOrName, accountId);
+    if (!found) throw new NotFoundError('app');
+    const { app } = found;
+    if (!found.member) {
       throw new ForbiddenError(`You do not have access to the app ${app.name}.`);
     }
     return app;

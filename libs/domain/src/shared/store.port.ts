@@ -54,6 +54,8 @@ export interface ManifestRepository {
 export interface AppRepository {
   create(app: App): Promise<App>;
   findLiveByIdOrName(idOrName: string): Promise<App | null>;
+  /** The live app and whether the account owns or collaborates on it, in one read. */
+  findLiveWithAccess(idOrName: string, accountId: string): Promise<{ app: App; member: boolean } | null>;
   findById(id: string): Promise<App | null>;
   findByIds(ids: string[]): Promise<App[]>;
   listVisible(accountId: string, range: RangeSpec): Promise<Page<App>>;
@@ -61,6 +63,8 @@ export interface AppRepository {
   update(id: string, patch: Partial<Pick<App, 'name' | 'deletedAt' | 'updatedAt'>>): Promise<void>;
   /** Serializes writers of one app (releases, config vars) for the rest of the transaction. */
   lock(id: string): Promise<void>;
+  /** `lock`, and in the same read the app's attachment aliases and config var names. */
+  lockForAttachment(id: string): Promise<{ aliases: string[]; configVars: { name: string; attachmentId: string | null }[] }>;
   hasAccess(appId: string, accountId: string): Promise<boolean>;
   addCollaborator(appId: string, accountId: string): Promise<void>;
   removeCollaborator(appId: string, accountId: string): Promise<boolean>;

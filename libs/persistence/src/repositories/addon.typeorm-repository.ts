@@ -1,0 +1,81 @@
+import { EntityManager, In } from 'typeorm';
+import { Page, RangeSpec } from '@app/common';
+import { Addon, AddonRepository } from '@app/domain';
+import { AddonEntity } from '../entities';
+import { paginate } from './paginate';
+import { byNameOrId, isUuid, storable } from './query-helpers';
+
+export class TypeOrmAddons implements AddonRepository {
+  constructor(private readonly m: EntityManager) {}
+  async create(addon: Addon): Promise<Addon> {
+    await this.m.insert(AddonEntity, addon);
+    return addon;
+  }
+  findById(id: string) {
+    return isUuid(id) ? this.m.findOneBy(AddonEntity, { id }) : Promise.resolve(null);
+  }
+  findByIds(ids: string[]): Promise<Addon[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.m.findBy(AddonEntity, { id: In(ids) });
+  }
+  findByIdOrName(idOrName: string) {
+    if (!storable(idOrName)) return Promise.resolve(null);
+    return this.m.findOneBy(AddonEntity, isUuid(idOrName) ? { id: idOrName } : { name: idOrName });
+  }
+  findByIdForUpdate(id: string) {
+    return this.m.createQueryBuilder(AddonEntity, 'a').setLock('pessimistic_write').where('a.id = :id', { id }).getOne();
+  }
+  async update(id: string, patch: Partial<Addon>): Promise<void> {
+    await this.m.update(AddonEntity, { id }, patch);
+  }
+  async isNameTaken(name: string): Promise<boolean> {
+    return (await this.m.countBy(AddonEntity, { name })) > 0;
+  }
+  listForApp(appId: string, range: RangeSpec): Promise<Page<Addon>> {
+    const qb = this.m
+      .createQueryBuilder(AddonEntity, 'x')
+      .where("x.state <> 'deprovisioned'")
+      .andWhere('(x.app_id = :appId OR EXISTS (SELECT 1 FROM addon_attachments t WHERE t.addon_id = x.id AND t.app_id = :appId))', { appId });
+    return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
+  }
+  listVisible(accountId: string, range: RangeSpec): Promise<Page<Addon>> {
+    const qb = this.m
+      .createQueryBuilder(AddonEntity, 'x')
+      .where("x.state <> 'deprovisioned'")
+      .andWhere(
+        `EXISTS (SELECT 1 FROM apps a WHERE a.deleted_at IS NULL
+           AND (a.id = x.app_id OR a.id IN (SELECT t.app_id FROM addon_attachments t WHERE t.addon_id = x.id))
+           AND (a.owner_account_id = :accountId OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = :accountId)))`,
+        { accountId },
+      );
+    return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
+  }
+  listOwnedByApp(appId: string): Promise<Addon[]> {
+    return this.m.createQueryBuilder(AddonEntity, 'a').where("a.app_id = :appId AND a.state <> 'deprovisioned'", { appId }).getMany();
+  }
+  countLiveOnApp(appId: string, serviceId: string): Promise<number> {
+    return this.m
+      .createQueryBuilder(AddonEntity, 'a')
+      .where("a.app_id = :appId AND a.service_id = :serviceId AND a.state IN ('provisioning', 'provisioned')", { appId, serviceId })
+      .getCount();
+  }
+  findStuck(olderThan: Date, limit: number): Promise<Addon[]> {
+    return this.m
+      .createQueryBuilder(AddonEntity, 'a')
+      .where("(a.state IN ('provisioning', 'deprovisioning') OR a.pending_plan_id IS NOT NULL OR a.cleanup_pending)")
+      .andWhere('a.updated_at < :olderThan', { olderThan })
+      .orderBy('a.updated_at')
+      .take(limit)
+      .getMany();
+  }
+  findAsyncPastDeadline(now: Date, limit: number): Promise<Addon[]> {
+    return this.m
+      .createQueryBuilder(AddonEntity, 'a')
+      .where("a.state = 'provisioning' AND a.async_deadline_at IS NOT NULL AND a.async_deadline_at < :now", { now })
+      .take(limit)
+      .getMany();
+  }
+  listByServiceIds(serviceIds: string[], range: RangeSpec): Promise<Page<Addon>> {
+    const qb = this.m.createQueryBuilder(AddonEntity, 'x').where("x.service_id IN (:...serviceIds) AND x.state <> 'deprovisioned'", { serviceIds });
+    return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
+  }
+}

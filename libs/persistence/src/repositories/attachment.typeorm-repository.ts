@@ -1,0 +1,43 @@
+import { EntityManager } from 'typeorm';
+import { Page, RangeSpec } from '@app/common';
+import { Attachment, AttachmentRepository } from '@app/domain';
+import { AppEntity, AttachmentEntity } from '../entities';
+import { paginate } from './paginate';
+import { byNameOrId, isUuid, storable } from './query-helpers';
+
+export class TypeOrmAttachments implements AttachmentRepository {
+  constructor(private readonly m: EntityManager) {}
+  async create(attachment: Attachment): Promise<Attachment> {
+    await this.m.insert(AttachmentEntity, attachment);
+    return attachment;
+  }
+  findById(id: string) {
+    return isUuid(id) ? this.m.findOneBy(AttachmentEntity, { id }) : Promise.resolve(null);
+  }
+  findByAppAndName(appId: string, name: string) {
+    if (!storable(name)) return Promise.resolve(null);
+    return this.m.findOneBy(AttachmentEntity, { appId, name });
+  }
+  listForAddon(addonId: string): Promise<Attachment[]> {
+    return this.m.find(AttachmentEntity, { where: { addonId }, order: { createdAt: 'ASC' } });
+  }
+  listForApp(appId: string, range: RangeSpec): Promise<Page<Attachment>> {
+    const qb = this.m.createQueryBuilder(AttachmentEntity, 'x').where('x.app_id = :appId', { appId });
+    return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
+  }
+  listVisible(accountId: string, range: RangeSpec): Promise<Page<Attachment>> {
+    const qb = this.m
+      .createQueryBuilder(AttachmentEntity, 'x')
+      .innerJoin(AppEntity, 'a', 'a.id = x.app_id AND a.deleted_at IS NULL')
+      .where('(a.owner_account_id = :accountId OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = :accountId))', {
+        accountId,
+      });
+    return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
+  }
+  async namesOnApp(appId: string): Promise<string[]> {
+    return (await this.m.find(AttachmentEntity, { where: { appId }, select: { name: true } })).map((a) => a.name);
+  }
+  async delete(id: string): Promise<void> {
+    await this.m.delete(AttachmentEntity, { id });
+  }
+}
