@@ -4,7 +4,7 @@
  * from C concurrent clients. Prints API latency (p50/p99) and provisions per second, from the
  * first request to the last add-on reaching `provisioned`.
  *
- *   npm run build && node bin/run.js bench-provision [--n 2000] [--concurrency 50]
+ *   npm run build && node bin/run.js bench-provision [--n 2000] [--concurrency 50] [--rate 0]
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,8 @@ const arg = (name: string, fallback: number) => {
 };
 const N = arg('n', 2000);
 const CONCURRENCY = arg('concurrency', 50);
+/** Requests per second offered; 0 sends as fast as the clients can (saturation). */
+const RATE = arg('rate', 0);
 const PG = process.env.ATTACHE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 function instantVendor(slug: string): Promise<Server> {
@@ -116,23 +118,39 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     let next = 0;
     let failures = 0;
+    const create = async (i: number) => {
+      const t0 = performance.now();
+      const response = await fetch(`${base}/apps/${apps[i % apps.length]}/addons`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ plan: `${slug}:instant`, attachment: { name: `B${i}` } }),
+      });
+      await response.arrayBuffer();
+      latencies.push(performance.now() - t0);
+      if (response.status !== 201) failures++;
+    };
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < N) {
-          const i = next++;
-          const t0 = performance.now();
-          const response = await fetch(`${base}/apps/${apps[i % apps.length]}/addons`, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify({ plan: `${slug}:instant`, attachment: { name: `B${i}` } }),
-          });
-          await response.arrayBuffer();
-          latencies.push(performance.now() - t0);
-          if (response.status !== 201) failures++;
-        }
-      }),
-    );
+    if (RATE > 0) {
+      // Open loop: requests start on a fixed schedule (RATE per second) from up to CONCURRENCY
+      // clients, so latency is measured at that load rather than at saturation.
+      const inFlight = new Set<Promise<void>>();
+      for (let i = 0; i < N; i++) {
+        const due = started + (i * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        while (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
+        const request: Promise<void> = create(i).finally(() => inFlight.delete(request));
+        inFlight.add(request);
+      }
+      await Promise.all(inFlight);
+    } else {
+      // Closed loop: CONCURRENCY clients each send the next create as soon as the last answers.
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < N) await create(next++);
+        }),
+      );
+    }
     const accepted = performance.now();
     await waitFor(
       async () => Number((await db.query("SELECT count(*) AS n FROM addons WHERE state = 'provisioned'")).rows[0].n) >= N - failures,
@@ -145,7 +163,7 @@ async function main(): Promise<void> {
     const seconds = (finished - started) / 1000;
     process.stdout.write(
       [
-        `provision benchmark: ${N} creates, ${CONCURRENCY} concurrent clients, vendor answers at once`,
+        `provision benchmark: ${N} creates, ${CONCURRENCY} concurrent clients, ${RATE > 0 ? `offered at ${RATE}/s` : 'closed loop (saturation)'}, vendor answers at once`,
         `  API latency      p50 ${percentile(latencies, 50).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   (failures: ${failures})`,
         `  API throughput   ${(N / ((accepted - started) / 1000)).toFixed(0)} creates/s accepted`,
         `  end to end       ${(N / seconds).toFixed(0)} provisions/s  (${seconds.toFixed(2)} s from first request to last provisioned)`,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SecretBox } from '@app/common';
-import { Addon, AddonService, Attachment } from '../shared/models';
+import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
 import { Store } from '../shared/store.port';
 import { aliasedVarName } from './naming.rules';
 
@@ -24,10 +24,8 @@ export class AddonConfigProjector {
   /** Projects `config` onto every attachment of the add-on; returns the apps that got a release. */
   async projectAll(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, description: string, at: Date): Promise<string[]> {
     const released: string[] = [];
-    const attachments = await tx.attachments.listForAddon(addon.id);
-    for (const attachment of attachments.sort((a, b) => a.appId.localeCompare(b.appId))) {
-      await tx.apps.lock(attachment.appId);
-      if (await this.projectOne(tx, attachment, service, config)) {
+    for (const { attachment, vars } of await tx.attachments.lockAppsForAddon(addon.id)) {
+      if (await this.projectOne(tx, attachment, service, config, vars)) {
         await tx.releases.append(attachment.appId, description, at);
         released.push(attachment.appId);
       }
@@ -36,8 +34,14 @@ export class AddonConfigProjector {
   }
 
   /** Makes one attachment's vars equal to the aliased `config`. Returns whether anything changed. */
-  async projectOne(tx: Store, attachment: Attachment, service: AddonService, config: Record<string, string>): Promise<boolean> {
-    const current = await tx.configVars.listByAttachment(attachment.id);
+  async projectOne(
+    tx: Store,
+    attachment: Attachment,
+    service: AddonService,
+    config: Record<string, string>,
+    current?: ConfigVar[],
+  ): Promise<boolean> {
+    current ??= await tx.configVars.listByAttachment(attachment.id);
     const desired = new Map(
       Object.entries(config).map(([name, value]) => [aliasedVarName(attachment.name, name, service.configVarsPrefix), value]),
     );

@@ -36,11 +36,10 @@ export class ProvisionLifecycle {
 
   /** Calls the provider; throws ProviderUnavailableError for the queue to retry. */
   async provision(addonId: string): Promise<StepResult> {
-    const addon = await this.store.addons.findById(addonId);
-    if (!addon || addon.state !== 'provisioning') return 'skipped';
+    const found = await this.store.addons.findWithCatalog(addonId);
+    if (!found || found.addon.state !== 'provisioning') return 'skipped';
+    const { addon, service, plan } = found;
     if (addon.asyncDeadlineAt) return 'waiting';
-    const service = (await this.store.services.findById(addon.serviceId))!;
-    const plan = (await this.store.plans.findById(addon.planId))!;
     const region = (await this.store.regions.list()).find((r) => r.id === addon.regionId)!;
     const oauthGrant = service.provider === 'http' ? await this.issueGrant(addon.id) : null;
     let outcome;

@@ -90,6 +90,8 @@ export interface AddonRepository {
   create(addon: Addon): Promise<Addon>;
   findById(id: string): Promise<Addon | null>;
   findByIds(ids: string[]): Promise<Addon[]>;
+  /** The add-on with its service and current plan, in one read. */
+  findWithCatalog(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null>;
   findByIdOrName(idOrName: string): Promise<Addon | null>;
   /** Locks the row for the rest of the transaction, so state transitions never race. */
   findByIdForUpdate(id: string): Promise<Addon | null>;
@@ -112,6 +114,11 @@ export interface AttachmentRepository {
   findById(id: string): Promise<Attachment | null>;
   findByAppAndName(appId: string, name: string): Promise<Attachment | null>;
   listForAddon(addonId: string): Promise<Attachment[]>;
+  /**
+   * The add-on's attachments with the config vars each owns, locking their apps (in app id
+   * order, so concurrent writers never deadlock) — everything a config change needs in one read.
+   */
+  lockAppsForAddon(addonId: string): Promise<{ attachment: Attachment; vars: ConfigVar[] }[]>;
   listForApp(appId: string, range: RangeSpec): Promise<Page<Attachment>>;
   listVisible(accountId: string, range: RangeSpec): Promise<Page<Attachment>>;
   namesOnApp(appId: string): Promise<string[]>;

@@ -1,7 +1,7 @@
 import { EntityManager, In } from 'typeorm';
 import { Page, RangeSpec } from '@app/common';
-import { Addon, AddonRepository } from '@app/domain';
-import { AddonEntity } from '../entities';
+import { Addon, AddonRepository, AddonService, Plan } from '@app/domain';
+import { AddonEntity, AddonServiceEntity, PlanEntity } from '../entities';
 import { paginate } from './paginate';
 import { byNameOrId, isUuid, storable } from './query-helpers';
 
@@ -16,6 +16,19 @@ export class TypeOrmAddons implements AddonRepository {
   }
   findByIds(ids: string[]): Promise<Addon[]> {
     return ids.length === 0 ? Promise.resolve([]) : this.m.findBy(AddonEntity, { id: In(ids) });
+  }
+  async findWithCatalog(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null> {
+    if (!isUuid(id)) return null;
+    type Joined = AddonEntity & { joinedService: AddonServiceEntity; joinedPlan: PlanEntity };
+    const row = (await this.m
+      .createQueryBuilder(AddonEntity, 'a')
+      .innerJoinAndMapOne('a.joinedService', AddonServiceEntity, 's', 's.id = a.service_id')
+      .innerJoinAndMapOne('a.joinedPlan', PlanEntity, 'p', 'p.id = a.plan_id')
+      .where('a.id = :id', { id })
+      .getOne()) as Joined | null;
+    if (!row) return null;
+    const { joinedService: service, joinedPlan: plan, ...addon } = row;
+    return { addon, service, plan };
   }
   findByIdOrName(idOrName: string) {
     if (!storable(idOrName)) return Promise.resolve(null);
