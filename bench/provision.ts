@@ -4,12 +4,13 @@
  * from C concurrent clients. Prints API latency (p50/p99) and provisions per second, from the
  * first request to the last add-on reaching `provisioned`.
  *
- *   npm run build && node bin/run.js bench-provision [--n 2000] [--concurrency 50] [--rate 0]
+ *   npm run build && node bin/run.js bench-provision [--n 2000] [--concurrency 50] [--rate 0] [--warmup 0]
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
@@ -22,6 +23,8 @@ const N = arg('n', 2000);
 const CONCURRENCY = arg('concurrency', 50);
 /** Requests per second offered; 0 sends as fast as the clients can (saturation). */
 const RATE = arg('rate', 0);
+/** Creates sent (and provisioned) before the measured ones; 0 measures processes from cold. */
+const WARMUP = arg('warmup', 0);
 const PG = process.env.ATTACHE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 function instantVendor(slug: string): Promise<Server> {
@@ -56,6 +59,31 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * CPU seconds each process has used so far, from /proc (Linux only; elsewhere nothing). Counted
+ * per process, it holds even when other work shares the machine.
+ */
+function cpuSeconds(pids: number[]): number {
+  if (!existsSync('/proc/self/stat')) return NaN;
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux platform Node runs on
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone: its CPU is lost to the count
+    }
+  }
+  return ticks / ticksPerSecond;
+}
+
+function cpuOfThisProcess(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -115,10 +143,7 @@ async function main(): Promise<void> {
 
     const db = new Client({ connectionString: env.DATABASE_URL });
     await db.connect();
-    const latencies: number[] = [];
-    let next = 0;
-    let failures = 0;
-    const create = async (i: number) => {
+    const create = async (i: number): Promise<{ ms: number; ok: boolean }> => {
       const t0 = performance.now();
       const response = await fetch(`${base}/apps/${apps[i % apps.length]}/addons`, {
         method: 'POST',
@@ -126,47 +151,78 @@ async function main(): Promise<void> {
         body: JSON.stringify({ plan: `${slug}:instant`, attachment: { name: `B${i}` } }),
       });
       await response.arrayBuffer();
-      latencies.push(performance.now() - t0);
-      if (response.status !== 201) failures++;
+      return { ms: performance.now() - t0, ok: response.status === 201 };
     };
-    const started = performance.now();
-    if (RATE > 0) {
-      // Open loop: requests start on a fixed schedule (RATE per second) from up to CONCURRENCY
-      // clients, so latency is measured at that load rather than at saturation.
-      const inFlight = new Set<Promise<void>>();
-      for (let i = 0; i < N; i++) {
-        const due = started + (i * 1000) / RATE;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        while (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
-        const request: Promise<void> = create(i).finally(() => inFlight.delete(request));
-        inFlight.add(request);
+    /** Sends creates `first`…`first + count - 1` and waits until every accepted one is provisioned. */
+    const run = async (first: number, count: number) => {
+      const latencies: number[] = [];
+      let failures = 0;
+      const send = async (i: number) => {
+        const { ms, ok } = await create(i);
+        latencies.push(ms);
+        if (!ok) failures++;
+      };
+      const started = performance.now();
+      if (RATE > 0) {
+        // Open loop: requests start on a fixed schedule (RATE per second) from up to CONCURRENCY
+        // clients, so latency is measured at that load rather than at saturation.
+        const inFlight = new Set<Promise<void>>();
+        for (let i = 0; i < count; i++) {
+          const due = started + (i * 1000) / RATE;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          while (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
+          const request: Promise<void> = send(first + i).finally(() => inFlight.delete(request));
+          inFlight.add(request);
+        }
+        await Promise.all(inFlight);
+      } else {
+        // Closed loop: CONCURRENCY clients each send the next create as soon as the last answers.
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (next < count) await send(first + next++);
+          }),
+        );
       }
-      await Promise.all(inFlight);
-    } else {
-      // Closed loop: CONCURRENCY clients each send the next create as soon as the last answers.
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next < N) await create(next++);
-        }),
+      const accepted = performance.now();
+      provisionedSoFar += count - failures;
+      await waitFor(
+        async () => Number((await db.query("SELECT count(*) AS n FROM addons WHERE state = 'provisioned'")).rows[0].n) >= provisionedSoFar,
+        600_000,
+        'all add-ons provisioned',
       );
-    }
-    const accepted = performance.now();
-    await waitFor(
-      async () => Number((await db.query("SELECT count(*) AS n FROM addons WHERE state = 'provisioned'")).rows[0].n) >= N - failures,
-      600_000,
-      'all add-ons provisioned',
-    );
-    const finished = performance.now();
+      return { latencies, failures, started, accepted, finished: performance.now() };
+    };
+    let provisionedSoFar = 0;
+    // Warm-up (--warmup W): W creates, at the same clients and rate, before anything is measured,
+    // so the figures are those of processes past their JIT compilation and pool growth.
+    if (WARMUP > 0) await run(N, WARMUP);
+    const backends = async () => (await db.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])).rows.map((r) => Number(r.pid));
+    const cpu = async () => ({
+      api: cpuSeconds([children[0].pid!]),
+      worker: cpuSeconds([children[1].pid!]),
+      postgres: cpuSeconds(await backends()),
+      // This process: the clients and the vendor, which share the machine with what is measured.
+      bench: cpuOfThisProcess(),
+    });
+    const cpuBefore = await cpu();
+    const { latencies, failures, started, accepted, finished } = await run(0, N);
+    const cpuAfter = await cpu();
+    const cpuPerProvision = (key: keyof typeof cpuAfter) => (((cpuAfter[key] - cpuBefore[key]) * 1000) / N).toFixed(2);
+    // A fast run that skipped work is no result: every provisioned add-on must have put its var on its app.
+    const vars = Number((await db.query('SELECT count(*) AS n FROM config_vars WHERE attachment_id IS NOT NULL')).rows[0].n);
     await db.end();
+    if (vars !== provisionedSoFar) throw new Error(`expected ${provisionedSoFar} add-on config vars, found ${vars}`);
     latencies.sort((a, b) => a - b);
     const seconds = (finished - started) / 1000;
     process.stdout.write(
       [
-        `provision benchmark: ${N} creates, ${CONCURRENCY} concurrent clients, ${RATE > 0 ? `offered at ${RATE}/s` : 'closed loop (saturation)'}, vendor answers at once`,
+        `provision benchmark: ${N} creates, ${CONCURRENCY} concurrent clients, ${RATE > 0 ? `offered at ${RATE}/s` : 'closed loop (saturation)'}, vendor answers at once${WARMUP > 0 ? `, after ${WARMUP} warm-up creates` : ''}`,
         `  API latency      p50 ${percentile(latencies, 50).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   (failures: ${failures})`,
         `  API throughput   ${(N / ((accepted - started) / 1000)).toFixed(0)} creates/s accepted`,
         `  end to end       ${(N / seconds).toFixed(0)} provisions/s  (${seconds.toFixed(2)} s from first request to last provisioned)`,
+        `  CPU / provision  api ${cpuPerProvision('api')} ms   worker ${cpuPerProvision('worker')} ms   postgres ${cpuPerProvision('postgres')} ms   (bench clients and vendor ${cpuPerProvision('bench')} ms)`,
       ].join('\n') + '\n',
     );
   } finally {

@@ -131,6 +131,24 @@ describe('bad input', () => {
     expect(vendor.calls.filter((call) => call.method === 'POST')).toHaveLength(1);
   });
 
+  it('an add-on name already taken (by anyone, in any state) answers 409 name_taken and writes nothing', async () => {
+    const { dev, app, c, vendor } = await setup();
+    const name = `taken-${Date.now().toString(36)}`;
+    const first = await c.post(`/apps/${app.name}/addons`).send({ plan: `${vendor.slug}:basic`, name });
+    expect(first.status).toBe(201);
+    await attache.waitForAddon(dev.apiKey, first.body.id, (a) => a.state === 'provisioned');
+    const secondApp = await attache.createApp(dev.apiKey);
+    const other = await attache.createAccount();
+    const otherApp = await attache.createApp(other.apiKey);
+    const again = () => c.post(`/apps/${secondApp.name}/addons`).send({ plan: `${vendor.slug}:pro`, name });
+    await expectRefused(dev.id, [['same name, another app', again, 409, 'name_taken']]);
+    await expectRefused(other.id, [['same name, another account', () => attache.client(other.apiKey).post(`/apps/${otherApp.name}/addons`).send({ plan: `${vendor.slug}:basic`, name }), 409, 'name_taken']]);
+    await c.delete(`/apps/${app.name}/addons/${first.body.id}`).expect(200);
+    await attache.waitForAddonGone(dev.apiKey, first.body.id);
+    expect((await again()).status).toBe(409);
+    expect(vendor.calls.filter((call) => call.method === 'POST')).toHaveLength(1);
+  });
+
   it('a body over 100kb answers 413', async () => {
     const { dev, app, c } = await setup();
     await expectRefused(dev.id, [

@@ -75,7 +75,7 @@ describe('add-on provisioning with a third-party vendor', () => {
       expect(await attache.configVars(dev.apiKey, app.name)).toEqual({});
 
       const done = await partner.post(`/addons/${created.body.id}/actions/provision`).set(bearer);
-      expect(done.status).toBe(201);
+      expect(done.status).toBe(200);
       expect(done.body.state).toBe('provisioned');
       expect(await attache.configVars(dev.apiKey, app.name)).toEqual({ [`${prefix()}_URL`]: 'https://mail.example/async' });
 

@@ -33,7 +33,7 @@ export function createLogger(level: string, name: string): Logger {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     mixin: () => ({ ...currentLogContext() }),
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: (object) => redactUrlsDeep(object) as Record<string, unknown> },
     hooks: {
       logMethod(args, method) {
         // Secrets embedded in URLs (postgres://user:pass@…) never reach the log.
@@ -43,8 +43,17 @@ export function createLogger(level: string, name: string): Logger {
   });
 }
 
+/** `redactUrl` applied to every string in a logged object (errors included), a few levels deep. */
+export function redactUrlsDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactUrl(value);
+  if (depth > 4 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => redactUrlsDeep(item, depth + 1));
+  const source = value instanceof Error ? { ...value, type: value.name, message: value.message, stack: value.stack } : value;
+  return Object.fromEntries(Object.entries(source).map(([key, item]) => [key, redactUrlsDeep(item, depth + 1)]));
+}
+
 export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi, '$1$2:[redacted]@');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^/\s@]+)@/gi, '$1$2:[redacted]@');
 }
 
 /** Nest's start-up chatter (modules loaded, routes mapped) is debug detail, not news. */

@@ -37,8 +37,9 @@ export class HealthChecks {
     try {
       await this.dataSource.query('SELECT 1');
       return session.up();
-    } catch (error) {
-      return session.down((error as Error).message);
+    } catch {
+      // The health endpoint is public: say what is down, not the driver's error text.
+      return session.down('unreachable');
     }
   }
 
@@ -47,8 +48,8 @@ export class HealthChecks {
     try {
       await this.redisClient.client.ping();
       return session.up();
-    } catch (error) {
-      return session.down((error as Error).message);
+    } catch {
+      return session.down('unreachable');
     }
   }
 
@@ -57,8 +58,8 @@ export class HealthChecks {
     try {
       const live = await liveWorkers(this.redisClient.client, this.config.queues.prefix);
       return live > 0 ? session.up({ live }) : session.down({ live, message: 'no worker has reported in the last 20 s' });
-    } catch (error) {
-      return session.down((error as Error).message);
+    } catch {
+      return session.down('unknown: Redis is unreachable');
     }
   }
 }

@@ -23,6 +23,9 @@ export function createDataSource(
     // job's lock); bounded waits turn it into an error the queue retries.
     extra: {
       max: config.database.poolSize,
+      // A connection sends a query without waiting for the answer to the one before; only the
+      // store's transactions do (see pipelinedTransaction), everything else still waits its turn.
+      pipeline: true,
       connectionTimeoutMillis: 10_000,
       ...(bounded ? { options: '-c statement_timeout=30000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=60000' } : {}),
     },

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobDispatcher } from '@app/domain';
@@ -8,13 +8,15 @@ import { providerJobOptions, redisConnection } from './queue-options';
 /** The JobDispatcher port on BullMQ. */
 @Injectable()
 export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationShutdown {
+  private readonly logger = new Logger(BullMqJobDispatcher.name);
   private readonly provisionQueue: Queue<AddonJobPayload>;
   private readonly planChangeQueue: Queue<PlanChangeJobPayload>;
   private readonly deprovisionQueue: Queue<AddonJobPayload>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     super();
-    const base = { connection: redisConnection(config), prefix: config.queues.prefix };
+    // Producers fail fast when Redis is away (workers, by contrast, wait for it to return).
+    const base = { connection: { ...redisConnection(config), maxRetriesPerRequest: 1 }, prefix: config.queues.prefix };
     this.provisionQueue = new Queue(QUEUES.provision, { ...base, defaultJobOptions: providerJobOptions(config.provider.maxAttempts) });
     this.planChangeQueue = new Queue(QUEUES.planChange, { ...base, defaultJobOptions: providerJobOptions(config.provider.maxAttempts) });
     this.deprovisionQueue = new Queue(QUEUES.deprovision, {
@@ -23,16 +25,29 @@ export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationS
     });
   }
 
-  async provision(addonId: string): Promise<void> {
-    await this.provisionQueue.add('provision', { addonId }, { jobId: jobIds.provision(addonId) });
+  provision(addonId: string): Promise<void> {
+    return this.enqueue(this.provisionQueue, 'provision', { addonId }, jobIds.provision(addonId));
   }
 
-  async changePlan(addonId: string, seq: number): Promise<void> {
-    await this.planChangeQueue.add('plan-change', { addonId, seq }, { jobId: jobIds.planChange(addonId, seq) });
+  changePlan(addonId: string, seq: number): Promise<void> {
+    return this.enqueue(this.planChangeQueue, 'plan-change', { addonId, seq }, jobIds.planChange(addonId, seq));
   }
 
-  async deprovision(addonId: string): Promise<void> {
-    await this.deprovisionQueue.add('deprovision', { addonId }, { jobId: jobIds.deprovision(addonId) });
+  deprovision(addonId: string): Promise<void> {
+    return this.enqueue(this.deprovisionQueue, 'deprovision', { addonId }, jobIds.deprovision(addonId));
+  }
+
+  /**
+   * Called after the state change has committed, so a failure here must not fail the request
+   * (a retry would repeat a change that already happened): the database is the outbox, and the
+   * reconciler queues the add-on again once it looks stuck.
+   */
+  private async enqueue<T>(queue: Queue<T>, name: string, data: T, jobId: string): Promise<void> {
+    try {
+      await (queue as Queue).add(name, data, { jobId });
+    } catch (error) {
+      this.logger.error({ jobId, err: (error as Error).message }, 'could not enqueue; the reconciler will retry');
+    }
   }
 
   queues(): Queue[] {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, ForbiddenException, Get, Headers, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, ForbiddenException, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
@@ -121,12 +121,14 @@ export class AddonsController {
   }
 
   @Post('addons/:addon/actions/provision')
+  @HttpCode(200)
   @Partner()
   async provisioned(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
     return toAddonResponse(await this.partner.provisioned(await this.scoped(principal, addon)));
   }
 
   @Post('addons/:addon/actions/deprovision')
+  @HttpCode(200)
   @Partner()
   async deprovisioned(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
     return toAddonResponse(await this.partner.deprovisioned(await this.scoped(principal, addon)));

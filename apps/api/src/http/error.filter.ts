@@ -63,8 +63,12 @@ export class ErrorFilter implements ExceptionFilter {
       if (isHealthCheckResult(raw)) return { status, body: { id: 'service_unavailable', message: 'One or more health checks failed.', ...raw } };
       return { status, body: { id: explicitId ?? HTTP_IDS[status] ?? `http_${status}`, message } };
     }
+    // Two requests racing for one unique name: the loser gets the same answer as a later request would.
+    if ((exception as { code?: string })?.code === UNIQUE_VIOLATION) {
+      return { status: 409, body: { id: 'conflict', message: 'That name is already taken; choose another.' } };
+    }
     const errorId = newId();
-    this.logger.error({ errorId, err: exception }, 'unhandled error');
+    this.logger.error({ errorId, err: withoutQueryParameters(exception) }, 'unhandled error');
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
       body: { id: 'internal_server_error', message: `Internal server error. Quote error id ${errorId} when reporting it.` },
@@ -74,6 +78,15 @@ export class ErrorFilter implements ExceptionFilter {
 
 function isHealthCheckResult(raw: unknown): raw is { status: string; details: object } {
   return typeof raw === 'object' && raw !== null && typeof (raw as { status?: unknown }).status === 'string' && typeof (raw as { details?: unknown }).details === 'object';
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Database errors carry the statement's parameters (config values, emails): keep them out of logs. */
+function withoutQueryParameters(exception: unknown): unknown {
+  if (typeof exception !== 'object' || exception === null || !('parameters' in exception)) return exception;
+  const { name, message, stack, code } = exception as { name?: string; message?: string; stack?: string; code?: string };
+  return { name, message, stack, code };
 }
 
 /** body-parser's errors (malformed JSON, oversize bodies) arrive as plain errors with a status. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { ProviderUnavailableError, ProvisionLifecycle } from '@app/domain';
+import { ProvisionLifecycle } from '@app/domain';
 import { PlanChangeJobPayload, QUEUES } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
@@ -21,8 +21,8 @@ export class PlanChangeProcessor extends QueueProcessor<PlanChangeJobPayload> {
     try {
       return await this.lifecycle.changePlan(addonId, seq);
     } catch (error) {
-      if (error instanceof ProviderUnavailableError && this.isLastAttempt(job)) {
-        await this.lifecycle.failPlanChange(addonId, seq, `The provider could not be reached after ${job.attemptsMade + 1} attempts (${error.message}).`);
+      if (this.isLastAttempt(job)) {
+        await this.lifecycle.failPlanChange(addonId, seq, this.finalReason(job, error));
         return 'failed';
       }
       throw error;

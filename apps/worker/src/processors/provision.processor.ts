@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { ProviderUnavailableError, ProvisionLifecycle } from '@app/domain';
+import { ProvisionLifecycle } from '@app/domain';
 import { AddonJobPayload, QUEUES } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
@@ -20,8 +20,9 @@ export class ProvisionProcessor extends QueueProcessor<AddonJobPayload> {
     try {
       return await this.lifecycle.provision(job.data.addonId);
     } catch (error) {
-      if (error instanceof ProviderUnavailableError && this.isLastAttempt(job)) {
-        await this.lifecycle.fail(job.data.addonId, `The provider could not be reached after ${job.attemptsMade + 1} attempts (${error.message}).`);
+      // The last attempt settles the add-on whatever went wrong, so nothing stays provisioning forever.
+      if (this.isLastAttempt(job)) {
+        await this.lifecycle.fail(job.data.addonId, this.finalReason(job, error));
         return 'failed';
       }
       throw error;

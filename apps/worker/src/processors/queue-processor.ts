@@ -1,6 +1,7 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import { AppConfig } from '@app/config';
+import { ProviderUnavailableError } from '@app/domain';
 import { CAPPED_JITTERED_BACKOFF, QueueName, cappedJitteredDelay, redisConnection } from '@app/queues';
 import { runWithLogContext } from '@app/observability';
 
@@ -19,6 +20,14 @@ export abstract class QueueProcessor<T> implements OnApplicationBootstrap, OnApp
   protected abstract process(job: Job<T>): Promise<unknown>;
 
   constructor(protected readonly config: AppConfig) {}
+
+  /** What the user is told when the last attempt fails; internal errors are logged, not shown. */
+  protected finalReason(job: Job<T>, error: unknown): string {
+    const attempts = job.attemptsMade + 1;
+    if (error instanceof ProviderUnavailableError) return `The provider could not be reached after ${attempts} attempts (${error.message}).`;
+    this.logger.error({ jobId: job.id, err: error }, `${this.queue} job failed on its last attempt`);
+    return `Attache could not complete this after ${attempts} attempts because of an internal error (job ${job.id}).`;
+  }
 
   /** True when this is the job's last attempt: the processor must settle the add-on itself. */
   protected isLastAttempt(job: Job<T>): boolean {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SecretBox } from '@app/common';
 import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
-import { Store } from '../shared/store.port';
+import { ConfigChange, Store } from '../shared/store.port';
 import { aliasedVarName } from './naming.rules';
 
 /**
@@ -25,8 +25,9 @@ export class AddonConfigProjector {
   async projectAll(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, description: string, at: Date): Promise<string[]> {
     const released: string[] = [];
     for (const { attachment, vars } of await tx.attachments.lockAppsForAddon(addon.id)) {
-      if (await this.projectOne(tx, attachment, service, config, vars)) {
-        await tx.releases.append(attachment.appId, description, at);
+      const change = this.changeFor(attachment, service, config, vars);
+      if (change) {
+        await tx.releases.appendWithConfigChange(change, description, at);
         released.push(attachment.appId);
       }
     }
@@ -41,19 +42,24 @@ export class AddonConfigProjector {
     config: Record<string, string>,
     current?: ConfigVar[],
   ): Promise<boolean> {
-    current ??= await tx.configVars.listByAttachment(attachment.id);
+    const change = this.changeFor(attachment, service, config, current ?? (await tx.configVars.listByAttachment(attachment.id)));
+    if (!change) return false;
+    await tx.configVars.delete(change.appId, change.unset);
+    await tx.configVars.upsert(change.set.map((v) => ({ ...v, appId: change.appId })));
+    return true;
+  }
+
+  /** What makes the attachment's `current` vars equal to the aliased `config`; null if they are. */
+  private changeFor(attachment: Attachment, service: AddonService, config: Record<string, string>, current: ConfigVar[]): ConfigChange | null {
     const desired = new Map(
       Object.entries(config).map(([name, value]) => [aliasedVarName(attachment.name, name, service.configVarsPrefix), value]),
     );
     const currentByName = new Map(current.map((v) => [v.name, this.box.open(v.valueSealed)]));
-    const stale = current.filter((v) => !desired.has(v.name)).map((v) => v.name);
+    const unset = current.filter((v) => !desired.has(v.name)).map((v) => v.name);
     const changed = [...desired].filter(([name, value]) => currentByName.get(name) !== value);
-    if (stale.length === 0 && changed.length === 0) return false;
-    await tx.configVars.delete(attachment.appId, stale);
-    await tx.configVars.upsert(
-      changed.map(([name, value]) => ({ appId: attachment.appId, name, valueSealed: this.box.seal(value), attachmentId: attachment.id })),
-    );
-    return true;
+    if (unset.length === 0 && changed.length === 0) return null;
+    const set = changed.map(([name, value]) => ({ name, valueSealed: this.box.seal(value), attachmentId: attachment.id }));
+    return { appId: attachment.appId, set, unset };
   }
 
   /** The app-side var names an attachment under `alias` would own. */

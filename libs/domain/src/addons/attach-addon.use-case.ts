@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, ForbiddenError, InvalidInputError, NotFoundError } from '@app/common';
+import { Clock, ForbiddenError, InvalidInputError, NotFoundError, isUuid } from '@app/common';
 import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
 import { AddonAccess } from './addon-access';
@@ -54,9 +54,13 @@ export class AttachAddonUseCase {
   }
 
   async detach(accountId: string, attachmentId: string, appIdOrName: string | null): Promise<AttachmentView> {
-    const attachment = appIdOrName
-      ? await this.store.attachments.findByAppAndName((await this.apps.member(accountId, appIdOrName)).id, attachmentId.toUpperCase())
-      : await this.store.attachments.findById(attachmentId);
+    const onApp = appIdOrName ? await this.apps.member(accountId, appIdOrName) : null;
+    const byId = isUuid(attachmentId) ? await this.store.attachments.findById(attachmentId) : null;
+    const attachment = onApp
+      ? byId?.appId === onApp.id
+        ? byId
+        : await this.store.attachments.findByAppAndName(onApp.id, attachmentId.toUpperCase())
+      : byId;
     if (!attachment) throw new NotFoundError('add_on attachment', "Couldn't find that add-on attachment.");
     await this.apps.member(accountId, attachment.appId);
     const view = (await new ViewLoader(this.store).attachments([attachment]))[0];

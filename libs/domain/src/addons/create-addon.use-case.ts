@@ -51,11 +51,9 @@ export class CreateAddonUseCase {
         }
       }
       const choice = await this.aliases.choose(tx, app, service, input.attachmentName, input.confirm, {});
-      const name = await this.pickName(tx, service.slug, input.name);
       const now = this.clock.now();
-      const created: Addon = await tx.addons.create({
+      const created = await this.insertWithFreeName(tx, service.slug, input.name, {
         id: newId(),
-        name,
         serviceId: service.id,
         planId: plan.id,
         appId: app.id,
@@ -95,14 +93,16 @@ export class CreateAddonUseCase {
     return { addon, service, plan, pendingPlan: null, app, region, configVarNames };
   }
 
-  private async pickName(tx: Store, slug: string, requested: string | null | undefined): Promise<string> {
+  /** Inserts the add-on under the requested name, or else under the first free generated one. */
+  private async insertWithFreeName(tx: Store, slug: string, requested: string | null | undefined, addon: Omit<Addon, 'name'>): Promise<Addon> {
     if (requested) {
-      if (await tx.addons.isNameTaken(requested)) throw new ConflictError('name_taken', `Name ${requested} is already taken.`);
-      return requested;
+      const named = { ...addon, name: requested };
+      if (!(await tx.addons.createIfNameFree(named))) throw new ConflictError('name_taken', `Name ${requested} is already taken.`);
+      return named;
     }
     for (let i = 0; i < 10; i++) {
-      const candidate = generateAddonName(slug);
-      if (!(await tx.addons.isNameTaken(candidate))) return candidate;
+      const named = { ...addon, name: generateAddonName(slug) };
+      if (await tx.addons.createIfNameFree(named)) return named;
     }
     throw new ConflictError('name_taken', 'Could not generate a free add-on name; please pass one.');
   }

@@ -67,25 +67,20 @@ export class ProvisionLifecycle {
       }
     }
     const result = await this.store.transaction(async (tx): Promise<StepResult | 'cleanup'> => {
-      const current = await tx.addons.findByIdForUpdate(addonId);
-      if (!current) return 'skipped';
       const now = this.clock.now();
-      if (current.state !== 'provisioning') {
-        // Destroyed while the provider was working. Its DELETE may have reached the provider
-        // before this resource existed, so the provider is asked once more (an orphan otherwise).
-        await tx.addons.update(addonId, { cleanupPending: true, updatedAt: now });
-        return 'cleanup';
-      }
       if (outcome.kind === 'pending') {
-        await tx.addons.update(addonId, {
+        const waiting = await tx.addons.updateIfInState(addonId, 'provisioning', {
           providerId: outcome.providerId,
           provisionMessage: outcome.message,
           asyncDeadlineAt: new Date(now.getTime() + this.options.asyncDeadlineMs),
           updatedAt: now,
         });
-        return 'waiting';
+        return waiting ? 'waiting' : this.markForCleanup(tx, addonId, now);
       }
-      await this.markProvisioned(tx, current, service, outcome.config, outcome.providerId, outcome.message, now);
+      const patch = this.provisionedPatch(outcome.config, outcome.providerId, outcome.message, now);
+      const provisioned = await tx.addons.updateIfInState(addonId, 'provisioning', patch);
+      if (!provisioned) return this.markForCleanup(tx, addonId, now);
+      await this.projectProvisioned(tx, provisioned, service, outcome.config, now);
       return 'done';
     });
     if (result !== 'cleanup') return result;
@@ -251,7 +246,15 @@ export class ProvisionLifecycle {
     message: string | null,
     now: Date,
   ): Promise<Addon> {
-    const patch: Partial<Addon> = {
+    const patch = this.provisionedPatch(config, providerId, message, now);
+    await tx.addons.update(addon.id, patch);
+    const provisioned = { ...addon, ...patch };
+    await this.projectProvisioned(tx, provisioned, service, config, now);
+    return provisioned;
+  }
+
+  private provisionedPatch(config: Record<string, string>, providerId: string | null, message: string | null, now: Date): Partial<Addon> {
+    return {
       state: 'provisioned',
       providerId,
       configSealed: this.projector.sealConfig(config),
@@ -260,11 +263,22 @@ export class ProvisionLifecycle {
       provisionedAt: now,
       updatedAt: now,
     };
-    await tx.addons.update(addon.id, patch);
-    const provisioned = { ...addon, ...patch };
-    await this.projector.projectAll(tx, provisioned, service, config, `Add ${addon.name} add-on`, now);
-    await tx.events.append({ type: 'addon.provisioned', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { provider_id: providerId } });
-    return provisioned;
+  }
+
+  /** The config onto every attached app (a release each) and the event, for an add-on just provisioned. */
+  private async projectProvisioned(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, now: Date): Promise<void> {
+    await this.projector.projectAll(tx, addon, service, config, `Add ${addon.name} add-on`, now);
+    await tx.events.append({ type: 'addon.provisioned', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { provider_id: addon.providerId } });
+  }
+
+  /**
+   * Destroyed while the provider was working. Its DELETE may have reached the provider before
+   * this resource existed, so the provider is asked once more (an orphan otherwise).
+   */
+  private async markForCleanup(tx: Store, addonId: string, now: Date): Promise<'skipped' | 'cleanup'> {
+    if (!(await tx.addons.findByIdForUpdate(addonId))) return 'skipped';
+    await tx.addons.update(addonId, { cleanupPending: true, updatedAt: now });
+    return 'cleanup';
   }
 
   private async issueGrant(addonId: string): Promise<{ code: string; expiresAt: Date }> {

@@ -52,9 +52,8 @@ export class CatalogService {
       found = await this.getPlanById(viewerId, ref);
     } else if (ref.includes(':')) {
       const [serviceSlug, planName] = ref.split(':', 2);
-      const service = await this.store.services.findByIdOrSlug(serviceSlug);
-      const plan = service && this.isVisible(service, viewerId) ? await this.store.plans.findByServiceAndIdOrName(service.id, planName) : null;
-      if (!service || !plan || !this.planVisible(plan, service, viewerId)) {
+      const { service = null, plan = null } = (await this.store.services.findWithPlan(serviceSlug, planName)) ?? {};
+      if (!service || !plan || !this.isVisible(service, viewerId) || !this.planVisible(plan, service, viewerId)) {
         // Heroku answers 422 here, and the CLI keys its hint on this message.
         throw new InvalidInputError(`Couldn't find either the add-on service or the add-on plan "${ref}".`);
       }

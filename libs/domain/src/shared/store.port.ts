@@ -3,6 +3,7 @@ import {
   Account,
   Addon,
   AddonService,
+  AddonState,
   App,
   Attachment,
   ConfigVar,
@@ -31,6 +32,8 @@ export interface ServiceRepository {
   /** Published services, plus unpublished ones owned by `viewerId`. */
   listVisible(viewerId: string | null, range: RangeSpec): Promise<Page<AddonService>>;
   findByIdOrSlug(idOrSlug: string): Promise<AddonService | null>;
+  /** The service by id or slug and, in the same read, its plan by id or name (null if it has no such plan). */
+  findWithPlan(serviceIdOrSlug: string, planIdOrName: string): Promise<{ service: AddonService; plan: Plan | null } | null>;
   findById(id: string): Promise<AddonService | null>;
   findByIds(ids: string[]): Promise<AddonService[]>;
   save(service: AddonService): Promise<AddonService>;
@@ -74,8 +77,19 @@ export interface AppRepository {
 export interface ReleaseRepository {
   /** Appends the app's next version. Call with the app locked. */
   append(appId: string, description: string, at: Date): Promise<Release>;
+  /**
+   * Sets and removes the app's config vars (`set` and `unset` name different vars) and appends
+   * the release that records it, in one write. Call with the app locked.
+   */
+  appendWithConfigChange(change: ConfigChange, description: string, at: Date): Promise<Release>;
   list(appId: string, range: RangeSpec): Promise<Page<Release>>;
   findByIdOrVersion(appId: string, idOrVersion: string): Promise<Release | null>;
+}
+
+export interface ConfigChange {
+  appId: string;
+  set: Omit<ConfigVar, 'appId'>[];
+  unset: string[];
 }
 
 export interface ConfigVarRepository {
@@ -87,7 +101,11 @@ export interface ConfigVarRepository {
 }
 
 export interface AddonRepository {
-  create(addon: Addon): Promise<Addon>;
+  /**
+   * Inserts the add-on unless another one (in any state) has its name: then false, and the
+   * transaction goes on unharmed. The unique index decides, so concurrent creates cannot both win.
+   */
+  createIfNameFree(addon: Addon): Promise<boolean>;
   findById(id: string): Promise<Addon | null>;
   findByIds(ids: string[]): Promise<Addon[]>;
   /** The add-on with its service and current plan, in one read. */
@@ -96,6 +114,11 @@ export interface AddonRepository {
   /** Locks the row for the rest of the transaction, so state transitions never race. */
   findByIdForUpdate(id: string): Promise<Addon | null>;
   update(id: string, patch: Partial<Addon>): Promise<void>;
+  /**
+   * Applies `patch` only if the add-on is in `state`, locking it like `findByIdForUpdate`, and
+   * returns it as updated; null if it is in another state or does not exist.
+   */
+  updateIfInState(id: string, state: AddonState, patch: Partial<Addon>): Promise<Addon | null>;
   isNameTaken(name: string): Promise<boolean>;
   /** Live add-ons owned by the app or attached to it. */
   listForApp(appId: string, range: RangeSpec): Promise<Page<Addon>>;

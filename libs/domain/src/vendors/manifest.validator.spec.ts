@@ -556,6 +556,13 @@ describe('validateManifest', () => {
     });
   });
 
+  it('refuses URLs that carry credentials', () => {
+    expect(fieldsOf(edit(['api', 'production', 'base_url'], 'https://user:secret@vendor.example.com/heroku/resources'))).toEqual([
+      'api.production.base_url',
+    ]);
+    expect(fieldsOf(edit(['api', 'test', 'sso_url'], 'http://user@localhost:4567/sso'))).toEqual(['api.test.sso_url']);
+  });
+
   it('reports every error, each naming its field', () => {
     const input = {
       id: 'My Addon',

@@ -210,6 +210,8 @@ function checkUrl(
   } catch {
     return fail(errors, field, 'must be an absolute URL');
   }
+  // Attache authenticates with Basic slug:password itself; credentials in the URL would leak wherever URLs are shown.
+  if (url.username !== '' || url.password !== '') return fail(errors, field, 'must not contain a user name or password');
   if (kind === 'test') {
     if (url.protocol === 'https:' || url.protocol === 'http:') return value;
     return fail(errors, field, 'must be an http or https URL');

@@ -1,9 +1,10 @@
 import { Brackets, EntityManager, In } from 'typeorm';
 import { Page, RangeSpec } from '@app/common';
-import { AddonService, ServiceRepository } from '@app/domain';
-import { AddonServiceEntity } from '../entities';
+import { AddonService, Plan, ServiceRepository } from '@app/domain';
+import { AddonServiceEntity, PlanEntity } from '../entities';
 import { paginate } from './paginate';
 import { isUuid, storable } from './query-helpers';
+import { query, selectList, unprefixed } from './sql';
 
 export class TypeOrmServices implements ServiceRepository {
   constructor(private readonly m: EntityManager) {}
@@ -19,6 +20,18 @@ export class TypeOrmServices implements ServiceRepository {
   findByIdOrSlug(idOrSlug: string) {
     if (!storable(idOrSlug)) return Promise.resolve(null);
     return this.m.findOneBy(AddonServiceEntity, isUuid(idOrSlug) ? { id: idOrSlug } : { slug: idOrSlug });
+  }
+  async findWithPlan(serviceIdOrSlug: string, planIdOrName: string): Promise<{ service: AddonService; plan: Plan | null } | null> {
+    if (!storable(serviceIdOrSlug) || !storable(planIdOrName)) return null;
+    const [row] = await query<Record<string, unknown>[]>(
+      this.m,
+      `SELECT ${selectList(this.m, AddonServiceEntity, 's', 's.')}, ${selectList(this.m, PlanEntity, 'p', 'p.')}
+         FROM addon_services s LEFT JOIN plans p ON p.service_id = s.id AND p.${isUuid(planIdOrName) ? 'id' : 'name'} = $2
+        WHERE s.${isUuid(serviceIdOrSlug) ? 'id' : 'slug'} = $1`,
+      [serviceIdOrSlug, planIdOrName],
+    );
+    if (!row) return null;
+    return { service: unprefixed(row, 's.'), plan: row['p.id'] === null ? null : unprefixed(row, 'p.') };
   }
   findById(id: string) {
     return this.m.findOneBy(AddonServiceEntity, { id });

@@ -1,15 +1,17 @@
 import { EntityManager, In } from 'typeorm';
 import { Page, RangeSpec } from '@app/common';
-import { Addon, AddonRepository, AddonService, Plan } from '@app/domain';
+import { Addon, AddonRepository, AddonService, AddonState, Plan } from '@app/domain';
 import { AddonEntity, AddonServiceEntity, PlanEntity } from '../entities';
 import { paginate } from './paginate';
 import { byNameOrId, isUuid, storable } from './query-helpers';
+import { insertRow, query, selectList, setClause, unprefixed } from './sql';
 
 export class TypeOrmAddons implements AddonRepository {
   constructor(private readonly m: EntityManager) {}
-  async create(addon: Addon): Promise<Addon> {
-    await this.m.insert(AddonEntity, addon);
-    return addon;
+  async createIfNameFree(addon: Addon): Promise<boolean> {
+    const insert = insertRow(this.m, AddonEntity, addon);
+    const inserted = await query<unknown[]>(this.m, `${insert.text} ON CONFLICT (name) DO NOTHING RETURNING 1`, insert.values);
+    return inserted.length > 0;
   }
   findById(id: string) {
     return isUuid(id) ? this.m.findOneBy(AddonEntity, { id }) : Promise.resolve(null);
@@ -19,16 +21,14 @@ export class TypeOrmAddons implements AddonRepository {
   }
   async findWithCatalog(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null> {
     if (!isUuid(id)) return null;
-    type Joined = AddonEntity & { joinedService: AddonServiceEntity; joinedPlan: PlanEntity };
-    const row = (await this.m
-      .createQueryBuilder(AddonEntity, 'a')
-      .innerJoinAndMapOne('a.joinedService', AddonServiceEntity, 's', 's.id = a.service_id')
-      .innerJoinAndMapOne('a.joinedPlan', PlanEntity, 'p', 'p.id = a.plan_id')
-      .where('a.id = :id', { id })
-      .getOne()) as Joined | null;
-    if (!row) return null;
-    const { joinedService: service, joinedPlan: plan, ...addon } = row;
-    return { addon, service, plan };
+    const [row] = await query<Record<string, unknown>[]>(
+      this.m,
+      `SELECT ${selectList(this.m, AddonEntity, 'a', 'a.')}, ${selectList(this.m, AddonServiceEntity, 's', 's.')}, ${selectList(this.m, PlanEntity, 'p', 'p.')}
+         FROM addons a JOIN addon_services s ON s.id = a.service_id JOIN plans p ON p.id = a.plan_id
+        WHERE a.id = $1`,
+      [id],
+    );
+    return row ? { addon: unprefixed(row, 'a.'), service: unprefixed(row, 's.'), plan: unprefixed(row, 'p.') } : null;
   }
   findByIdOrName(idOrName: string) {
     if (!storable(idOrName)) return Promise.resolve(null);
@@ -39,6 +39,16 @@ export class TypeOrmAddons implements AddonRepository {
   }
   async update(id: string, patch: Partial<Addon>): Promise<void> {
     await this.m.update(AddonEntity, { id }, patch);
+  }
+  async updateIfInState(id: string, state: AddonState, patch: Partial<Addon>): Promise<Addon | null> {
+    const { assignments, values } = setClause(this.m, AddonEntity, patch, 3);
+    // TypeORM answers an UPDATE with [rows, row count].
+    const [[row]] = await query<[Addon[], number]>(
+      this.m,
+      `UPDATE addons a SET ${assignments} WHERE a.id = $1 AND a.state = $2 RETURNING ${selectList(this.m, AddonEntity, 'a')}`,
+      [id, state, ...values],
+    );
+    return row ?? null;
   }
   async isNameTaken(name: string): Promise<boolean> {
     return (await this.m.countBy(AddonEntity, { name })) > 0;

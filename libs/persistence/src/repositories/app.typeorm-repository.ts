@@ -4,6 +4,7 @@ import { Account, App, AppRepository } from '@app/domain';
 import { AccountEntity, AppEntity, CollaboratorEntity } from '../entities';
 import { paginate } from './paginate';
 import { byNameOrId, isUuid, storable } from './query-helpers';
+import { query, selectList } from './sql';
 
 export class TypeOrmApps implements AppRepository {
   constructor(private readonly m: EntityManager) {}
@@ -20,18 +21,16 @@ export class TypeOrmApps implements AppRepository {
   }
   async findLiveWithAccess(idOrName: string, accountId: string): Promise<{ app: App; member: boolean } | null> {
     if (!storable(idOrName)) return null;
-    const qb = this.m
-      .createQueryBuilder(AppEntity, 'a')
-      .addSelect(
-        '(a.owner_account_id = :accountId OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = :accountId))',
-        'member',
-      )
-      .where('a.deleted_at IS NULL')
-      .setParameter('accountId', accountId);
-    if (isUuid(idOrName)) qb.andWhere('a.id = :idOrName', { idOrName });
-    else qb.andWhere('a.name = :idOrName', { idOrName });
-    const { entities, raw } = await qb.getRawAndEntities<{ member: boolean }>();
-    return entities.length === 0 ? null : { app: entities[0], member: raw[0].member === true };
+    const [row] = await query<(App & { member: boolean })[]>(
+      this.m,
+      `SELECT ${selectList(this.m, AppEntity, 'a')},
+              (a.owner_account_id = $2 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = $2)) AS member
+         FROM apps a WHERE a.${isUuid(idOrName) ? 'id' : 'name'} = $1 AND a.deleted_at IS NULL`,
+      [idOrName, accountId],
+    );
+    if (!row) return null;
+    const { member, ...app } = row;
+    return { app, member };
   }
   findById(id: string) {
     return this.m.findOneBy(AppEntity, { id });
@@ -59,7 +58,8 @@ export class TypeOrmApps implements AppRepository {
     await this.m.query('SELECT 1 FROM apps WHERE id = $1 FOR UPDATE', [id]);
   }
   async lockForAttachment(id: string): Promise<{ aliases: string[]; configVars: { name: string; attachmentId: string | null }[] }> {
-    const [row]: { aliases: string[]; vars: { name: string; attachmentId: string | null }[] }[] = await this.m.query(
+    const [row] = await query<{ aliases: string[]; vars: { name: string; attachmentId: string | null }[] }[]>(
+      this.m,
       `SELECT ARRAY(SELECT t.name FROM addon_attachments t WHERE t.app_id = a.id) AS aliases,
               COALESCE((SELECT json_agg(json_build_object('name', v.name, 'attachmentId', v.attachment_id))
                         FROM config_vars v WHERE v.app_id = a.id), '[]') AS vars

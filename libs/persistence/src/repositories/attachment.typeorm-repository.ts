@@ -4,11 +4,13 @@ import { Attachment, AttachmentRepository, ConfigVar } from '@app/domain';
 import { AppEntity, AttachmentEntity } from '../entities';
 import { paginate } from './paginate';
 import { byNameOrId, isUuid, storable } from './query-helpers';
+import { insertRow, query, selectList } from './sql';
 
 export class TypeOrmAttachments implements AttachmentRepository {
   constructor(private readonly m: EntityManager) {}
   async create(attachment: Attachment): Promise<Attachment> {
-    await this.m.insert(AttachmentEntity, attachment);
+    const insert = insertRow(this.m, AttachmentEntity, attachment);
+    await query(this.m, insert.text, insert.values);
     return attachment;
   }
   findById(id: string) {
@@ -35,27 +37,20 @@ export class TypeOrmAttachments implements AttachmentRepository {
     return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
   }
   async lockAppsForAddon(addonId: string): Promise<{ attachment: Attachment; vars: ConfigVar[] }[]> {
-    const rows: {
-      id: string;
-      addon_id: string;
-      app_id: string;
-      name: string;
-      namespace: string | null;
-      created_at: Date;
-      updated_at: Date;
-      vars: { name: string; value_sealed: string }[] | null;
-    }[] = await this.m.query(
-      `SELECT t.*, (SELECT json_agg(json_build_object('name', v.name, 'value_sealed', v.value_sealed))
-                      FROM config_vars v WHERE v.attachment_id = t.id) AS vars
+    const rows = await query<(Attachment & { vars: { name: string; valueSealed: string }[] | null })[]>(
+      this.m,
+      `SELECT ${selectList(this.m, AttachmentEntity, 't')},
+              (SELECT json_agg(json_build_object('name', v.name, 'valueSealed', v.value_sealed))
+                 FROM config_vars v WHERE v.attachment_id = t.id) AS vars
          FROM addon_attachments t JOIN apps a ON a.id = t.app_id
         WHERE t.addon_id = $1
         ORDER BY t.app_id
           FOR UPDATE OF a`,
       [addonId],
     );
-    return rows.map((r) => ({
-      attachment: { id: r.id, addonId: r.addon_id, appId: r.app_id, name: r.name, namespace: r.namespace, createdAt: r.created_at, updatedAt: r.updated_at },
-      vars: (r.vars ?? []).map((v) => ({ appId: r.app_id, name: v.name, valueSealed: v.value_sealed, attachmentId: r.id })),
+    return rows.map(({ vars, ...attachment }) => ({
+      attachment,
+      vars: (vars ?? []).map((v) => ({ appId: attachment.appId, name: v.name, valueSealed: v.valueSealed, attachmentId: attachment.id })),
     }));
   }
   async namesOnApp(appId: string): Promise<string[]> {

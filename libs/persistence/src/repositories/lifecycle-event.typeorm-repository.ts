@@ -1,10 +1,11 @@
 import { EntityManager } from 'typeorm';
 import { EventRepository, LifecycleEvent } from '@app/domain';
+import { Statement, query } from './sql';
 
 /**
  * Appends to the lifecycle log. Inside a transaction the events are held and written in one
- * statement just before commit (`flush`), so a state change costs one insert however many
- * events it records; outside one they are written at once.
+ * statement sent with the commit (`takePending`), so a state change costs one insert however
+ * many events it records; outside one they are written at once.
  */
 export class TypeOrmEvents implements EventRepository {
   private readonly pending: LifecycleEvent[] = [];
@@ -16,21 +17,24 @@ export class TypeOrmEvents implements EventRepository {
 
   async append(event: LifecycleEvent): Promise<void> {
     if (this.buffered) this.pending.push(event);
-    else await this.write([event]);
+    else {
+      const insert = insertEvents([event]);
+      await query(this.m, insert.text, insert.values);
+    }
   }
 
-  async flush(): Promise<void> {
-    await this.write(this.pending.splice(0));
+  /** The insert of the events held so far, which are no longer held; null if there are none. */
+  takePending(): Statement | null {
+    return this.pending.length === 0 ? null : insertEvents(this.pending.splice(0));
   }
+}
 
-  private async write(events: LifecycleEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const values: unknown[] = [];
-    const rows = events.map((event, i) => {
-      values.push(event.type, event.addonId ?? null, event.appId ?? null, event.occurredAt, JSON.stringify(event.data));
-      const n = i * 5;
-      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5})`;
-    });
-    await this.m.query(`INSERT INTO lifecycle_events (type, addon_id, app_id, occurred_at, data) VALUES ${rows.join(', ')}`, values);
-  }
+function insertEvents(events: LifecycleEvent[]): Statement {
+  const values: unknown[] = [];
+  const rows = events.map((event, i) => {
+    values.push(event.type, event.addonId ?? null, event.appId ?? null, event.occurredAt, JSON.stringify(event.data));
+    const n = i * 5;
+    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5})`;
+  });
+  return { text: `INSERT INTO lifecycle_events (type, addon_id, app_id, occurred_at, data) VALUES ${rows.join(', ')}`, values };
 }

@@ -1,11 +1,13 @@
 import { EntityManager } from 'typeorm';
 import { OAuthGrantRecord, OAuthRepository, OAuthTokenRecord } from '@app/domain';
 import { OAuthGrantEntity, OAuthTokenEntity } from '../entities';
+import { insertRow, query } from './sql';
 
 export class TypeOrmOAuth implements OAuthRepository {
   constructor(private readonly m: EntityManager) {}
   async createGrant(grant: OAuthGrantRecord): Promise<void> {
-    await this.m.insert(OAuthGrantEntity, grant);
+    const insert = insertRow(this.m, OAuthGrantEntity, grant);
+    await query(this.m, insert.text, insert.values);
   }
   findGrantByCodeHashForUpdate(codeHash: string) {
     return this.m.createQueryBuilder(OAuthGrantEntity, 'g').setLock('pessimistic_write').where('g.code_hash = :codeHash', { codeHash }).getOne();

@@ -1,21 +1,47 @@
 import { EntityManager } from 'typeorm';
 import { Page, RangeSpec, newId } from '@app/common';
-import { Release, ReleaseRepository } from '@app/domain';
+import { ConfigChange, Release, ReleaseRepository } from '@app/domain';
 import { ReleaseEntity } from '../entities';
 import { paginate } from './paginate';
 import { isUuid, MAX_INTEGER } from './query-helpers';
+import { query } from './sql';
 
 export class TypeOrmReleases implements ReleaseRepository {
   constructor(private readonly m: EntityManager) {}
   async append(appId: string, description: string, at: Date): Promise<Release> {
     const id = newId();
-    const [row]: { version: number }[] = await this.m.query(
+    const [row] = await query<{ version: number }[]>(
+      this.m,
       `INSERT INTO releases (id, app_id, version, description, created_at)
        SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4 FROM releases WHERE app_id = $2
        RETURNING version`,
       [id, appId, description, at],
     );
     return { id, appId, version: Number(row.version), description, createdAt: at };
+  }
+  async appendWithConfigChange(change: ConfigChange, description: string, at: Date): Promise<Release> {
+    const id = newId();
+    const [row] = await query<{ version: number }[]>(
+      this.m,
+      `WITH unset_vars AS (DELETE FROM config_vars WHERE app_id = $1 AND name = ANY($2::text[])),
+            set_vars AS (INSERT INTO config_vars (app_id, name, value_sealed, attachment_id)
+                    SELECT $1, * FROM unnest($3::text[], $4::text[], $5::uuid[])
+                    ON CONFLICT (app_id, name) DO UPDATE SET value_sealed = EXCLUDED.value_sealed, attachment_id = EXCLUDED.attachment_id)
+       INSERT INTO releases (id, app_id, version, description, created_at)
+       SELECT $6, $1, COALESCE(MAX(version), 0) + 1, $7, $8 FROM releases WHERE app_id = $1
+       RETURNING version`,
+      [
+        change.appId,
+        change.unset,
+        change.set.map((v) => v.name),
+        change.set.map((v) => v.valueSealed),
+        change.set.map((v) => v.attachmentId),
+        id,
+        description,
+        at,
+      ],
+    );
+    return { id, appId: change.appId, version: Number(row.version), description, createdAt: at };
   }
   list(appId: string, range: RangeSpec): Promise<Page<Release>> {
     const qb = this.m.createQueryBuilder(ReleaseEntity, 'x').where('x.app_id = :appId', { appId });

@@ -13,6 +13,7 @@ import { TypeOrmAddons } from './addon.typeorm-repository';
 import { TypeOrmAttachments } from './attachment.typeorm-repository';
 import { TypeOrmEvents } from './lifecycle-event.typeorm-repository';
 import { TypeOrmOAuth } from './oauth.typeorm-repository';
+import { pipelinedTransaction } from './pipelined-transaction';
 
 /** The Store port on TypeORM; `transaction` rebinds every repository to the transaction's manager. */
 export class TypeOrmStore extends Store {
@@ -51,11 +52,10 @@ export class TypeOrmStore extends Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     // Nested calls join the open transaction instead of starting another.
     if (this.manager.queryRunner?.isTransactionActive) return work(this);
-    return this.manager.transaction(async (manager) => {
+    return pipelinedTransaction(this.manager.connection, async (manager) => {
       const tx = new TypeOrmStore(manager, true);
       const result = await work(tx);
-      await tx.events.flush();
-      return result;
+      return { result, lastWrite: tx.events.takePending() };
     });
   }
 }

@@ -13,6 +13,7 @@ import {
   Provisioner,
 } from '@app/domain';
 import { ProviderCallMetrics } from '../provider-call-metrics';
+import { exchange } from './vendor-http';
 
 export abstract class HttpVendorOptions {
   /** Attache's own ceiling per call; a manifest's `timeout_ms` may only lower it. */
@@ -100,7 +101,7 @@ export class HttpVendorProvisioner extends Provisioner {
     const started = process.hrtime.bigint();
     let outcome = 'error';
     try {
-      const response = await fetch(url, {
+      const response = await exchange(url, {
         method,
         headers: {
           Authorization: `Basic ${Buffer.from(`${service.slug}:${password}`).toString('base64')}`,
@@ -109,10 +110,9 @@ export class HttpVendorProvisioner extends Provisioner {
           'User-Agent': 'attache-provider-client',
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
+        timeoutMs,
       });
-      const text = await response.text();
+      const text = response.text;
       const parsed = parseJson(text);
       outcome = String(response.status);
       if (response.status >= 200 && response.status < 300) {
@@ -120,7 +120,11 @@ export class HttpVendorProvisioner extends Provisioner {
         return { status: response.status, body: isObject(parsed) ? parsed : null };
       }
       const message = isObject(parsed) && typeof parsed.message === 'string' ? parsed.message : null;
-      if (response.status === 404 || response.status === 410) throw new VendorNotFoundError(message ?? 'not found');
+      if (method === 'DELETE') {
+        // Deprovisioning is retried until the vendor confirms: only "already gone" ends it early.
+        if (response.status === 404 || response.status === 410) throw new VendorNotFoundError(message ?? 'not found');
+        throw new ProviderUnavailableError(`${operation}: HTTP ${response.status}${message ? ` (${message})` : ''}`);
+      }
       if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
         throw new ProviderRefusedError(message ?? `${service.humanName} refused the request (HTTP ${response.status}).`);
       }
@@ -150,7 +154,8 @@ function parseJson(text: string): unknown {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A short, URL-free reason (the URL may carry credentials, and the reason reaches users). */
 function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  const { code, cause } = error as { code?: string; cause?: { code?: string } };
+  return code ?? cause?.code ?? 'connection failed';
 }

@@ -1,0 +1,233 @@
+import { DataSource } from 'typeorm';
+import { newId } from '@app/common';
+import { Addon, AddonService, App, Plan } from '@app/domain';
+import { createTestDatabase } from '../../../../test/support/test-database';
+import { createDataSource } from '../data-source';
+import { TypeOrmStore } from './typeorm-store';
+
+/**
+ * The store on a real PostgreSQL: pipelined transactions (BEGIN sent with the first statement,
+ * the events with COMMIT) and the hand-written statements of the provisioning path.
+ */
+describe('TypeOrmStore', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let dataSource: DataSource;
+  let store: TypeOrmStore;
+  let accountId: string;
+  let service: AddonService;
+  let plan: Plan;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await createDataSource({ database: { url: database.url, poolSize: 4 } }).initialize();
+    store = new TypeOrmStore(dataSource.manager);
+    accountId = (await store.accounts.create({ email: `store-${newId()}@example.test` })).id;
+    const now = new Date();
+    service = await store.services.save({
+      id: newId(),
+      slug: `svc-${newId().slice(0, 8)}`,
+      humanName: 'Service',
+      ownerAccountId: accountId,
+      provider: 'http',
+      state: 'ga',
+      published: true,
+      configVarsPrefix: 'SVC',
+      defaultAlias: 'SVC',
+      configVars: ['SVC_URL'],
+      requires: ['many_per_app'],
+      regions: ['*'],
+      baseUrl: 'http://127.0.0.1:1',
+      ssoUrl: null,
+      passwordSealed: null,
+      ssoSaltSealed: null,
+      timeoutMs: null,
+      clientSecretHash: null,
+      currentManifestId: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    plan = await store.plans.save({
+      id: newId(),
+      serviceId: service.id,
+      name: 'basic',
+      humanName: 'Basic',
+      description: '',
+      priceCents: 500,
+      priceUnit: 'month',
+      isDefault: true,
+      state: 'public',
+      meters: [],
+      createdAt: now,
+      updatedAt: now,
+    });
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  const newApp = async (): Promise<App> => {
+    const now = new Date();
+    const region = await store.regions.findDefault();
+    return store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, regionId: region.id, createdAt: now, updatedAt: now, deletedAt: null });
+  };
+
+  const newAddon = (app: App, name = `svc-${newId()}`): Addon => {
+    const now = new Date();
+    return {
+      id: newId(),
+      name,
+      serviceId: service.id,
+      planId: plan.id,
+      appId: app.id,
+      regionId: app.regionId,
+      state: 'provisioning',
+      billedPriceCents: plan.priceCents,
+      billedPriceUnit: plan.priceUnit,
+      pendingPlanId: null,
+      planChangeSeq: 0,
+      providerId: null,
+      configSealed: null,
+      options: { size: 'small' },
+      provisionMessage: null,
+      failureReason: null,
+      planChangeError: null,
+      asyncDeadlineAt: null,
+      cleanupPending: false,
+      createdAt: now,
+      updatedAt: now,
+      provisionedAt: null,
+      deprovisionRequestedAt: null,
+      deprovisionedAt: null,
+    };
+  };
+
+  const eventsOf = async (appId: string) =>
+    (await dataSource.query('SELECT type FROM lifecycle_events WHERE app_id = $1 ORDER BY id', [appId])).map((r: { type: string }) => r.type);
+
+  describe('transactions', () => {
+    it('commits the writes and the events together', async () => {
+      const app = await newApp();
+      const result = await store.transaction(async (tx) => {
+        await tx.apps.lock(app.id);
+        await tx.releases.append(app.id, 'first', new Date());
+        await tx.events.append({ type: 'app.renamed', appId: app.id, occurredAt: new Date(), data: { n: 1 } });
+        await tx.events.append({ type: 'app.renamed', appId: app.id, occurredAt: new Date(), data: { n: 2 } });
+        return 'done';
+      });
+      expect(result).toBe('done');
+      expect((await store.releases.findByIdOrVersion(app.id, '1'))?.description).toBe('first');
+      expect(await eventsOf(app.id)).toEqual(['app.renamed', 'app.renamed']);
+    });
+
+    it('rolls everything back when the work throws', async () => {
+      const app = await newApp();
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.releases.append(app.id, 'lost', new Date());
+          await tx.events.append({ type: 'app.renamed', appId: app.id, occurredAt: new Date(), data: {} });
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect(await store.releases.findByIdOrVersion(app.id, '1')).toBeNull();
+      expect(await eventsOf(app.id)).toEqual([]);
+    });
+
+    it('rolls everything back when the events, sent with COMMIT, cannot be written', async () => {
+      const app = await newApp();
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.releases.append(app.id, 'lost', new Date());
+          // Not a uuid: the insert of the events fails, after the work has returned.
+          await tx.events.append({ type: 'app.renamed', appId: 'not-a-uuid', occurredAt: new Date(), data: {} });
+        }),
+      ).rejects.toThrow(/uuid/);
+      expect(await store.releases.findByIdOrVersion(app.id, '1')).toBeNull();
+    });
+
+    it('does not report a commit when a statement failed inside the work', async () => {
+      const app = await newApp();
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.releases.append(app.id, 'lost', new Date());
+          await tx.apps.lock('not-a-uuid').catch(() => undefined);
+        }),
+      ).rejects.toThrow(/ROLLBACK/);
+      expect(await store.releases.findByIdOrVersion(app.id, '1')).toBeNull();
+    });
+
+    it('leaves the connection clean for the next transaction after a failure', async () => {
+      const app = await newApp();
+      for (let i = 0; i < 8; i++) {
+        await expect(store.transaction(async () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+      }
+      await store.transaction(async (tx) => {
+        await tx.releases.append(app.id, 'after failures', new Date());
+      });
+      expect((await store.releases.findByIdOrVersion(app.id, '1'))?.description).toBe('after failures');
+    });
+  });
+
+  describe('the provisioning path', () => {
+    it('creates an add-on only under a free name, and the transaction goes on', async () => {
+      const app = await newApp();
+      const first = newAddon(app);
+      expect(await store.addons.createIfNameFree(first)).toBe(true);
+      const created = await store.transaction(async (tx) => {
+        const taken = await tx.addons.createIfNameFree(newAddon(app, first.name));
+        const other = newAddon(app);
+        return { taken, free: await tx.addons.createIfNameFree(other), other };
+      });
+      expect(created.taken).toBe(false);
+      expect(created.free).toBe(true);
+      expect(await store.addons.findById(created.other.id)).toEqual(created.other);
+      expect(await store.addons.findById(first.id)).toEqual(first);
+    });
+
+    it('reads an add-on with its catalog, and a service with its plan', async () => {
+      const app = await newApp();
+      const addon = newAddon(app);
+      await store.addons.createIfNameFree(addon);
+      expect(await store.addons.findWithCatalog(addon.id)).toEqual({ addon, service, plan });
+      expect(await store.services.findWithPlan(service.slug, 'basic')).toEqual({ service, plan });
+      expect(await store.services.findWithPlan(service.id, plan.id)).toEqual({ service, plan });
+      expect(await store.services.findWithPlan(service.slug, 'platinum')).toEqual({ service, plan: null });
+      expect(await store.services.findWithPlan('no-such-service', 'basic')).toBeNull();
+    });
+
+    it('updates an add-on only in the expected state', async () => {
+      const app = await newApp();
+      const addon = newAddon(app);
+      await store.addons.createIfNameFree(addon);
+      const at = new Date();
+      const updated = await store.addons.updateIfInState(addon.id, 'provisioning', { state: 'provisioned', providerId: 'p-1', provisionedAt: at, updatedAt: at });
+      expect(updated).toEqual({ ...addon, state: 'provisioned', providerId: 'p-1', provisionedAt: at, updatedAt: at });
+      expect(await store.addons.updateIfInState(addon.id, 'provisioning', { cleanupPending: true })).toBeNull();
+      expect(await store.addons.updateIfInState(newId(), 'provisioning', { cleanupPending: true })).toBeNull();
+      expect(await store.addons.findById(addon.id)).toEqual(updated);
+    });
+
+    it('sets and removes config vars with the release that records them', async () => {
+      const app = await newApp();
+      const addon = newAddon(app);
+      await store.addons.createIfNameFree(addon);
+      const attachment = await store.attachments.create({ id: newId(), addonId: addon.id, appId: app.id, name: 'SVC', namespace: null, createdAt: new Date(), updatedAt: new Date() });
+      await store.configVars.upsert([{ appId: app.id, name: 'OLD', valueSealed: 'o', attachmentId: null }]);
+      const release = await store.transaction(async (tx) => {
+        const [locked] = await tx.attachments.lockAppsForAddon(addon.id);
+        expect(locked).toEqual({ attachment, vars: [] });
+        await tx.releases.append(app.id, 'first', new Date());
+        return tx.releases.appendWithConfigChange(
+          { appId: app.id, set: [{ name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }], unset: ['OLD'] },
+          'Add svc',
+          new Date(),
+        );
+      });
+      expect(release).toMatchObject({ appId: app.id, version: 2, description: 'Add svc' });
+      expect(await store.configVars.listForApp(app.id)).toEqual([{ appId: app.id, name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }]);
+      const [locked] = await store.transaction((tx) => tx.attachments.lockAppsForAddon(addon.id));
+      expect(locked.vars).toEqual([{ appId: app.id, name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }]);
+    });
+  });
+});
