@@ -9,8 +9,6 @@ export interface AliasChoice {
   alias: string;
   /** An attachment that holds the alias now and gives it up (with `confirm`). */
   displaced: Attachment | null;
-  /** Plain config vars the new attachment overwrites (with `confirm`). */
-  overwrittenVars: string[];
 }
 
 /**
@@ -66,6 +64,6 @@ export class AliasChooser {
         `This would overwrite existing config vars on ${app.name}: ${overwrittenVars.join(', ')}. Re-run with confirm to proceed.`,
       );
     }
-    return { alias, displaced, overwrittenVars };
+    return { alias, displaced };
   }
 }

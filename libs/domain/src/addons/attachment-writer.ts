@@ -17,7 +17,8 @@ export class AttachmentWriter {
   async attach(tx: Store, addon: Addon, service: AddonService, app: App, choice: AliasChoice, namespace: string | null): Promise<Attachment> {
     const now = this.clock.now();
     if (choice.displaced) await this.giveUpAlias(tx, choice.displaced, app, now);
-    await tx.configVars.delete(app.id, choice.overwrittenVars);
+    // Plain vars the add-on takes over (confirmed) are overwritten when its config is written,
+    // in the same transaction as that release; until then, and if provisioning fails, they stay.
     const attachment = await tx.attachments.create({
       id: newId(),
       addonId: addon.id,

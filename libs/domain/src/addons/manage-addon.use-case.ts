@@ -35,7 +35,9 @@ export class ManageAddonUseCase {
       const now = this.clock.now();
       const changed: Addon = {
         ...addon,
-        pendingPlanId: plan.id === addon.planId ? null : plan.id,
+        // Even back to the current plan: an earlier change may already be at the provider, which
+        // must then be told to switch back.
+        pendingPlanId: plan.id,
         planChangeSeq: addon.planChangeSeq + 1,
         planChangeError: null,
         updatedAt: now,

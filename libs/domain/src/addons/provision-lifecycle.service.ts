@@ -75,11 +75,11 @@ export class ProvisionLifecycle {
           asyncDeadlineAt: new Date(now.getTime() + this.options.asyncDeadlineMs),
           updatedAt: now,
         });
-        return waiting ? 'waiting' : this.markForCleanup(tx, addonId, now);
+        return waiting ? 'waiting' : this.markForCleanup(tx, addonId, now, outcome);
       }
       const patch = this.provisionedPatch(outcome.config, outcome.providerId, outcome.message, now);
       const provisioned = await tx.addons.updateIfInState(addonId, 'provisioning', patch);
-      if (!provisioned) return this.markForCleanup(tx, addonId, now);
+      if (!provisioned) return this.markForCleanup(tx, addonId, now, outcome);
       await this.projectProvisioned(tx, provisioned, service, outcome.config, now);
       return 'done';
     });
@@ -275,8 +275,28 @@ export class ProvisionLifecycle {
    * Destroyed while the provider was working. Its DELETE may have reached the provider before
    * this resource existed, so the provider is asked once more (an orphan otherwise).
    */
-  private async markForCleanup(tx: Store, addonId: string, now: Date): Promise<'skipped' | 'cleanup'> {
-    if (!(await tx.addons.findByIdForUpdate(addonId))) return 'skipped';
+  /**
+   * The provider answered after the add-on left `provisioning`. Already provisioned (the vendor
+   * finished through the partner API before its 202 was recorded, or this is a repeated job):
+   * keep what the answer adds. Destroyed meanwhile: its DELETE may have reached the provider before
+   * this resource existed, so the provider is asked once more (an orphan otherwise).
+   */
+  private async markForCleanup(
+    tx: Store,
+    addonId: string,
+    now: Date,
+    answer: { providerId: string | null; message: string | null },
+  ): Promise<'skipped' | 'cleanup'> {
+    const addon = await tx.addons.findByIdForUpdate(addonId);
+    if (!addon) return 'skipped';
+    if (addon.state === 'provisioned' || addon.state === 'provisioning') {
+      await tx.addons.update(addonId, {
+        providerId: addon.providerId ?? answer.providerId,
+        provisionMessage: addon.provisionMessage ?? answer.message,
+        updatedAt: now,
+      });
+      return 'skipped';
+    }
     await tx.addons.update(addonId, { cleanupPending: true, updatedAt: now });
     return 'cleanup';
   }

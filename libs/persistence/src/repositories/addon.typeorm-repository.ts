@@ -84,7 +84,11 @@ export class TypeOrmAddons implements AddonRepository {
   findStuck(olderThan: Date, limit: number): Promise<Addon[]> {
     return this.m
       .createQueryBuilder(AddonEntity, 'a')
-      .where("(a.state IN ('provisioning', 'deprovisioning') OR a.pending_plan_id IS NOT NULL OR a.cleanup_pending)")
+      // Async provisions waiting on their vendor are not stuck (their deadline handles them), and
+      // must not crowd genuinely stuck add-ons out of the batch.
+      .where(
+        "((a.state = 'provisioning' AND a.async_deadline_at IS NULL) OR a.state = 'deprovisioning' OR a.pending_plan_id IS NOT NULL OR a.cleanup_pending)",
+      )
       .andWhere('a.updated_at < :olderThan', { olderThan })
       .orderBy('a.updated_at')
       .take(limit)
