@@ -24,9 +24,12 @@ export class DeleteAppUseCase {
     const app = await this.access.owner(accountId, idOrName);
     const view = await this.apps.view(this.store, app);
     const destroyed = await this.store.transaction(async (tx) => {
+      // Add-ons before apps, the order every other writer takes its locks in, so none deadlock.
+      const owned = (await tx.addons.listOwnedByApp(app.id)).sort((a, b) => a.id.localeCompare(b.id));
+      for (const addon of owned) await tx.addons.findByIdForUpdate(addon.id);
       await tx.apps.lock(app.id);
+      if ((await tx.apps.findLiveByIdOrName(app.id)) === null) return [];
       const now = this.clock.now();
-      const owned = await tx.addons.listOwnedByApp(app.id);
       for (const addon of owned) await this.addons.destroyInTransaction(tx, addon.id, true);
       const shared = await tx.attachments.listForApp(app.id, { field: 'id', startExclusive: false, endExclusive: false, max: 1000, order: 'asc' });
       for (const attachment of shared.items) await this.attachments.detach(tx, attachment, now);
