@@ -9,7 +9,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createNetServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -45,6 +45,18 @@ function instantVendor(slug: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** A port nothing listens on now (a random one could be PostgreSQL's or another run's). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 function start(program: string, env: NodeJS.ProcessEnv): ChildProcess {
   // ATTACHE_BENCH_PROFILE=DIR writes a V8 CPU profile of each process there (open it in Chrome DevTools).
   const profile = process.env.ATTACHE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ATTACHE_BENCH_PROFILE}`] : [];
@@ -52,9 +64,14 @@ function start(program: string, env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
+/** The api and worker: waiting on them is pointless once one has exited. */
+const children: ChildProcess[] = [];
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const exited = children.find((child) => child.exitCode !== null || child.signalCode !== null);
+    if (exited) throw new Error(`${exited.spawnargs.slice(-1)[0]} exited (${exited.exitCode ?? exited.signalCode}) while waiting for ${what}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -90,7 +107,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 async function main(): Promise<void> {
   const database = `attache_bench_${randomBytes(4).toString('hex')}`;
-  const port = 5400 + Math.floor(Math.random() * 500);
+  const port = await freePort();
   const env = {
     ...process.env,
     NODE_ENV: 'development',
@@ -98,7 +115,7 @@ async function main(): Promise<void> {
     ATTACHE_QUEUE_PREFIX: `attache-bench-${randomBytes(3).toString('hex')}`,
     ATTACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     PORT: String(port),
-    WORKER_PORT: String(port + 1),
+    WORKER_PORT: String(await freePort()),
     ATTACHE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_HOUR: '100000000',
@@ -107,7 +124,6 @@ async function main(): Promise<void> {
   const cli = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'attache.js'), ...args], { env, encoding: 'utf8' });
   const slug = `bench-${randomBytes(3).toString('hex')}`;
   const vendor = await instantVendor(slug);
-  const children: ChildProcess[] = [];
   const admin = new Client({ connectionString: `${PG}/postgres` });
   await admin.connect();
   try {
@@ -142,6 +158,8 @@ async function main(): Promise<void> {
     }
 
     const db = new Client({ connectionString: env.DATABASE_URL });
+    // After a failed run the database is dropped under this connection; that is no news.
+    db.on('error', () => undefined);
     await db.connect();
     const create = async (i: number): Promise<{ ms: number; ok: boolean }> => {
       const t0 = performance.now();
@@ -227,7 +245,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     vendor.close();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
