@@ -36,7 +36,11 @@ export interface ServiceRepository {
   findWithPlan(serviceIdOrSlug: string, planIdOrName: string): Promise<{ service: AddonService; plan: Plan | null } | null>;
   findById(id: string): Promise<AddonService | null>;
   findByIds(ids: string[]): Promise<AddonService[]>;
+  /** Locks the service row for the rest of the transaction (manifest pushes). */
+  findByIdOrSlugForUpdate(idOrSlug: string): Promise<AddonService | null>;
   save(service: AddonService): Promise<AddonService>;
+  /** Changes only the given columns, so concurrent changes to other columns are not undone. */
+  update(id: string, patch: Partial<AddonService>): Promise<void>;
 }
 
 export interface PlanRepository {

@@ -57,7 +57,8 @@ export class ManifestService {
       throw new InvalidInputError(`The manifest id "${manifest.id}" does not match the add-on slug "${slug}" in the path; slugs never change.`);
     }
     return this.store.transaction(async (tx) => {
-      const existing = await tx.services.findByIdOrSlug(slug);
+      // Locked: two pushes (or a push and a publish) must not undo each other.
+      const existing = await tx.services.findByIdOrSlugForUpdate(slug);
       if (existing) this.assertManages(actor, existing);
       if (!existing && actor.kind !== 'account') throw new NotFoundError('add_on_service');
       if (existing && existing.provider !== 'http') throw new ForbiddenError(`${slug} is a first-party service.`);
@@ -126,18 +127,18 @@ export class ManifestService {
   async regenerateClientSecret(actor: VendorActor, slug: string): Promise<{ service: AddonService; clientSecret: string }> {
     const service = await this.managedService(actor, slug);
     const clientSecret = randomToken(48, CLIENT_SECRET_PREFIX);
-    const updated = { ...service, clientSecretHash: hashSecret(clientSecret), updatedAt: this.clock.now() };
-    await this.store.services.save(updated);
-    return { service: updated, clientSecret };
+    const patch = { clientSecretHash: hashSecret(clientSecret), updatedAt: this.clock.now() };
+    await this.store.services.update(service.id, patch);
+    return { service: { ...service, ...patch }, clientSecret };
   }
 
   /** Operators publish a service: installable by everyone from then on. */
   async publish(slug: string): Promise<AddonService> {
     const service = await this.store.services.findByIdOrSlug(slug);
     if (!service) throw new NotFoundError('add_on_service', `No add-on service ${slug}.`);
-    const updated: AddonService = { ...service, published: true, state: 'ga', updatedAt: this.clock.now() };
-    await this.store.services.save(updated);
-    return updated;
+    const patch = { published: true, state: 'ga' as const, updatedAt: this.clock.now() };
+    await this.store.services.update(service.id, patch);
+    return { ...service, ...patch };
   }
 
   /** For HTTP Basic `slug:password` authentication of vendor calls. */

@@ -39,6 +39,17 @@ export class TypeOrmServices implements ServiceRepository {
   findByIds(ids: string[]): Promise<AddonService[]> {
     return ids.length === 0 ? Promise.resolve([]) : this.m.findBy(AddonServiceEntity, { id: In(ids) });
   }
+  findByIdOrSlugForUpdate(idOrSlug: string): Promise<AddonService | null> {
+    if (!storable(idOrSlug)) return Promise.resolve(null);
+    return this.m
+      .createQueryBuilder(AddonServiceEntity, 's')
+      .setLock('pessimistic_write')
+      .where(isUuid(idOrSlug) ? 's.id = :idOrSlug' : 's.slug = :idOrSlug', { idOrSlug })
+      .getOne();
+  }
+  async update(id: string, patch: Partial<AddonService>): Promise<void> {
+    await this.m.update(AddonServiceEntity, { id }, patch);
+  }
   async save(service: AddonService): Promise<AddonService> {
     await this.m.upsert(AddonServiceEntity, service, ['id']);
     return service;
