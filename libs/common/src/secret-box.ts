@@ -40,7 +40,12 @@ export class SecretBox {
   open(sealed: string): string {
     const [version, keyId, iv, tag, body] = sealed.split(':');
     const key = this.byId.get(keyId);
-    if (version !== 'v1' || !key || body === undefined) throw new Error('Cannot decrypt: unknown format or key.');
+    if (version !== 'v1' || body === undefined) throw new Error('Cannot decrypt: unknown format or key.');
+    if (!key) {
+      throw new Error(
+        `Cannot decrypt: unknown format or key. The value was sealed with key ${keyId}, which is neither ATTACHE_ENCRYPTION_KEY nor in ATTACHE_PREVIOUS_ENCRYPTION_KEYS.`,
+      );
+    }
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
