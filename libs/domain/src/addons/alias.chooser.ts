@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfirmationRequiredError, ConflictError } from '@app/common';
 import { AddonService, App, Attachment } from '../shared/models';
 import { Store } from '../shared/store.port';
-import { colouredAlias, normalizeAlias } from './naming.rules';
+import { colouredAlias, colouredAliasBase, normalizeAlias } from './naming.rules';
 import { AddonConfigProjector } from './addon-config.projector';
 
 export interface AliasChoice {
@@ -45,7 +45,7 @@ export class AliasChooser {
       }
     } else {
       alias = taken.has(service.defaultAlias)
-        ? colouredAlias(service.slug.toUpperCase().replace(/-/g, '_'), taken)
+        ? colouredAlias(colouredAliasBase(service.slug), taken)
         : service.defaultAlias;
     }
     const vars = snapshot.configVars;

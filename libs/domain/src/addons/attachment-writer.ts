@@ -4,7 +4,7 @@ import { Addon, AddonService, App, Attachment } from '../shared/models';
 import { Store } from '../shared/store.port';
 import { AddonConfigProjector } from './addon-config.projector';
 import { AliasChoice } from './alias.chooser';
-import { colouredAlias } from './naming.rules';
+import { colouredAlias, colouredAliasBase } from './naming.rules';
 
 /** Creates and removes attachments with their config vars and lifecycle events. */
 @Injectable()
@@ -70,7 +70,7 @@ export class AttachmentWriter {
       const moved = await tx.attachments.create({
         ...displaced,
         id: newId(),
-        name: colouredAlias(service.slug.toUpperCase().replace(/-/g, '_'), taken),
+        name: colouredAlias(colouredAliasBase(service.slug), taken),
         createdAt: at,
         updatedAt: at,
       });

@@ -66,6 +66,9 @@ export function normalizeAlias(input: string): string {
   return alias;
 }
 
+/** The stem of a service's coloured aliases: `postgresql` → `POSTGRESQL`, `sudo-notes` → `SUDO_NOTES`. */
+export const colouredAliasBase = (serviceSlug: string): string => serviceSlug.toUpperCase().replace(/-/g, '_');
+
 /** The first free `<BASE>_<COLOR>` alias, then numbered ones once the colours run out. */
 export function colouredAlias(base: string, taken: ReadonlySet<string>): string {
   const start = randomInt(COLORS.length);

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, hashSecret, newId, randomToken } from '@app/common';
 import { Addon, AddonService } from '../shared/models';
-import { JobDispatcher, ProviderRefusedError, ProviderUnavailableError, ProvisionerRegistry } from '../shared/ports';
+import { JobDispatcher, ProviderRefusedError, ProvisionerRegistry } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AddonConfigProjector } from './addon-config.projector';
 
@@ -316,9 +316,5 @@ export class ProvisionLifecycle {
       if (!declared) return `config var ${name} is not declared in the manifest`;
     }
     return null;
-  }
-
-  isRetryable(error: unknown): boolean {
-    return error instanceof ProviderUnavailableError;
   }
 }

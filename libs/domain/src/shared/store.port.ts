@@ -133,7 +133,6 @@ export interface AddonRepository {
   /** Add-ons in a transitional state not touched since `olderThan`. */
   findStuck(olderThan: Date, limit: number): Promise<Addon[]>;
   findAsyncPastDeadline(now: Date, limit: number): Promise<Addon[]>;
-  listByServiceIds(serviceIds: string[], range: RangeSpec): Promise<Page<Addon>>;
 }
 
 export interface AttachmentRepository {

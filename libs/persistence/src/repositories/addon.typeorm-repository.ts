@@ -101,8 +101,5 @@ export class TypeOrmAddons implements AddonRepository {
       .take(limit)
       .getMany();
   }
-  listByServiceIds(serviceIds: string[], range: RangeSpec): Promise<Page<Addon>> {
-    const qb = this.m.createQueryBuilder(AddonEntity, 'x').where("x.service_id IN (:...serviceIds) AND x.state <> 'deprovisioned'", { serviceIds });
-    return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
-  }
+
 }

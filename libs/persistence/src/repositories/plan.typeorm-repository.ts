@@ -9,7 +9,6 @@ export class TypeOrmPlans implements PlanRepository {
   constructor(private readonly m: EntityManager) {}
   listByService(serviceId: string, range: RangeSpec): Promise<Page<Plan>> {
     const qb = this.m.createQueryBuilder(PlanEntity, 'x').where('x.service_id = :serviceId', { serviceId });
-    if (range.field === 'name' && range.start === undefined) qb.addOrderBy('x.price_cents');
     return paginate(qb, range, byNameOrId, (p) => (range.field === 'id' ? p.id : p.name));
   }
   allByService(serviceId: string): Promise<Plan[]> {
