@@ -25,3 +25,6 @@ else
   for _ in $(seq 1 50); do redis_up && break; sleep 0.2; done
   redis_up || { echo "services: Redis did not come up" >&2; exit 1; }
 fi
+
+# Attache's own PostgreSQL clusters (password auth) for the first-party "essential" plans.
+bash "$(dirname "$0")/postgres-clusters.sh"

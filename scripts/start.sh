@@ -15,6 +15,8 @@ npm run --silent build
 bash scripts/services.sh
 
 node bin/attache.js db:migrate
+node bin/attache.js catalog:seed
+node bin/attache.js postgres:backends:add-local
 
 # The example vendor onboards as any vendor would: secrets and manifest, then the first push.
 VENDOR_DIR="$STATE/example-vendor"

@@ -6,10 +6,13 @@ import { runMigrations } from '@app/persistence';
 import { TEMPLATE_DATABASE, adminUrl, databaseUrl } from './support/test-database';
 
 /**
- * Runs once per `npm test`: a freshly migrated template database that every end-to-end file
- * clones, and the compiled output that child-process tests (crash test, CLI) run.
+ * Runs once per `npm test`: Attache's shared PostgreSQL clusters, a freshly migrated template
+ * database that every end-to-end file clones, and the compiled output that child-process tests
+ * (crash test, CLI) run.
  */
 export default async function globalSetup(): Promise<void> {
+  // `npx jest` alone (without scripts/services.sh) also gets the shared PostgreSQL clusters.
+  execFileSync('bash', [`${__dirname}/../scripts/postgres-clusters.sh`], { stdio: 'inherit' });
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();
   try {

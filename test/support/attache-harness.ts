@@ -2,10 +2,12 @@ import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
-import { AppConfig, ConfigModule, loadConfig } from '@app/config';
-import { AccountsService, ManifestService } from '@app/domain';
+import { AppConfig, ConfigModule, loadConfig, localPostgresClusters } from '@app/config';
+import { AccountsService, FirstPartyCatalogService, ManifestService, PostgresBackends, PostgresClusterAdmin, Store, tenantNames } from '@app/domain';
 import { ScriptedVendor, VendorManifestOverrides, manifestFor } from '@app/testing';
 import { createApiApp } from '../../apps/api/src/create-api-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -32,6 +34,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Run the worker in this process too (default true). */
   worker?: boolean;
+  /** Seed the first-party catalog and register the local shared PostgreSQL clusters. */
+  postgres?: boolean;
 }
 
 /**
@@ -72,6 +76,7 @@ export class AttacheHarness {
       RECONCILE_STUCK_AFTER_MS: '5000',
       RATE_LIMIT_PER_HOUR: '100000',
       WORKER_PORT: '0',
+      ATTACHE_BACKUP_DIR: join(tmpdir(), `attache-test-backups-${randomBytes(4).toString('hex')}`),
       ...options.env,
     };
     const config = loadConfig(env);
@@ -80,8 +85,36 @@ export class AttacheHarness {
     const pg = new Client({ connectionString: database.url });
     await pg.connect();
     const harness = new AttacheHarness(config, env, api, database.drop, pg);
+    if (options.postgres) await harness.seedPostgres();
     if (options.worker !== false) await harness.startWorker();
     return harness;
+  }
+
+  /** Tenants left on the shared clusters by a test outlive its database otherwise. */
+  private async dropPostgresTenants(): Promise<void> {
+    const store = this.api.get(Store);
+    const admin = this.api.get(PostgresClusterAdmin);
+    for (const database of await store.postgres.databases.listActive()) {
+      const backend = await this.api.get(PostgresBackends).connection(database.backendId);
+      const names = tenantNames(database.addonId);
+      const roles = (await store.postgres.credentials.listAll(database.addonId)).map((c) => c.roleName);
+      await admin.dropTenant(backend, database.databaseName, [...new Set([...roles, names.ownerRole, names.groupRole])]);
+    }
+  }
+
+  /** The first-party catalog, and every local shared cluster as a backend with room. */
+  private async seedPostgres(): Promise<void> {
+    await this.api.get(FirstPartyCatalogService).seed();
+    for (const cluster of localPostgresClusters()) {
+      await this.api.get(PostgresBackends).register({
+        name: cluster.name,
+        host: cluster.host,
+        port: cluster.port,
+        adminUser: cluster.user,
+        adminPassword: cluster.password,
+        capacity: 1000,
+      });
+    }
   }
 
   get url(): string {
@@ -191,6 +224,7 @@ export class AttacheHarness {
   async stop(): Promise<void> {
     await Promise.all(this.vendors.map((v) => v.stop()));
     await this.stopWorker();
+    await this.dropPostgresTenants();
     await this.api.close();
     await this.pg.end();
     await this.dropDatabase();

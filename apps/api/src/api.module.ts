@@ -12,6 +12,7 @@ import { AttachmentsController } from './controllers/attachments.controller';
 import { CatalogController } from './controllers/catalog.controller';
 import { ConfigVarsController } from './controllers/config-vars.controller';
 import { OAuthController } from './controllers/oauth.controller';
+import { PostgresController, PostgresDownloadsController } from './controllers/postgres.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RequestContextMiddleware } from './http/request-context.middleware';
@@ -48,6 +49,8 @@ class QueueJobCounts extends JobCountsSource {
     AttachmentsController,
     VendorController,
     OAuthController,
+    PostgresController,
+    PostgresDownloadsController,
   ],
   providers: [RateLimitGuard],
 })

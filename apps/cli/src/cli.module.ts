@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { DomainModule, JobDispatcher, ProvisionerRegistry } from '@app/domain';
 import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
+import { PostgresAdapterModule } from '@app/provisioners';
 
 /** Admin commands change state directly; they never enqueue provider work. */
 class NoJobs extends JobDispatcher {
@@ -14,6 +15,12 @@ class NoJobs extends JobDispatcher {
     this.refuse();
   }
   deprovision(): Promise<void> {
+    this.refuse();
+  }
+  postgresBackup(): Promise<void> {
+    this.refuse();
+  }
+  postgresRestore(): Promise<void> {
     this.refuse();
   }
 }
@@ -34,5 +41,5 @@ class NoProvisioners extends ProvisionerRegistry {
 })
 class CliPortsModule {}
 
-@Module({ imports: [PersistenceModule, CliPortsModule, DomainOptionsModule, DomainModule] })
+@Module({ imports: [PersistenceModule, CliPortsModule, PostgresAdapterModule, DomainOptionsModule, DomainModule] })
 export class CliModule {}

@@ -4,6 +4,7 @@ import { ConfigError } from '@app/config';
 import { DomainError } from '@app/common';
 import { accountCommands } from './commands/accounts.command';
 import { dbCommands } from './commands/db.command';
+import { postgresCommands } from './commands/postgres.command';
 import { serviceCommands } from './commands/services.command';
 
 const program = new Command('attache')
@@ -12,6 +13,7 @@ const program = new Command('attache')
 accountCommands(program);
 serviceCommands(program);
 dbCommands(program);
+postgresCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError || error instanceof DomainError ? error.message : (error as Error).message;

@@ -8,12 +8,13 @@ import { HeartbeatService } from './heartbeat.service';
 import { DeprovisionProcessor } from './processors/deprovision.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { PlanChangeProcessor } from './processors/plan-change.processor';
+import { PostgresProcessor } from './processors/postgres.processor';
 import { ProvisionProcessor } from './processors/provision.processor';
 import { QueueProcessor } from './processors/queue-processor';
 
 @Module({
   imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, OpsModule.forRoot()],
-  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, HeartbeatService],
+  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, HeartbeatService],
 })
 export class WorkerModule implements OnModuleInit {
   constructor(
@@ -21,11 +22,12 @@ export class WorkerModule implements OnModuleInit {
     private readonly planChange: PlanChangeProcessor,
     private readonly deprovision: DeprovisionProcessor,
     private readonly maintenance: MaintenanceProcessor,
+    private readonly postgres: PostgresProcessor,
   ) {}
 
   /** Refuse to start when a queue has no processor: its jobs would wait forever. */
   onModuleInit(): void {
-    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance] as QueueProcessor<unknown>[];
+    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance, this.postgres] as QueueProcessor<unknown>[];
     const handled = new Set(processors.map((p) => p.queue));
     const missing = Object.values(QUEUES).filter((queue) => !handled.has(queue));
     if (missing.length > 0) throw new Error(`No processor for queue(s): ${missing.join(', ')}`);

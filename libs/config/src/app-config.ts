@@ -14,6 +14,15 @@ export interface AppConfig {
     asyncDeadlineMs: number;
   };
   reconciler: { intervalMs: number; stuckAfterMs: number };
+  postgres: {
+    storageScale: number;
+    storageGraceMs: number;
+    maintenanceIntervalMs: number;
+    backupDir: string;
+    downloadTtlMs: number;
+    manualBackupsKept: number;
+    scheduledBackupsKept: number;
+  };
   rateLimit: { perHour: number };
   worker: { port: number };
   log: { level: string };

@@ -49,6 +49,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return value;
   };
+  const num = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      problems.push(`${name} must be a number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
   const url = (name: string, fallback: string, protocols: string[]): string => {
     const value = str(name, fallback);
     try {
@@ -100,6 +110,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reconciler: {
       intervalMs: int('RECONCILE_INTERVAL_MS', 30_000, 100, 3600_000),
       stuckAfterMs: int('RECONCILE_STUCK_AFTER_MS', 120_000, 100, 24 * 3600_000),
+    },
+    postgres: {
+      // Tests shrink every plan's storage limit to megabytes.
+      storageScale: num('ATTACHE_POSTGRES_STORAGE_SCALE', 1, 1e-6, 1),
+      storageGraceMs: int('ATTACHE_POSTGRES_STORAGE_GRACE_MS', 7 * 24 * 3600_000, 0, 90 * 24 * 3600_000),
+      maintenanceIntervalMs: int('ATTACHE_POSTGRES_MAINTENANCE_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
+      backupDir: resolve(str('ATTACHE_BACKUP_DIR', join(localStateDir(env), 'backups'))),
+      downloadTtlMs: int('ATTACHE_BACKUP_DOWNLOAD_TTL_MS', 10 * 60_000, 1_000, 7 * 24 * 3600_000),
+      manualBackupsKept: int('ATTACHE_MANUAL_BACKUPS_KEPT', 10, 1, 1000),
+      scheduledBackupsKept: int('ATTACHE_SCHEDULED_BACKUPS_KEPT', 7, 1, 1000),
     },
     rateLimit: { perHour: int('RATE_LIMIT_PER_HOUR', 4_500, 1, 100_000_000) },
     worker: { port: int('WORKER_PORT', 5001, 0, 65535) },

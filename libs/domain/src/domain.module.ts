@@ -18,6 +18,14 @@ import { ReleasesService } from './apps/releases.service';
 import { CatalogService } from './catalog/catalog.service';
 import { PartnerService } from './partner/partner.service';
 import { ManifestService } from './vendors/manifest.service';
+import { FirstPartyCatalogService } from './catalog/first-party-catalog.service';
+import { PostgresAddons } from './postgres/postgres-addons';
+import { PostgresBackends } from './postgres/postgres-backends.service';
+import { PostgresBackupsUseCase } from './postgres/postgres-backups.use-case';
+import { PostgresCredentialsUseCase } from './postgres/postgres-credentials.use-case';
+import { PostgresInfoService } from './postgres/postgres-info.service';
+import { PostgresMaintenance } from './postgres/postgres-maintenance.service';
+import { PostgresStorageMonitor } from './postgres/postgres-storage.monitor';
 
 const services = [
   AccountsService,
@@ -39,11 +47,20 @@ const services = [
   CatalogService,
   PartnerService,
   ManifestService,
+  FirstPartyCatalogService,
+  PostgresAddons,
+  PostgresBackends,
+  PostgresBackupsUseCase,
+  PostgresCredentialsUseCase,
+  PostgresInfoService,
+  PostgresMaintenance,
+  PostgresStorageMonitor,
 ];
 
 /**
- * The domain's services. Its ports (Store, JobDispatcher, ProvisionerRegistry, SecretBox, Clock
- * and the *Options classes) come from global adapter modules imported by each app.
+ * The domain's services. Its ports (Store, JobDispatcher, ProvisionerRegistry, PostgresClusterAdmin,
+ * BackupFiles, SecretBox, Clock and the *Options classes) come from global adapter modules
+ * imported by each app.
  */
 @Module({ providers: services, exports: services })
 export class DomainModule {}

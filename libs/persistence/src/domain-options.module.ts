@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { LifecycleOptions, ManifestServiceOptions, ReconcilerOptions } from '@app/domain';
+import { LifecycleOptions, ManifestServiceOptions, PostgresOptions, ReconcilerOptions } from '@app/domain';
 
 /** Settings the domain needs from configuration. */
 @Global()
@@ -13,7 +13,8 @@ import { LifecycleOptions, ManifestServiceOptions, ReconcilerOptions } from '@ap
       useFactory: (c: AppConfig) => ({ publicUrl: c.http.publicUrl, asyncDeadlineMs: c.provider.asyncDeadlineMs }),
     },
     { provide: ReconcilerOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig) => ({ stuckAfterMs: c.reconciler.stuckAfterMs }) },
+    { provide: PostgresOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig): PostgresOptions => c.postgres },
   ],
-  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions],
+  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions, PostgresOptions],
 })
 export class DomainOptionsModule {}

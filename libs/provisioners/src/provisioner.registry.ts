@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { AddonService, Provisioner, ProvisionerRegistry } from '@app/domain';
 import { HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
+import { PostgresProvisioner } from './postgres/postgres.provisioner';
 
 /** Maps a service's provider kind to its implementation. First-party kinds register here as they arrive. */
 @Injectable()
 export class DefaultProvisionerRegistry extends ProvisionerRegistry {
-  constructor(private readonly http: HttpVendorProvisioner) {
+  constructor(
+    private readonly http: HttpVendorProvisioner,
+    private readonly postgres: PostgresProvisioner,
+  ) {
     super();
   }
 
@@ -13,6 +17,8 @@ export class DefaultProvisionerRegistry extends ProvisionerRegistry {
     switch (service.provider) {
       case 'http':
         return this.http;
+      case 'postgres':
+        return this.postgres;
       default:
         throw new Error(`No provisioner is installed for ${service.provider} services.`);
     }

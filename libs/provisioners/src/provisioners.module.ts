@@ -2,15 +2,19 @@ import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ProvisionerRegistry } from '@app/domain';
 import { HttpVendorOptions, HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
+import { PostgresAdapterModule } from './postgres/postgres-adapter.module';
+import { PostgresProvisioner } from './postgres/postgres.provisioner';
 import { ProviderCallMetrics } from './provider-call-metrics';
 import { DefaultProvisionerRegistry } from './provisioner.registry';
 
 @Global()
 @Module({
+  imports: [PostgresAdapterModule],
   providers: [
     ProviderCallMetrics,
     HttpVendorProvisioner,
     { provide: HttpVendorOptions, inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ timeoutMs: config.provider.timeoutMs }) },
+    PostgresProvisioner,
     DefaultProvisionerRegistry,
     { provide: ProvisionerRegistry, useExisting: DefaultProvisionerRegistry },
   ],

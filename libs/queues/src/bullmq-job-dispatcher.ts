@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobDispatcher } from '@app/domain';
-import { AddonJobPayload, PlanChangeJobPayload, QUEUES, jobIds } from './queue-names';
+import { AddonJobPayload, POSTGRES_JOBS, PlanChangeJobPayload, PostgresJobPayload, QUEUES, jobIds } from './queue-names';
 import { providerJobOptions, redisConnection } from './queue-options';
 
 /** The JobDispatcher port on BullMQ. */
@@ -12,6 +12,7 @@ export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationS
   private readonly provisionQueue: Queue<AddonJobPayload>;
   private readonly planChangeQueue: Queue<PlanChangeJobPayload>;
   private readonly deprovisionQueue: Queue<AddonJobPayload>;
+  private readonly postgresQueue: Queue<PostgresJobPayload>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     super();
@@ -23,6 +24,8 @@ export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationS
       ...base,
       defaultJobOptions: providerJobOptions(config.provider.deprovisionMaxAttempts),
     });
+    // Backups and restores settle their own failures; attempts beyond the first only cover a worker crash.
+    this.postgresQueue = new Queue(QUEUES.postgres, { ...base, defaultJobOptions: providerJobOptions(3) });
   }
 
   provision(addonId: string): Promise<void> {
@@ -35,6 +38,14 @@ export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationS
 
   deprovision(addonId: string): Promise<void> {
     return this.enqueue(this.deprovisionQueue, 'deprovision', { addonId }, jobIds.deprovision(addonId));
+  }
+
+  postgresBackup(backupId: string): Promise<void> {
+    return this.enqueue(this.postgresQueue, POSTGRES_JOBS.backup, { id: backupId }, jobIds.postgresBackup(backupId));
+  }
+
+  postgresRestore(restoreId: string): Promise<void> {
+    return this.enqueue(this.postgresQueue, POSTGRES_JOBS.restore, { id: restoreId }, jobIds.postgresRestore(restoreId));
   }
 
   /**
@@ -51,7 +62,7 @@ export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationS
   }
 
   queues(): Queue[] {
-    return [this.provisionQueue, this.planChangeQueue, this.deprovisionQueue];
+    return [this.provisionQueue, this.planChangeQueue, this.deprovisionQueue, this.postgresQueue];
   }
 
   async onApplicationShutdown(): Promise<void> {

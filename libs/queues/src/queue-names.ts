@@ -4,6 +4,7 @@ export const QUEUES = {
   planChange: 'addon-plan-change',
   deprovision: 'addon-deprovision',
   maintenance: 'maintenance',
+  postgres: 'postgres',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -18,10 +19,20 @@ export interface PlanChangeJobPayload {
 }
 
 export const RECONCILE_JOB = 'reconcile';
+/** First-party PostgreSQL upkeep: storage limits, unfinished credential changes, scheduled backups. */
+export const POSTGRES_MAINTENANCE_JOB = 'postgres-maintenance';
+
+export const POSTGRES_JOBS = { backup: 'backup', restore: 'restore' } as const;
+
+export interface PostgresJobPayload {
+  id: string;
+}
 
 /** Deterministic job ids: the same (add-on, action) is never queued twice while one is live. */
 export const jobIds = {
   provision: (addonId: string) => `provision.${addonId}`,
   planChange: (addonId: string, seq: number) => `plan-change.${addonId}.${seq}`,
   deprovision: (addonId: string) => `deprovision.${addonId}`,
+  postgresBackup: (backupId: string) => `postgres-backup.${backupId}`,
+  postgresRestore: (restoreId: string) => `postgres-restore.${restoreId}`,
 };

@@ -1,2 +1,3 @@
 export * from './vendor-server';
 export * from './heroku-cli';
+export * from './local-postgres-clusters';

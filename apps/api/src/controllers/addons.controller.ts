@@ -114,6 +114,12 @@ export class AddonsController {
     return this.partner.getConfig(id);
   }
 
+  @Get('addons/:addon/config/:namespace')
+  @Developer()
+  async namespaceConfig(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Param('namespace') namespace: string) {
+    return this.queries.namespaceConfig(account(principal).id, addon, namespace);
+  }
+
   @Patch('addons/:addon/config')
   @Partner()
   async updateConfig(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Body() body: UpdateAddonConfigRequestDto) {

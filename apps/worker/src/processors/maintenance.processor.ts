@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Reconciler } from '@app/domain';
-import { QUEUES, RECONCILE_JOB, redisConnection } from '@app/queues';
+import { PostgresMaintenance, Reconciler } from '@app/domain';
+import { POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 /** Periodic upkeep. The schedule lives in Redis, so several workers share one reconcile run per interval. */
@@ -14,6 +14,7 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly reconciler: Reconciler,
+    private readonly postgres: PostgresMaintenance,
   ) {
     super(config);
   }
@@ -26,10 +27,16 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
       { every: this.config.reconciler.intervalMs },
       { name: RECONCILE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
     );
+    await this.scheduler.upsertJobScheduler(
+      POSTGRES_MAINTENANCE_JOB,
+      { every: this.config.postgres.maintenanceIntervalMs },
+      { name: POSTGRES_MAINTENANCE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
+    );
   }
 
   protected async process(job: Job<Record<string, never>>): Promise<unknown> {
     if (job.name === RECONCILE_JOB) return this.reconciler.run();
+    if (job.name === POSTGRES_MAINTENANCE_JOB) return this.postgres.run();
     throw new Error(`No handler for maintenance job ${job.name}`);
   }
 

@@ -21,11 +21,28 @@ export class AddonConfigProjector {
     return this.box.seal(JSON.stringify(config));
   }
 
-  /** Projects `config` onto every attachment of the add-on; returns the apps that got a release. */
+  /** The configs attachments in a namespace (`credential:NAME`) get instead of the add-on's own. */
+  readNamespaceConfigs(addon: Addon): Record<string, Record<string, string>> {
+    return addon.namespaceConfigSealed ? (JSON.parse(this.box.open(addon.namespaceConfigSealed)) as Record<string, Record<string, string>>) : {};
+  }
+
+  sealNamespaceConfigs(configs: Record<string, Record<string, string>>): string | null {
+    return Object.keys(configs).length === 0 ? null : this.box.seal(JSON.stringify(configs));
+  }
+
+  /** What an attachment exports: the add-on's config, or its namespace's (nothing if the namespace is gone). */
+  configFor(addon: Addon, attachment: Pick<Attachment, 'namespace'>, config: Record<string, string> = this.readConfig(addon)): Record<string, string> {
+    return attachment.namespace ? (this.readNamespaceConfigs(addon)[attachment.namespace] ?? {}) : config;
+  }
+
+  /**
+   * Projects `config` onto every attachment of the add-on (namespaced attachments get their
+   * namespace's config from `addon`); returns the apps that got a release.
+   */
   async projectAll(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, description: string, at: Date): Promise<string[]> {
     const released: string[] = [];
     for (const { attachment, vars } of await tx.attachments.lockAppsForAddon(addon.id)) {
-      const change = this.changeFor(attachment, service, config, vars);
+      const change = this.changeFor(attachment, service, this.configFor(addon, attachment, config), vars);
       if (change) {
         await tx.releases.appendWithConfigChange(change, description, at);
         released.push(attachment.appId);

@@ -5,6 +5,7 @@ import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
 import { AddonAccess } from './addon-access';
 import { AddonView, AttachmentView, ViewLoader } from './addon-views';
+import { AddonConfigProjector } from './addon-config.projector';
 
 /** Reads of add-ons and attachments, including Heroku's resolve actions. */
 @Injectable()
@@ -13,6 +14,7 @@ export class AddonQueries {
     private readonly store: Store,
     private readonly access: AddonAccess,
     private readonly apps: AppAccess,
+    private readonly projector: AddonConfigProjector,
   ) {}
 
   private get views(): ViewLoader {
@@ -32,6 +34,12 @@ export class AddonQueries {
 
   async get(accountId: string, idOrName: string): Promise<AddonView> {
     return this.views.addon(await this.access.viewable(accountId, idOrName));
+  }
+
+  /** The config an attachment in `namespace` would export (`[]` when there is no such namespace); billing-app members only. */
+  async namespaceConfig(accountId: string, idOrName: string, namespace: string): Promise<{ name: string; value: string }[]> {
+    const addon = await this.access.manageable(accountId, idOrName);
+    return Object.entries(this.projector.readNamespaceConfigs(addon)[namespace] ?? {}).map(([name, value]) => ({ name, value }));
   }
 
   async getOnApp(accountId: string, appIdOrName: string, idOrName: string): Promise<AddonView> {

@@ -36,14 +36,18 @@ export class AttachAddonUseCase {
     if (found.appId !== app.id && !service.requires.includes('attachable')) {
       throw new InvalidInputError(`${service.slug} add-ons cannot be shared between apps.`);
     }
-    if (input.namespace) {
-      // Namespaces (e.g. `credential:NAME`) only mean something to first-party services that issue credentials.
+    if (input.namespace && service.provider !== 'postgres') {
+      // Namespaces (`credential:NAME`) only mean something to first-party services that issue credentials.
       throw new InvalidInputError(`${service.slug} does not support attachment namespaces.`);
     }
     const attachment = await this.store.transaction(async (tx) => {
       const addon = (await tx.addons.findByIdForUpdate(found.id))!;
       if (addon.state === 'deprovisioning' || addon.state === 'deprovisioned') {
         throw new InvalidInputError(`${addon.name} is being destroyed and cannot be attached.`);
+      }
+      if (input.namespace && !(input.namespace in this.projector.readNamespaceConfigs(addon))) {
+        const credential = input.namespace.startsWith('credential:') ? input.namespace.slice('credential:'.length) : input.namespace;
+        throw new NotFoundError('credential', `Could not find credential ${credential} for database ${addon.name}.`);
       }
       const choice = await this.aliases.choose(tx, app, service, input.name, input.confirm, this.projector.readConfig(addon));
       const created = await this.writer.attach(tx, addon, service, app, choice, input.namespace ?? null);

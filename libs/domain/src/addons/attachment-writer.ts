@@ -29,7 +29,7 @@ export class AttachmentWriter {
       updatedAt: now,
     });
     if (addon.state === 'provisioned') {
-      await this.projector.projectOne(tx, attachment, service, this.projector.readConfig(addon));
+      await this.projector.projectOne(tx, attachment, service, this.projector.configFor(addon, attachment));
     }
     await tx.events.append({
       type: 'attachment.created',
@@ -74,7 +74,7 @@ export class AttachmentWriter {
         createdAt: at,
         updatedAt: at,
       });
-      if (addon.state === 'provisioned') await this.projector.projectOne(tx, moved, service, this.projector.readConfig(addon));
+      if (addon.state === 'provisioned') await this.projector.projectOne(tx, moved, service, this.projector.configFor(addon, moved));
       await tx.events.append({
         type: 'attachment.created',
         addonId: addon.id,

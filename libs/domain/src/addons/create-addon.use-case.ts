@@ -65,6 +65,7 @@ export class CreateAddonUseCase {
         planChangeSeq: 0,
         providerId: null,
         configSealed: null,
+        namespaceConfigSealed: null,
         options,
         provisionMessage: null,
         failureReason: null,

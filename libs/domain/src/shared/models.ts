@@ -108,6 +108,11 @@ export interface Addon {
   providerId: string | null;
   /** Sealed JSON object of the provider's config vars (provider names, unprefixed by alias). */
   configSealed: string | null;
+  /**
+   * Sealed JSON map from attachment namespace (`credential:analyst`) to the config an attachment
+   * in that namespace gets instead of `configSealed`.
+   */
+  namespaceConfigSealed: string | null;
   options: Record<string, string>;
   provisionMessage: string | null;
   failureReason: string | null;
@@ -156,6 +161,9 @@ export type LifecycleEventType =
   | 'addon.plan_change_failed'
   | 'addon.config_changed'
   | 'addon.renamed'
+  | 'addon.restricted'
+  | 'addon.restriction_lifted'
+  | 'addon.credentials_rotated'
   | 'addon.deprovision_requested'
   | 'addon.deprovisioned'
   | 'attachment.created'

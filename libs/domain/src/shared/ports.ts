@@ -6,6 +6,10 @@ export abstract class JobDispatcher {
   abstract changePlan(addonId: string, seq: number): Promise<void>;
   /** Deprovisions at the provider: for a destroy, and for cleaning up after a failed provision. */
   abstract deprovision(addonId: string): Promise<void>;
+  /** Captures a first-party PostgreSQL backup. */
+  abstract postgresBackup(backupId: string): Promise<void>;
+  /** Loads a backup into a first-party PostgreSQL add-on. */
+  abstract postgresRestore(restoreId: string): Promise<void>;
 }
 
 export interface ProvisionRequest {

@@ -13,6 +13,7 @@ import {
   Region,
   Release,
 } from './models';
+import { PostgresStore } from '../postgres/postgres.repositories';
 
 export interface AccountRepository {
   create(input: { email: string; name?: string | null; isOperator?: boolean }): Promise<Account>;
@@ -200,5 +201,6 @@ export abstract class Store {
   abstract readonly attachments: AttachmentRepository;
   abstract readonly events: EventRepository;
   abstract readonly oauth: OAuthRepository;
+  abstract readonly postgres: PostgresStore;
   abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 }

@@ -16,6 +16,7 @@ export class AddonEntity implements Addon {
   @Column('integer', { name: 'plan_change_seq' }) planChangeSeq!: number;
   @Column('text', { name: 'provider_id', nullable: true }) providerId!: string | null;
   @Column('text', { name: 'config_sealed', nullable: true }) configSealed!: string | null;
+  @Column('text', { name: 'namespace_config_sealed', nullable: true }) namespaceConfigSealed!: string | null;
   @Column('jsonb') options!: Record<string, string>;
   @Column('text', { name: 'provision_message', nullable: true }) provisionMessage!: string | null;
   @Column('text', { name: 'failure_reason', nullable: true }) failureReason!: string | null;

@@ -10,6 +10,11 @@ import { LifecycleEventEntity } from './lifecycle-event.entity';
 import { ManifestEntity } from './manifest.entity';
 import { OAuthGrantEntity, OAuthTokenEntity } from './oauth.entity';
 import { PlanEntity } from './plan.entity';
+import { PostgresBackendEntity } from './postgres-backend.entity';
+import { PostgresBackupEntity } from './postgres-backup.entity';
+import { PostgresCredentialEntity } from './postgres-credential.entity';
+import { PostgresDatabaseEntity } from './postgres-database.entity';
+import { PostgresRestoreEntity } from './postgres-restore.entity';
 import { RegionEntity } from './region.entity';
 import { ReleaseEntity } from './release.entity';
 
@@ -27,6 +32,11 @@ export const ENTITIES = [
   OAuthGrantEntity,
   OAuthTokenEntity,
   PlanEntity,
+  PostgresBackendEntity,
+  PostgresBackupEntity,
+  PostgresCredentialEntity,
+  PostgresDatabaseEntity,
+  PostgresRestoreEntity,
   RegionEntity,
   ReleaseEntity,
 ];
@@ -45,6 +55,11 @@ export {
   OAuthGrantEntity,
   OAuthTokenEntity,
   PlanEntity,
+  PostgresBackendEntity,
+  PostgresBackupEntity,
+  PostgresCredentialEntity,
+  PostgresDatabaseEntity,
+  PostgresRestoreEntity,
   RegionEntity,
   ReleaseEntity,
 };

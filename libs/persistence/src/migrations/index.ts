@@ -1,4 +1,5 @@
 import { CorePlatform1764000000000 } from './1764000000000-core-platform';
+import { PostgresShared1764100000000 } from './1764100000000-postgres-shared';
 
 /** Every migration, in order. Committed migrations are never edited; add a new one instead. */
-export const MIGRATIONS = [CorePlatform1764000000000];
+export const MIGRATIONS = [CorePlatform1764000000000, PostgresShared1764100000000];

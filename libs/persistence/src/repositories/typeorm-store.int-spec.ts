@@ -89,6 +89,7 @@ describe('TypeOrmStore', () => {
       planChangeSeq: 0,
       providerId: null,
       configSealed: null,
+      namespaceConfigSealed: null,
       options: { size: 'small' },
       provisionMessage: null,
       failureReason: null,

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, ManifestRepository, OAuthRepository, PlanRepository, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
+import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
 
 import { TypeOrmAccounts } from './account.typeorm-repository';
 import { TypeOrmRegions } from './region.typeorm-repository';
@@ -13,6 +13,7 @@ import { TypeOrmAddons } from './addon.typeorm-repository';
 import { TypeOrmAttachments } from './attachment.typeorm-repository';
 import { TypeOrmEvents } from './lifecycle-event.typeorm-repository';
 import { TypeOrmOAuth } from './oauth.typeorm-repository';
+import { TypeOrmPostgres } from './postgres.typeorm-repository';
 import { pipelinedTransaction } from './pipelined-transaction';
 
 /** The Store port on TypeORM; `transaction` rebinds every repository to the transaction's manager. */
@@ -29,6 +30,7 @@ export class TypeOrmStore extends Store {
   readonly attachments: AttachmentRepository;
   readonly events: TypeOrmEvents;
   readonly oauth: OAuthRepository;
+  readonly postgres: PostgresStore;
 
   constructor(
     private readonly manager: EntityManager,
@@ -47,6 +49,7 @@ export class TypeOrmStore extends Store {
     this.attachments = new TypeOrmAttachments(manager);
     this.events = new TypeOrmEvents(manager, inTransaction);
     this.oauth = new TypeOrmOAuth(manager);
+    this.postgres = new TypeOrmPostgres(manager);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

@@ -1,0 +1,222 @@
+import { Readable } from 'node:stream';
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock, ConfirmationRequiredError, InvalidInputError, NotFoundError, Page, RangeSpec, SecretBox, isUuid, newId } from '@app/common';
+import { JobDispatcher } from '../shared/ports';
+import { Store } from '../shared/store.port';
+import { AppAccess } from '../apps/app-access';
+import { PostgresAddon, PostgresAddons } from './postgres-addons';
+import { PostgresClusterAdmin, tenantNames } from './postgres-cluster.port';
+import { BackupFiles } from './backup-files.port';
+import { PostgresOptions } from './postgres.options';
+import { PostgresBackup, PostgresRestore, backupName } from './postgres.models';
+
+const BACKUP_NAME_RE = /^([ab])(\d{1,9})$/;
+
+/**
+ * Logical backups of PostgreSQL add-ons: capture, list, download by signed link, restore into
+ * an add-on, and a daily schedule. Captures and restores run as worker jobs.
+ */
+@Injectable()
+export class PostgresBackupsUseCase {
+  private readonly logger = new Logger(PostgresBackupsUseCase.name);
+
+  constructor(
+    private readonly store: Store,
+    private readonly addons: PostgresAddons,
+    private readonly apps: AppAccess,
+    private readonly admin: PostgresClusterAdmin,
+    private readonly files: BackupFiles,
+    private readonly jobs: JobDispatcher,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+    private readonly options: PostgresOptions,
+  ) {}
+
+  async capture(accountId: string, addonRef: string): Promise<PostgresBackup> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    const backup = await this.store.postgres.backups.create(this.newBackup(target.addon.id, 'manual', null));
+    await this.jobs.postgresBackup(backup.id);
+    return backup;
+  }
+
+  async list(accountId: string, addonRef: string, range: RangeSpec): Promise<Page<PostgresBackup>> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    return this.store.postgres.backups.listForAddon(target.addon.id, range);
+  }
+
+  async get(accountId: string, addonRef: string, backupRef: string): Promise<PostgresBackup> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    return this.findBackup(target.addon.id, backupRef);
+  }
+
+  /** A link that downloads the dump without further authentication until it expires. */
+  async downloadLink(accountId: string, addonRef: string, backupRef: string, publicUrl: string): Promise<{ url: string; expiresAt: Date }> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    const backup = await this.findBackup(target.addon.id, backupRef);
+    if (backup.state !== 'completed') throw new InvalidInputError(`Backup ${backupName(backup)} is ${backup.state}; only completed backups can be downloaded.`);
+    const expiresAt = new Date(this.clock.now().getTime() + this.options.downloadTtlMs);
+    const token = Buffer.from(this.box.seal(JSON.stringify({ b: backup.id, e: expiresAt.getTime() }))).toString('base64url');
+    return { url: `${publicUrl}/postgres-backups/${token}`, expiresAt };
+  }
+
+  /** Opens the file a download link names; the sealed token is the authorization. */
+  async openDownload(token: string): Promise<{ stream: Readable; sizeBytes: number; fileName: string }> {
+    let claims: { b: string; e: number };
+    try {
+      claims = JSON.parse(this.box.open(Buffer.from(token, 'base64url').toString('utf8'))) as { b: string; e: number };
+    } catch {
+      throw new NotFoundError('backup', 'This download link is not valid.');
+    }
+    if (claims.e < this.clock.now().getTime()) throw new NotFoundError('backup', 'This download link has expired; ask for a new one.');
+    const backup = await this.store.postgres.backups.findById(claims.b);
+    if (!backup || backup.state !== 'completed') throw new NotFoundError('backup', 'That backup no longer exists.');
+    const addon = await this.store.addons.findById(backup.addonId);
+    const file = await this.files.open(backup.addonId, backup.id);
+    return { ...file, fileName: `${addon?.name ?? backup.addonId}-${backupName(backup)}.dump` };
+  }
+
+  /**
+   * Replaces the target add-on's data with a backup of it or of another add-on the caller
+   * manages. `confirm` must name the target's billing app: the current data is lost.
+   */
+  async restore(accountId: string, targetRef: string, input: { backup: string; from?: string | null; confirm?: string | null }): Promise<PostgresRestore> {
+    const target = await this.addons.manageable(accountId, targetRef);
+    const source = input.from ? await this.addons.manageable(accountId, input.from) : target;
+    const backup = await this.findBackup(source.addon.id, input.backup);
+    if (backup.state !== 'completed') throw new InvalidInputError(`Backup ${backupName(backup)} is ${backup.state}; only completed backups can be restored.`);
+    const app = (await this.store.apps.findById(target.addon.appId))!;
+    await this.apps.member(accountId, app.id);
+    if (input.confirm !== app.name) {
+      throw new ConfirmationRequiredError(
+        `Restoring replaces all data in ${target.addon.name}. To proceed, confirm with the app name ${app.name}.`,
+      );
+    }
+    const restore: PostgresRestore = {
+      id: newId(),
+      addonId: target.addon.id,
+      backupId: backup.id,
+      state: 'pending',
+      error: null,
+      createdAt: this.clock.now(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.store.postgres.restores.create(restore);
+    await this.jobs.postgresRestore(restore.id);
+    return restore;
+  }
+
+  async listRestores(accountId: string, addonRef: string, range: RangeSpec): Promise<Page<PostgresRestore>> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    return this.store.postgres.restores.listForAddon(target.addon.id, range);
+  }
+
+  async getRestore(accountId: string, addonRef: string, restoreId: string): Promise<PostgresRestore> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    const restore = isUuid(restoreId) ? await this.store.postgres.restores.findById(restoreId) : null;
+    if (!restore || restore.addonId !== target.addon.id) throw new NotFoundError('restore', "Couldn't find that restore.");
+    return restore;
+  }
+
+  /** The daily schedule: an hour of the day, UTC (null clears it). */
+  async schedule(accountId: string, addonRef: string, hourUtc: number | null): Promise<PostgresAddon> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    if (hourUtc !== null && (!Number.isInteger(hourUtc) || hourUtc < 0 || hourUtc > 23)) {
+      throw new InvalidInputError('The backup hour is a whole number from 0 to 23 (UTC).');
+    }
+    await this.store.postgres.databases.update(target.addon.id, { backupHourUtc: hourUtc, updatedAt: this.clock.now() });
+    return { ...target, database: { ...target.database, backupHourUtc: hourUtc } };
+  }
+
+  async scheduleOf(accountId: string, addonRef: string): Promise<PostgresAddon> {
+    return this.addons.viewable(accountId, addonRef);
+  }
+
+  /** Worker: dumps the database into the backup's file. Safe to run again after a crash. */
+  async runBackup(backupId: string): Promise<'done' | 'skipped'> {
+    const backup = await this.store.postgres.backups.findById(backupId);
+    if (!backup || backup.state === 'completed' || backup.state === 'failed') return 'skipped';
+    const target = await this.addons.byId(backup.addonId);
+    if (!target) {
+      await this.finish(backup, { state: 'failed', error: 'The add-on is gone.' });
+      return 'done';
+    }
+    await this.store.postgres.backups.update(backup.id, { state: 'running', startedAt: this.clock.now() });
+    try {
+      const sizeBytes = await this.admin.dump(target.backend, target.database.databaseName, this.files.pathFor(backup.addonId, backup.id));
+      await this.finish(backup, { state: 'completed', sizeBytes, error: null });
+    } catch (error) {
+      this.logger.warn({ backupId, err: (error as Error).message }, 'backup failed');
+      await this.finish(backup, { state: 'failed', error: `pg_dump failed: ${(error as Error).message}` });
+      await this.files.remove(backup.addonId, backup.id);
+    }
+    await this.prune(backup.addonId, backup.kind);
+    return 'done';
+  }
+
+  /** Worker: loads the backup into the target database. Safe to run again (pg_restore --clean). */
+  async runRestore(restoreId: string): Promise<'done' | 'skipped'> {
+    const restore = await this.store.postgres.restores.findById(restoreId);
+    if (!restore || restore.state === 'completed' || restore.state === 'failed') return 'skipped';
+    const target = await this.addons.byId(restore.addonId);
+    const backup = await this.store.postgres.backups.findById(restore.backupId);
+    const now = () => this.clock.now();
+    if (!target || !backup || backup.state !== 'completed') {
+      await this.store.postgres.restores.update(restore.id, { state: 'failed', error: 'The add-on or the backup is gone.', finishedAt: now() });
+      return 'done';
+    }
+    await this.store.postgres.restores.update(restore.id, { state: 'running', startedAt: now() });
+    try {
+      const { ownerRole } = tenantNames(target.addon.id);
+      await this.admin.restore(target.backend, target.database.databaseName, ownerRole, this.files.pathFor(backup.addonId, backup.id));
+      await this.store.postgres.restores.update(restore.id, { state: 'completed', error: null, finishedAt: now() });
+    } catch (error) {
+      this.logger.warn({ restoreId, err: (error as Error).message }, 'restore failed');
+      await this.store.postgres.restores.update(restore.id, { state: 'failed', error: `pg_restore failed: ${(error as Error).message}`, finishedAt: now() });
+    }
+    return 'done';
+  }
+
+  /** Maintenance: today's scheduled backup for every database whose hour has come. */
+  async enqueueScheduled(): Promise<number> {
+    const now = this.clock.now();
+    const today = now.toISOString().slice(0, 10);
+    let queued = 0;
+    for (const database of await this.store.postgres.databases.listActive()) {
+      if (database.backupHourUtc === null || now.getUTCHours() < database.backupHourUtc) continue;
+      const backup = await this.store.postgres.backups.createScheduledIfAbsent(this.newBackup(database.addonId, 'scheduled', today));
+      if (backup) {
+        await this.jobs.postgresBackup(backup.id);
+        queued++;
+      }
+    }
+    return queued;
+  }
+
+  private newBackup(addonId: string, kind: PostgresBackup['kind'], scheduledFor: string | null): Omit<PostgresBackup, 'number'> {
+    return { id: newId(), addonId, kind, state: 'pending', scheduledFor, sizeBytes: null, error: null, createdAt: this.clock.now(), startedAt: null, finishedAt: null };
+  }
+
+  private async finish(backup: PostgresBackup, patch: Partial<PostgresBackup>): Promise<void> {
+    await this.store.postgres.backups.update(backup.id, { ...patch, finishedAt: this.clock.now() });
+  }
+
+  private async prune(addonId: string, kind: PostgresBackup['kind']): Promise<void> {
+    const keep = kind === 'manual' ? this.options.manualBackupsKept : this.options.scheduledBackupsKept;
+    for (const expired of await this.store.postgres.backups.listExpired(addonId, kind, keep)) {
+      await this.files.remove(addonId, expired.id);
+      await this.store.postgres.backups.delete(expired.id);
+    }
+  }
+
+  private async findBackup(addonId: string, ref: string): Promise<PostgresBackup> {
+    const match = BACKUP_NAME_RE.exec(ref);
+    const backup = isUuid(ref)
+      ? await this.store.postgres.backups.findById(ref)
+      : match
+        ? await this.store.postgres.backups.findByAddonAndNumber(addonId, match[1] === 'a' ? 'scheduled' : 'manual', Number(match[2]))
+        : null;
+    if (!backup || backup.addonId !== addonId) throw new NotFoundError('backup', `Couldn't find backup ${ref}.`);
+    return backup;
+  }
+}

@@ -1,0 +1,68 @@
+import { Page, RangeSpec } from '@app/common';
+import { PostgresBackend, PostgresBackup, PostgresCredential, PostgresDatabase, PostgresRestore } from './postgres.models';
+
+export interface PostgresBackendRepository {
+  /** Registers a backend, or updates the one with that name (its id stays). */
+  upsertByName(backend: PostgresBackend): Promise<PostgresBackend>;
+  list(): Promise<PostgresBackend[]>;
+  findById(id: string): Promise<PostgresBackend | null>;
+  findByName(name: string): Promise<PostgresBackend | null>;
+  /** Active tenant databases per backend id (backends without any are absent). */
+  countActiveDatabases(): Promise<Map<string, number>>;
+  /**
+   * The active backend with the lowest share of its capacity in use and room for one more,
+   * locked for the rest of the transaction so concurrent placements count each other; null if full.
+   */
+  lockLeastLoaded(): Promise<PostgresBackend | null>;
+}
+
+export interface PostgresDatabaseRepository {
+  create(database: PostgresDatabase): Promise<void>;
+  findByAddon(addonId: string): Promise<PostgresDatabase | null>;
+  update(addonId: string, patch: Partial<PostgresDatabase>): Promise<void>;
+  listActive(): Promise<PostgresDatabase[]>;
+}
+
+export interface PostgresCredentialRepository {
+  create(credential: PostgresCredential): Promise<void>;
+  /** The active credential of that name. */
+  findActive(addonId: string, name: string): Promise<PostgresCredential | null>;
+  listActive(addonId: string): Promise<PostgresCredential[]>;
+  /** Every credential of the add-on, destroyed ones included (deprovision drops all their roles). */
+  listAll(addonId: string): Promise<PostgresCredential[]>;
+  update(id: string, patch: Partial<PostgresCredential>): Promise<void>;
+  /** Credentials whose change has been pending since before `olderThan`: interrupted by a crash, to be finished. */
+  listPendingRotation(olderThan: Date, limit: number): Promise<PostgresCredential[]>;
+}
+
+export interface PostgresBackupRepository {
+  /** Inserts the backup with the add-on's next number; returns it as stored. */
+  create(backup: Omit<PostgresBackup, 'number'>): Promise<PostgresBackup>;
+  /** Like `create` for a scheduled backup, unless the add-on already has one for that day: then null. */
+  createScheduledIfAbsent(backup: Omit<PostgresBackup, 'number'>): Promise<PostgresBackup | null>;
+  findById(id: string): Promise<PostgresBackup | null>;
+  findByAddonAndNumber(addonId: string, kind: PostgresBackup['kind'], number: number): Promise<PostgresBackup | null>;
+  /** In the range's order (`created_at` or `id`). */
+  listForAddon(addonId: string, range: RangeSpec): Promise<Page<PostgresBackup>>;
+  /** Completed backups of the kind beyond the newest `keep`, oldest first (for pruning). */
+  listExpired(addonId: string, kind: PostgresBackup['kind'], keep: number): Promise<PostgresBackup[]>;
+  update(id: string, patch: Partial<PostgresBackup>): Promise<void>;
+  delete(id: string): Promise<void>;
+  deleteAllForAddon(addonId: string): Promise<PostgresBackup[]>;
+}
+
+export interface PostgresRestoreRepository {
+  create(restore: PostgresRestore): Promise<void>;
+  findById(id: string): Promise<PostgresRestore | null>;
+  listForAddon(addonId: string, range: RangeSpec): Promise<Page<PostgresRestore>>;
+  update(id: string, patch: Partial<PostgresRestore>): Promise<void>;
+}
+
+/** The first-party PostgreSQL tables, grouped under `Store.postgres`. */
+export interface PostgresStore {
+  readonly backends: PostgresBackendRepository;
+  readonly databases: PostgresDatabaseRepository;
+  readonly credentials: PostgresCredentialRepository;
+  readonly backups: PostgresBackupRepository;
+  readonly restores: PostgresRestoreRepository;
+}

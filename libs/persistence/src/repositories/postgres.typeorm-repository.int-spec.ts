@@ -1,0 +1,569 @@
+import { DataSource } from 'typeorm';
+import { RangeSpec, newId, parseRange } from '@app/common';
+import { Addon, PostgresBackend, PostgresBackup, PostgresCredential, PostgresDatabase } from '@app/domain';
+import { createTestDatabase } from '../../../../test/support/test-database';
+import { createDataSource } from '../data-source';
+import { TypeOrmStore } from './typeorm-store';
+
+/** The first-party PostgreSQL repositories on a real PostgreSQL: placement, backup numbering, credentials. */
+describe('TypeOrmStore.postgres', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let dataSource: DataSource;
+  let store: TypeOrmStore;
+  let appId: string;
+  let regionId: string;
+  let serviceId: string;
+  let planId: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await createDataSource({ database: { url: database.url, poolSize: 6 } }).initialize();
+    store = new TypeOrmStore(dataSource.manager);
+    const now = new Date();
+    const accountId = (await store.accounts.create({ email: `pg-${newId()}@example.test` })).id;
+    regionId = (await store.regions.findDefault()).id;
+    const service = await store.services.save({
+      id: newId(),
+      slug: `attache-postgresql-${newId().slice(0, 8)}`,
+      humanName: 'Attache PostgreSQL',
+      ownerAccountId: accountId,
+      provider: 'postgres',
+      state: 'ga',
+      published: true,
+      configVarsPrefix: 'DATABASE',
+      defaultAlias: 'DATABASE',
+      configVars: ['DATABASE_URL'],
+      requires: ['many_per_app'],
+      regions: ['*'],
+      baseUrl: null,
+      ssoUrl: null,
+      passwordSealed: null,
+      ssoSaltSealed: null,
+      timeoutMs: null,
+      clientSecretHash: null,
+      currentManifestId: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    serviceId = service.id;
+    planId = (
+      await store.plans.save({
+        id: newId(),
+        serviceId,
+        name: 'essential-0',
+        humanName: 'Essential 0',
+        description: '',
+        priceCents: 500,
+        priceUnit: 'month',
+        isDefault: true,
+        state: 'public',
+        meters: [],
+        createdAt: now,
+        updatedAt: now,
+      })
+    ).id;
+    appId = (await store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, regionId, createdAt: now, updatedAt: now, deletedAt: null })).id;
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  const newAddon = async (): Promise<Addon> => {
+    const now = new Date();
+    const addon: Addon = {
+      id: newId(),
+      name: `postgresql-${newId()}`,
+      serviceId,
+      planId,
+      appId,
+      regionId,
+      state: 'provisioned',
+      billedPriceCents: 500,
+      billedPriceUnit: 'month',
+      pendingPlanId: null,
+      planChangeSeq: 0,
+      providerId: null,
+      configSealed: null,
+      namespaceConfigSealed: null,
+      options: {},
+      provisionMessage: null,
+      failureReason: null,
+      planChangeError: null,
+      asyncDeadlineAt: null,
+      cleanupPending: false,
+      createdAt: now,
+      updatedAt: now,
+      provisionedAt: now,
+      deprovisionRequestedAt: null,
+      deprovisionedAt: null,
+    };
+    expect(await store.addons.createIfNameFree(addon)).toBe(true);
+    return addon;
+  };
+
+  const newBackend = async (name: string, capacity: number, state: PostgresBackend['state'] = 'active'): Promise<PostgresBackend> => {
+    const now = new Date();
+    return store.postgres.backends.upsertByName({
+      id: newId(),
+      name,
+      host: '127.0.0.1',
+      port: 5432,
+      adminUser: 'postgres',
+      adminPasswordSealed: 'sealed',
+      maintenanceDatabase: 'postgres',
+      capacity,
+      state,
+      createdAt: now,
+      updatedAt: now,
+    });
+  };
+
+  const newDatabase = (addonId: string, backendId: string, state: PostgresDatabase['state'] = 'active'): PostgresDatabase => {
+    const now = new Date();
+    return {
+      addonId,
+      backendId,
+      databaseName: `db_${addonId.replace(/-/g, '')}`,
+      groupRole: `g_${addonId.replace(/-/g, '')}`,
+      state,
+      storageBytes: null,
+      measuredAt: null,
+      overLimitSince: null,
+      restrictedAt: null,
+      backupHourUtc: null,
+      createdAt: now,
+      updatedAt: now,
+      droppedAt: state === 'dropped' ? now : null,
+    };
+  };
+
+  /** `count` tenant databases on the backend, each with its own add-on. */
+  const place = async (backend: PostgresBackend, count: number, state: PostgresDatabase['state'] = 'active'): Promise<void> => {
+    for (let i = 0; i < count; i++) await store.postgres.databases.create(newDatabase((await newAddon()).id, backend.id, state));
+  };
+
+  const unique = (stem: string) => `${stem}-${newId().slice(0, 8)}`;
+
+  const backupOf = (addonId: string, kind: PostgresBackup['kind'], extra: Partial<PostgresBackup> = {}): Omit<PostgresBackup, 'number'> => ({
+    id: newId(),
+    addonId,
+    kind,
+    state: 'pending',
+    scheduledFor: null,
+    sizeBytes: null,
+    error: null,
+    createdAt: new Date(),
+    startedAt: null,
+    finishedAt: null,
+    ...extra,
+  });
+
+  const credentialOf = (addonId: string, name: string, extra: Partial<PostgresCredential> = {}): PostgresCredential => ({
+    id: newId(),
+    addonId,
+    name,
+    roleName: `r_${newId().replace(/-/g, '').slice(0, 16)}`,
+    passwordSealed: 'sealed',
+    pendingPasswordSealed: null,
+    pendingSince: null,
+    state: 'active',
+    createdAt: new Date(),
+    rotatedAt: null,
+    destroyedAt: null,
+    ...extra,
+  });
+
+  describe('backends', () => {
+    it('registers a backend, and updates it by name keeping its id and registration time', async () => {
+      const name = unique('upsert');
+      const first = await newBackend(name, 10);
+      expect(await store.postgres.backends.findById(first.id)).toEqual(first);
+      const again = await store.postgres.backends.upsertByName({
+        ...first,
+        id: newId(),
+        host: 'db.internal',
+        capacity: 20,
+        state: 'draining',
+        createdAt: new Date(first.createdAt.getTime() + 60_000),
+        updatedAt: new Date(first.updatedAt.getTime() + 60_000),
+      });
+      expect(again).toEqual({ ...first, host: 'db.internal', capacity: 20, state: 'draining', updatedAt: new Date(first.updatedAt.getTime() + 60_000) });
+      expect(await store.postgres.backends.findByName(name)).toEqual(again);
+      expect((await store.postgres.backends.list()).filter((b) => b.name === name)).toEqual([again]);
+      expect(await store.postgres.backends.findById('not-a-uuid')).toBeNull();
+      expect(await store.postgres.backends.findByName('no\u0000such')).toBeNull();
+    });
+
+    it('counts the active databases of each backend', async () => {
+      const a = await newBackend(unique('count-a'), 10, 'draining');
+      const b = await newBackend(unique('count-b'), 10, 'draining');
+      const empty = await newBackend(unique('count-empty'), 10, 'draining');
+      await place(a, 2);
+      await place(a, 1, 'dropped');
+      await place(b, 1);
+      const counts = await store.postgres.backends.countActiveDatabases();
+      expect(counts.get(a.id)).toBe(2);
+      expect(counts.get(b.id)).toBe(1);
+      expect(counts.has(empty.id)).toBe(false);
+    });
+  });
+
+  describe('placement', () => {
+    // Placement considers every active backend in the database: each test starts with none.
+    beforeEach(async () => {
+      await dataSource.query(`UPDATE postgres_backends SET state = 'draining'`);
+    });
+
+    const leastLoaded = () => store.transaction((tx) => tx.postgres.backends.lockLeastLoaded());
+
+    it('picks the backend with the lowest share of its capacity in use', async () => {
+      const half = await newBackend(unique('half'), 10);
+      const quarter = await newBackend(unique('quarter'), 4);
+      const fuller = await newBackend(unique('fuller'), 2);
+      await place(half, 5);
+      await place(quarter, 1);
+      await place(quarter, 3, 'dropped');
+      await place(fuller, 1);
+      expect((await leastLoaded())?.id).toBe(quarter.id);
+    });
+
+    it('breaks ties on the share by fewer databases, then by name', async () => {
+      const big = await newBackend(unique('tie-a-big'), 4);
+      const small = await newBackend(unique('tie-b-small'), 2);
+      await place(big, 2);
+      await place(small, 1);
+      expect((await leastLoaded())?.id).toBe(small.id);
+
+      await dataSource.query(`UPDATE postgres_backends SET state = 'draining'`);
+      const stem = unique('tie');
+      const second = await newBackend(`${stem}-b`, 3);
+      const first = await newBackend(`${stem}-a`, 3);
+      expect((await leastLoaded())?.id).toBe(first.id);
+      expect(second.id).not.toBe(first.id);
+    });
+
+    it('skips draining backends, however empty', async () => {
+      await newBackend(unique('draining'), 100, 'draining');
+      const active = await newBackend(unique('active'), 2);
+      await place(active, 1);
+      expect((await leastLoaded())?.id).toBe(active.id);
+    });
+
+    it('finds nothing when every active backend is full', async () => {
+      const full = await newBackend(unique('full'), 2);
+      await place(full, 2);
+      await newBackend(unique('no-room'), 0);
+      await newBackend(unique('draining-empty'), 10, 'draining');
+      expect(await leastLoaded()).toBeNull();
+      expect(await store.transaction((tx) => tx.postgres.backends.lockLeastLoaded())).toBeNull();
+    });
+
+    it('finds nothing when there is no active backend', async () => {
+      expect(await leastLoaded()).toBeNull();
+    });
+
+    it('makes concurrent placements take turns, so the second counts the first', async () => {
+      const stem = unique('race');
+      const a = await newBackend(`${stem}-a`, 1);
+      const b = await newBackend(`${stem}-b`, 1);
+      const [firstAddon, secondAddon] = [await newAddon(), await newAddon()];
+      let locked!: () => void;
+      const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+
+      const first = store.transaction(async (tx) => {
+        const backend = await tx.postgres.backends.lockLeastLoaded();
+        locked();
+        await released;
+        await tx.postgres.databases.create(newDatabase(firstAddon.id, backend!.id));
+        return backend;
+      });
+      await firstLocked;
+      const second = store.transaction(async (tx) => {
+        const backend = await tx.postgres.backends.lockLeastLoaded();
+        if (backend) await tx.postgres.databases.create(newDatabase(secondAddon.id, backend.id));
+        return backend;
+      });
+      // The second placement waits on the first's locks until it commits.
+      await waitFor(async () => (await blockedSessions()) > 0);
+      let secondDone = false;
+      void second.then(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(secondDone).toBe(false);
+      release();
+
+      expect((await first)?.id).toBe(a.id);
+      expect((await second)?.id).toBe(b.id);
+      const counts = await store.postgres.backends.countActiveDatabases();
+      expect([counts.get(a.id), counts.get(b.id)]).toEqual([1, 1]);
+    });
+
+    const blockedSessions = async () =>
+      Number(
+        (
+          await dataSource.query(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'`,
+          )
+        )[0].n,
+      );
+  });
+
+  describe('databases', () => {
+    it('stores a tenant database, with byte counts beyond 32 bits as numbers', async () => {
+      const backend = await newBackend(unique('databases'), 10, 'draining');
+      const addon = await newAddon();
+      const created = newDatabase(addon.id, backend.id);
+      await store.postgres.databases.create(created);
+      expect(await store.postgres.databases.findByAddon(addon.id)).toEqual(created);
+
+      const measuredAt = new Date();
+      await store.postgres.databases.update(addon.id, { storageBytes: 5_000_000_123, measuredAt, backupHourUtc: 3 });
+      await store.postgres.databases.update(addon.id, {});
+      const updated = await store.postgres.databases.findByAddon(addon.id);
+      expect(updated).toEqual({ ...created, storageBytes: 5_000_000_123, measuredAt, backupHourUtc: 3 });
+      expect(typeof updated?.storageBytes).toBe('number');
+      expect((await store.postgres.databases.listActive()).find((d) => d.addonId === addon.id)).toEqual(updated);
+
+      await store.postgres.databases.update(addon.id, { state: 'dropped', droppedAt: new Date() });
+      expect((await store.postgres.databases.listActive()).some((d) => d.addonId === addon.id)).toBe(false);
+      expect(await store.postgres.databases.findByAddon('not-a-uuid')).toBeNull();
+      expect(await store.postgres.databases.findByAddon(newId())).toBeNull();
+    });
+  });
+
+  describe('credentials', () => {
+    it('finds active credentials by name, lists active and all, in creation order', async () => {
+      const addon = await newAddon();
+      const t0 = Date.now();
+      const owner = credentialOf(addon.id, 'default', { createdAt: new Date(t0) });
+      const analyst = credentialOf(addon.id, 'analyst', { createdAt: new Date(t0 + 1) });
+      const oldReporter = credentialOf(addon.id, 'reporter', { createdAt: new Date(t0 + 2) });
+      for (const c of [owner, analyst, oldReporter]) await store.postgres.credentials.create(c);
+      const destroyedAt = new Date(t0 + 3);
+      await store.postgres.credentials.update(oldReporter.id, { state: 'destroyed', destroyedAt });
+      // The name is free again once destroyed.
+      const reporter = credentialOf(addon.id, 'reporter', { createdAt: new Date(t0 + 4) });
+      await store.postgres.credentials.create(reporter);
+
+      expect(await store.postgres.credentials.findActive(addon.id, 'analyst')).toEqual(analyst);
+      expect(await store.postgres.credentials.findActive(addon.id, 'reporter')).toEqual(reporter);
+      expect(await store.postgres.credentials.findActive(addon.id, 'nobody')).toBeNull();
+      expect(await store.postgres.credentials.findActive(addon.id, 'no\u0000body')).toBeNull();
+      expect(await store.postgres.credentials.listActive(addon.id)).toEqual([owner, analyst, reporter]);
+      expect(await store.postgres.credentials.listAll(addon.id)).toEqual([owner, analyst, { ...oldReporter, state: 'destroyed', destroyedAt }, reporter]);
+      expect(await store.postgres.credentials.listActive((await newAddon()).id)).toEqual([]);
+    });
+
+    it('lists credentials with an unfinished rotation', async () => {
+      const addon = await newAddon();
+      const rotating = credentialOf(addon.id, 'default');
+      const settled = credentialOf(addon.id, 'analyst');
+      await store.postgres.credentials.create(rotating);
+      await store.postgres.credentials.create(settled);
+      const pendingSince = new Date(Date.now() - 120_000);
+      await store.postgres.credentials.update(rotating.id, { pendingPasswordSealed: 'next', pendingSince });
+
+      const later = new Date();
+      const pending = await store.postgres.credentials.listPendingRotation(later, 1000);
+      expect(pending).toContainEqual({ ...rotating, pendingPasswordSealed: 'next', pendingSince });
+      expect(pending.some((c) => c.id === settled.id)).toBe(false);
+      expect(await store.postgres.credentials.listPendingRotation(later, 1)).toHaveLength(1);
+      // A change younger than the cut-off may still be finishing in another process.
+      expect((await store.postgres.credentials.listPendingRotation(new Date(pendingSince.getTime() - 1), 1000)).some((c) => c.id === rotating.id)).toBe(false);
+
+      const rotatedAt = new Date();
+      await store.postgres.credentials.update(rotating.id, { passwordSealed: 'next', pendingPasswordSealed: null, pendingSince: null, rotatedAt });
+      expect((await store.postgres.credentials.listPendingRotation(later, 1000)).some((c) => c.id === rotating.id)).toBe(false);
+      expect(await store.postgres.credentials.findActive(addon.id, 'default')).toEqual({ ...rotating, passwordSealed: 'next', rotatedAt });
+    });
+  });
+
+  describe('backups', () => {
+    it('numbers backups one after another, per add-on and kind', async () => {
+      const addon = await newAddon();
+      const other = await newAddon();
+      const b1 = await store.postgres.backups.create(backupOf(addon.id, 'manual'));
+      const b2 = await store.postgres.backups.create(backupOf(addon.id, 'manual'));
+      const a1 = await store.postgres.backups.create(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-06-01' }));
+      const o1 = await store.postgres.backups.create(backupOf(other.id, 'manual'));
+      expect([b1.number, b2.number, a1.number, o1.number]).toEqual([1, 2, 1, 1]);
+      expect(await store.postgres.backups.findById(b2.id)).toEqual(b2);
+      expect(await store.postgres.backups.findByAddonAndNumber(addon.id, 'scheduled', 1)).toEqual(a1);
+      expect(await store.postgres.backups.findByAddonAndNumber(addon.id, 'manual', 3)).toBeNull();
+      expect(await store.postgres.backups.findByAddonAndNumber(addon.id, 'manual', 2 ** 40)).toBeNull();
+      expect(await store.postgres.backups.findByAddonAndNumber('b001', 'manual', 1)).toBeNull();
+
+      // Numbers keep going after deletions of older backups.
+      await store.postgres.backups.delete(b1.id);
+      expect((await store.postgres.backups.create(backupOf(addon.id, 'manual'))).number).toBe(3);
+      expect(await store.postgres.backups.findById(b1.id)).toBeNull();
+    });
+
+    it('gives concurrent creates distinct numbers, in and out of transactions', async () => {
+      const addon = await newAddon();
+      const created = await Promise.all([
+        ...Array.from({ length: 8 }, () => store.postgres.backups.create(backupOf(addon.id, 'manual'))),
+        ...Array.from({ length: 8 }, () => store.transaction((tx) => tx.postgres.backups.create(backupOf(addon.id, 'manual')))),
+      ]);
+      expect(created.map((b) => b.number).sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      for (const backup of created) expect(await store.postgres.backups.findById(backup.id)).toEqual(backup);
+    });
+
+    it('holds the number until the creating transaction ends, and a rollback frees it', async () => {
+      const addon = await newAddon();
+      await expect(
+        store.transaction(async (tx) => {
+          expect((await tx.postgres.backups.create(backupOf(addon.id, 'manual'))).number).toBe(1);
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect((await store.postgres.backups.create(backupOf(addon.id, 'manual'))).number).toBe(1);
+    });
+
+    it('creates one scheduled backup per day', async () => {
+      const addon = await newAddon();
+      const first = await store.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-06-01' }));
+      expect(first).toMatchObject({ number: 1, scheduledFor: '2025-06-01' });
+      expect(await store.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-06-01' }))).toBeNull();
+      // The transaction goes on unharmed after a day that was already taken.
+      const next = await store.transaction(async (tx) => {
+        expect(await tx.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-06-01' }))).toBeNull();
+        return tx.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-06-02' }));
+      });
+      expect(next).toMatchObject({ number: 2, scheduledFor: '2025-06-02' });
+      // Manual backups on the same day, and other add-ons, are not in the way.
+      await store.postgres.backups.create(backupOf(addon.id, 'manual'));
+      const other = await newAddon();
+      expect(await store.postgres.backups.createScheduledIfAbsent(backupOf(other.id, 'scheduled', { scheduledFor: '2025-06-01' }))).toMatchObject({ number: 1 });
+
+      const racing = await Promise.all(
+        Array.from({ length: 6 }, () => store.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-06-03' }))),
+      );
+      expect(racing.filter((b) => b !== null)).toEqual([expect.objectContaining({ number: 3, scheduledFor: '2025-06-03' })]);
+
+      await expect(store.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'manual'))).rejects.toThrow(/scheduled/);
+      await expect(store.postgres.backups.createScheduledIfAbsent(backupOf(addon.id, 'scheduled'))).rejects.toThrow(/scheduled/);
+    });
+
+    it('lists the completed backups beyond the newest ones kept, oldest first', async () => {
+      const addon = await newAddon();
+      const scheduled: PostgresBackup[] = [];
+      for (let day = 1; day <= 6; day++) {
+        const backup = await store.postgres.backups.create(backupOf(addon.id, 'scheduled', { scheduledFor: `2025-07-0${day}` }));
+        const state = day === 5 ? 'failed' : day === 6 ? 'running' : 'completed';
+        await store.postgres.backups.update(backup.id, { state });
+        scheduled.push({ ...backup, state });
+      }
+      const manual = await store.postgres.backups.create(backupOf(addon.id, 'manual'));
+      await store.postgres.backups.update(manual.id, { state: 'completed' });
+
+      // Completed: 1, 2, 3, 4; the newest two (4, 3) are kept.
+      expect(await store.postgres.backups.listExpired(addon.id, 'scheduled', 2)).toEqual([scheduled[0], scheduled[1]]);
+      expect(await store.postgres.backups.listExpired(addon.id, 'scheduled', 4)).toEqual([]);
+      expect((await store.postgres.backups.listExpired(addon.id, 'scheduled', 0)).map((b) => b.number)).toEqual([1, 2, 3, 4]);
+      expect(await store.postgres.backups.listExpired(addon.id, 'manual', 0)).toEqual([{ ...manual, state: 'completed' }]);
+      expect(await store.postgres.backups.listExpired(addon.id, 'manual', 1)).toEqual([]);
+    });
+
+    it('lists an add-on’s backups newest first, a Range page at a time', async () => {
+      const addon = await newAddon();
+      const t0 = Date.now();
+      const created: PostgresBackup[] = [];
+      for (let i = 0; i < 5; i++) {
+        created.push(await store.postgres.backups.create(backupOf(addon.id, i % 2 ? 'scheduled' : 'manual', { createdAt: new Date(t0 + i * 1000), scheduledFor: i % 2 ? `2025-08-0${i}` : null })));
+      }
+      await store.postgres.backups.create(backupOf((await newAddon()).id, 'manual'));
+      const newestFirst = [...created].reverse();
+
+      const range: RangeSpec = parseRange('created_at ..; max=2, order=desc', ['created_at', 'id'], 'created_at');
+      const seen: PostgresBackup[] = [];
+      let page = await store.postgres.backups.listForAddon(addon.id, range);
+      seen.push(...page.items);
+      while (page.nextRange) {
+        page = await store.postgres.backups.listForAddon(addon.id, parseRange(page.nextRange, ['created_at', 'id'], 'created_at'));
+        seen.push(...page.items);
+      }
+      expect(seen).toEqual(newestFirst);
+      const all = await store.postgres.backups.listForAddon(addon.id, parseRange(undefined, ['created_at', 'id'], 'created_at'));
+      expect(all).toEqual({ items: created });
+    });
+
+    it('reads byte counts beyond 32 bits as numbers and days as YYYY-MM-DD, however read', async () => {
+      const addon = await newAddon();
+      const backup = await store.postgres.backups.create(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-03-30' }));
+      const finishedAt = new Date();
+      await store.postgres.backups.update(backup.id, { state: 'completed', sizeBytes: 6_000_000_001, finishedAt });
+      const stored = { ...backup, state: 'completed' as const, sizeBytes: 6_000_000_001, finishedAt };
+      expect(await store.postgres.backups.findById(backup.id)).toEqual(stored);
+      expect((await store.postgres.backups.listForAddon(addon.id, parseRange(undefined, ['created_at', 'id'], 'created_at'))).items).toEqual([stored]);
+      expect(await store.postgres.backups.listExpired(addon.id, 'scheduled', 0)).toEqual([stored]);
+      expect(await store.postgres.backups.deleteAllForAddon(addon.id)).toEqual([stored]);
+    });
+
+    it('deletes every backup of an add-on, with their restores, and returns them', async () => {
+      const addon = await newAddon();
+      const other = await newAddon();
+      const manual = await store.postgres.backups.create(backupOf(addon.id, 'manual'));
+      const daily = await store.postgres.backups.create(backupOf(addon.id, 'scheduled', { scheduledFor: '2025-09-01' }));
+      const kept = await store.postgres.backups.create(backupOf(other.id, 'manual'));
+      const restore = { id: newId(), addonId: addon.id, backupId: manual.id, state: 'completed' as const, error: null, createdAt: new Date(), startedAt: null, finishedAt: null };
+      await store.postgres.restores.create(restore);
+
+      const deleted = await store.postgres.backups.deleteAllForAddon(addon.id);
+      expect(deleted.sort((x, y) => x.kind.localeCompare(y.kind))).toEqual([manual, daily]);
+      expect(await store.postgres.backups.findById(manual.id)).toBeNull();
+      expect(await store.postgres.restores.findById(restore.id)).toBeNull();
+      expect(await store.postgres.backups.findById(kept.id)).toEqual(kept);
+      expect(await store.postgres.backups.deleteAllForAddon(addon.id)).toEqual([]);
+    });
+  });
+
+  describe('restores', () => {
+    it('records restores, updates them and lists them per add-on', async () => {
+      const addon = await newAddon();
+      const backup = await store.postgres.backups.create(backupOf(addon.id, 'manual'));
+      const t0 = Date.now();
+      const first = { id: newId(), addonId: addon.id, backupId: backup.id, state: 'pending' as const, error: null, createdAt: new Date(t0), startedAt: null, finishedAt: null };
+      const second = { ...first, id: newId(), createdAt: new Date(t0 + 1000) };
+      await store.postgres.restores.create(first);
+      await store.postgres.restores.create(second);
+      const startedAt = new Date(t0 + 2000);
+      await store.postgres.restores.update(first.id, { state: 'failed', error: 'pg_restore exited with 1', startedAt, finishedAt: startedAt });
+      const failed = { ...first, state: 'failed' as const, error: 'pg_restore exited with 1', startedAt, finishedAt: startedAt };
+      expect(await store.postgres.restores.findById(first.id)).toEqual(failed);
+      expect(await store.postgres.restores.findById('nope')).toBeNull();
+
+      const desc = await store.postgres.restores.listForAddon(addon.id, parseRange('created_at ..; order=desc, max=1', ['created_at', 'id'], 'created_at'));
+      expect(desc.items).toEqual([second]);
+      expect(desc.nextRange).toBeDefined();
+      expect(await store.postgres.restores.listForAddon(addon.id, parseRange(desc.nextRange, ['created_at', 'id'], 'created_at'))).toEqual({ items: [failed] });
+    });
+  });
+
+  describe('transactions', () => {
+    it('binds the repositories to the transaction, so a rollback undoes their writes', async () => {
+      const addon = await newAddon();
+      const credential = credentialOf(addon.id, 'default');
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.postgres.credentials.create(credential);
+          expect(await tx.postgres.credentials.findActive(addon.id, 'default')).toEqual(credential);
+          expect(await store.postgres.credentials.findActive(addon.id, 'default')).toBeNull();
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await store.postgres.credentials.findActive(addon.id, 'default')).toBeNull();
+    });
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

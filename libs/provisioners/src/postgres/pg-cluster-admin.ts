@@ -1,0 +1,418 @@
+import { execFile } from 'node:child_process';
+import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Client, Pool, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
+import { BackendConnection, PostgresClusterAdmin, TenantNames } from '@app/domain';
+
+const execFileAsync = promisify(execFile);
+const pbkdf2Async = promisify(pbkdf2);
+
+/** Waiting for a terminated backend to exit (pg_terminate_backend's timeout, PG 14+). */
+const TERMINATE_WAIT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+const SCRAM_ITERATIONS = 4096;
+
+/** Per-role defaults; temp_file_limit is superuser-only, so the tenant cannot raise it. */
+const LOGIN_ROLE_SETTINGS: [string, string][] = [
+  ['idle_in_transaction_session_timeout', '5min'],
+  ['temp_file_limit', '1GB'],
+];
+
+/** Schemas that hold the tenant's objects: all but the catalogs, TOAST and temporary ones. */
+const TENANT_SCHEMAS_SQL = `
+  SELECT nspname FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+  ORDER BY nspname`;
+
+/**
+ * The role's verifier, computed here so the plaintext never reaches the server (whose log may
+ * echo statements). Printable ASCII only: SASLprep leaves it unchanged, so every client
+ * (libpq, node-postgres) derives the same key from it.
+ */
+async function scramVerifier(password: string): Promise<string> {
+  if (!/^[\x20-\x7e]+$/.test(password)) throw new Error('Role passwords must be non-empty printable ASCII');
+  const salt = randomBytes(16);
+  const salted = await pbkdf2Async(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+function sqlState(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+/** Server errors can quote the statement; rebuild the error from its code and scrubbed message only. */
+function scrubbed(error: unknown, action: string, secrets: string[]): Error {
+  let message = error instanceof Error ? error.message : String(error);
+  for (const secret of secrets) message = message.split(secret).join('[redacted]');
+  const code = sqlState(error);
+  return Object.assign(new Error(`${action} failed: ${message}`), code ? { code } : {});
+}
+
+/**
+ * PostgresClusterAdmin on real clusters. Tenant layout: NOLOGIN group role `g_x` owns database
+ * `d_x`; login role `u_x` inherits it. Restriction moves everything `u_x` owns to `g_x` and
+ * swaps the membership for explicit read/delete grants, so the tenant has nothing to re-grant.
+ */
+@Injectable()
+export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDestroy {
+  private readonly logger = new Logger(PgClusterAdmin.name);
+  private readonly pools = new Map<string, { fingerprint: string; pool: Pool }>();
+
+  async onModuleDestroy(): Promise<void> {
+    const pools = [...this.pools.values()].map(({ pool }) => pool.end());
+    this.pools.clear();
+    await Promise.allSettled(pools);
+  }
+
+  async harden(backend: BackendConnection): Promise<void> {
+    await this.exec(backend, 'REVOKE ALL ON DATABASE postgres FROM PUBLIC');
+    await this.exec(backend, 'REVOKE ALL ON DATABASE template1 FROM PUBLIC');
+    if (!['postgres', 'template1'].includes(backend.maintenanceDatabase)) {
+      await this.exec(backend, `REVOKE ALL ON DATABASE ${ident(backend.maintenanceDatabase)} FROM PUBLIC`);
+    }
+  }
+
+  async createTenant(
+    backend: BackendConnection,
+    tenant: TenantNames & { ownerPassword: string; connectionLimit: number },
+  ): Promise<void> {
+    const { database, groupRole, ownerRole } = tenant;
+    const limit = Math.trunc(tenant.connectionLimit);
+    if (!(await this.roleExists(backend, groupRole))) {
+      await this.ignoring(['42710', '23505'], () =>
+        this.exec(backend, `CREATE ROLE ${ident(groupRole)} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`),
+      );
+    }
+    await this.ensureLoginRole(backend, ownerRole, tenant.ownerPassword);
+    if (!(await this.isMember(backend, ownerRole, groupRole))) {
+      await this.exec(backend, `GRANT ${ident(groupRole)} TO ${ident(ownerRole)}`);
+    }
+    if (await this.databaseExists(backend, database)) {
+      await this.exec(backend, `ALTER DATABASE ${ident(database)} OWNER TO ${ident(groupRole)}`);
+      await this.exec(backend, `ALTER DATABASE ${ident(database)} CONNECTION LIMIT ${limit}`);
+    } else {
+      await this.ignoring(['42P04', '23505'], () =>
+        this.exec(backend, `CREATE DATABASE ${ident(database)} OWNER ${ident(groupRole)} CONNECTION LIMIT ${limit}`),
+      );
+    }
+    // CREATE DATABASE gives PUBLIC CONNECT and TEMP; the owner keeps its rights through ownership.
+    await this.exec(backend, `REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC`);
+    await this.inDatabase(backend, database, async (client) => {
+      const { rowCount } = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'public'`);
+      // The owner keeps USAGE and CREATE on public through pg_database_owner.
+      if (rowCount) await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+    });
+  }
+
+  async setConnectionLimit(backend: BackendConnection, database: string, limit: number): Promise<void> {
+    const n = Math.trunc(limit);
+    await this.exec(backend, `ALTER DATABASE ${ident(database)} CONNECTION LIMIT ${n}`);
+    if (n < 0) return;
+    // A lower limit only refuses new sessions; end the newest ones beyond it.
+    await this.query(
+      backend,
+      `SELECT pg_terminate_backend(pid, $3) FROM (
+         SELECT a.pid FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
+         WHERE a.datname = $1 AND a.backend_type = 'client backend' AND NOT r.rolsuper
+         ORDER BY a.backend_start, a.pid OFFSET $2) excess`,
+      [database, n, TERMINATE_WAIT_MS],
+    );
+  }
+
+  async createCredentialRole(backend: BackendConnection, database: string, role: string, password: string): Promise<void> {
+    await this.ensureLoginRole(backend, role, password);
+    await this.exec(backend, `GRANT CONNECT ON DATABASE ${ident(database)} TO ${ident(role)}`);
+  }
+
+  async setPassword(backend: BackendConnection, role: string, password: string): Promise<void> {
+    const verifier = await scramVerifier(password);
+    await this.secretExec(backend, `ALTER ROLE ${ident(role)} PASSWORD ${literal(verifier)}`, `Setting the password of ${role}`, [
+      password,
+      verifier,
+    ]);
+    await this.terminateSessions(backend, role);
+  }
+
+  async dropCredentialRole(backend: BackendConnection, database: string, role: string, groupRole: string): Promise<void> {
+    if (!(await this.roleExists(backend, role))) return;
+    // NOLOGIN first, so no new session appears between terminating and dropping.
+    await this.exec(backend, `ALTER ROLE ${ident(role)} NOLOGIN`);
+    await this.terminateSessions(backend, role);
+    if (await this.databaseExists(backend, database)) {
+      const groupExists = await this.roleExists(backend, groupRole);
+      await this.inDatabase(backend, database, async (client) => {
+        if (groupExists) await client.query(`REASSIGN OWNED BY ${ident(role)} TO ${ident(groupRole)}`);
+        await client.query(`DROP OWNED BY ${ident(role)}`);
+      });
+    }
+    await this.exec(backend, `DROP ROLE IF EXISTS ${ident(role)}`);
+  }
+
+  async dropTenant(backend: BackendConnection, database: string, roles: string[]): Promise<void> {
+    if (await this.databaseExists(backend, database)) {
+      await this.ignoring(['3D000'], () => this.exec(backend, `ALTER DATABASE ${ident(database)} ALLOW_CONNECTIONS false`));
+    }
+    await this.exec(backend, `DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+    for (const role of roles) {
+      if (!(await this.roleExists(backend, role))) continue;
+      await this.ignoring(['42704'], () => this.exec(backend, `ALTER ROLE ${ident(role)} NOLOGIN`));
+      await this.terminateSessions(backend, role);
+      await this.exec(backend, `DROP ROLE IF EXISTS ${ident(role)}`);
+    }
+  }
+
+  async restrict(backend: BackendConnection, tenant: TenantNames): Promise<void> {
+    const { database, groupRole, ownerRole } = tenant;
+    const [u, g] = [ident(ownerRole), ident(groupRole)];
+    await this.inDatabase(backend, database, async (client) => {
+      await client.query('BEGIN');
+      try {
+        // Owning nothing and not in the owning group, the owner holds no privilege it could re-grant.
+        await client.query(`REASSIGN OWNED BY ${u} TO ${g}`);
+        await client.query(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${u}`);
+        for (const schema of await this.tenantSchemas(client)) {
+          const s = ident(schema);
+          await client.query(`GRANT USAGE ON SCHEMA ${s} TO ${u}`);
+          await client.query(`GRANT SELECT, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA ${s} TO ${u}`);
+          await client.query(`GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${u}`);
+        }
+        if (await this.isMember(client, ownerRole, groupRole)) await client.query(`REVOKE ${g} FROM ${u}`);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+    await this.terminateSessions(backend, ownerRole);
+  }
+
+  async unrestrict(backend: BackendConnection, tenant: TenantNames): Promise<void> {
+    const { database, groupRole, ownerRole } = tenant;
+    const [u, g] = [ident(ownerRole), ident(groupRole)];
+    await this.inDatabase(backend, database, async (client) => {
+      await client.query('BEGIN');
+      try {
+        if (!(await this.isMember(client, ownerRole, groupRole))) await client.query(`GRANT ${g} TO ${u}`);
+        for (const schema of await this.tenantSchemas(client)) {
+          const s = ident(schema);
+          await client.query(`REVOKE SELECT ON ALL SEQUENCES IN SCHEMA ${s} FROM ${u}`);
+          await client.query(`REVOKE SELECT, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA ${s} FROM ${u}`);
+          await client.query(`REVOKE USAGE ON SCHEMA ${s} FROM ${u}`);
+        }
+        await client.query(`REVOKE CONNECT ON DATABASE ${ident(database)} FROM ${u}`);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async databaseSizes(backend: BackendConnection, databases: string[]): Promise<Map<string, number>> {
+    const rows = await this.query<{ datname: string; size: string | null }>(
+      backend,
+      'SELECT datname, pg_database_size(oid) AS size FROM pg_database WHERE datname = ANY($1::text[])',
+      [databases],
+    );
+    // A database dropped while being measured reports NULL.
+    return new Map(rows.filter((row) => row.size !== null).map((row) => [row.datname, Number(row.size)]));
+  }
+
+  async stats(
+    backend: BackendConnection,
+    database: string,
+  ): Promise<{ sizeBytes: number; connections: number; tables: number; serverVersion: string }> {
+    return this.inDatabase(backend, database, async (client) => {
+      const { rows } = await client.query<{ size: string; connections: string; tables: string; version: string }>(`
+        SELECT pg_database_size(current_database()) AS size,
+          (SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()) AS connections,
+          (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_temp\\_%') AS tables,
+          current_setting('server_version') AS version`);
+      const [row] = rows;
+      return {
+        sizeBytes: Number(row.size),
+        connections: Number(row.connections),
+        tables: Number(row.tables),
+        // Debian builds append the package version: "15.18 (Debian 15.18-0+deb12u1)".
+        serverVersion: row.version.split(' ')[0],
+      };
+    });
+  }
+
+  async dump(backend: BackendConnection, database: string, file: string): Promise<number> {
+    await mkdir(dirname(file), { recursive: true });
+    const partial = `${file}.partial`;
+    try {
+      await this.runTool(backend, 'pg_dump', ['-Fc', '-f', partial, '-d', database]);
+      await rename(partial, file);
+    } catch (error) {
+      await unlink(partial).catch(() => undefined);
+      throw error;
+    }
+    return (await stat(file)).size;
+  }
+
+  async restore(backend: BackendConnection, database: string, ownerRole: string, file: string): Promise<void> {
+    // --clean drops as ownerRole, so it must own whatever the dump replaces (tables the login role created, say).
+    await this.inDatabase(backend, database, async (client) => {
+      const { rows } = await client.query<{ rolname: string }>(
+        `SELECT DISTINCT r.rolname FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
+         WHERE d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' AND NOT r.rolsuper AND r.rolname <> $1`,
+        [ownerRole],
+      );
+      for (const { rolname } of rows) await client.query(`REASSIGN OWNED BY ${ident(rolname)} TO ${ident(ownerRole)}`);
+    });
+    await this.runTool(backend, 'pg_restore', [
+      '--clean',
+      '--if-exists',
+      '--no-owner',
+      '--no-acl',
+      `--role=${ownerRole}`,
+      '--single-transaction',
+      '-d',
+      database,
+      file,
+    ]);
+  }
+
+  private async ensureLoginRole(backend: BackendConnection, role: string, password: string): Promise<void> {
+    const verifier = await scramVerifier(password);
+    const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD ${literal(verifier)}`;
+    const secrets = [password, verifier];
+    let created = false;
+    if (!(await this.roleExists(backend, role))) {
+      created = await this.ignoring(['42710', '23505'], () =>
+        this.secretExec(backend, `CREATE ROLE ${ident(role)} ${attributes}`, `Creating role ${role}`, secrets),
+      );
+    }
+    if (!created) await this.secretExec(backend, `ALTER ROLE ${ident(role)} ${attributes}`, `Updating role ${role}`, secrets);
+    for (const [name, value] of LOGIN_ROLE_SETTINGS) {
+      await this.exec(backend, `ALTER ROLE ${ident(role)} SET ${name} = ${literal(value)}`);
+    }
+  }
+
+  private async tenantSchemas(client: Client): Promise<string[]> {
+    const { rows } = await client.query<{ nspname: string }>(TENANT_SCHEMAS_SQL);
+    return rows.map((row) => row.nspname);
+  }
+
+  private async isMember(on: BackendConnection | Client, member: string, group: string): Promise<boolean> {
+    const sql = `SELECT 1 FROM pg_auth_members m
+      JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+      WHERE r.rolname = $1 AND u.rolname = $2`;
+    const rows = on instanceof Client ? (await on.query(sql, [group, member])).rows : await this.query(on, sql, [group, member]);
+    return rows.length > 0;
+  }
+
+  private async roleExists(backend: BackendConnection, role: string): Promise<boolean> {
+    return (await this.query(backend, 'SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).length > 0;
+  }
+
+  private async databaseExists(backend: BackendConnection, database: string): Promise<boolean> {
+    return (await this.query(backend, 'SELECT 1 FROM pg_database WHERE datname = $1', [database])).length > 0;
+  }
+
+  private async terminateSessions(backend: BackendConnection, role: string): Promise<void> {
+    await this.query(
+      backend,
+      'SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+      [role, TERMINATE_WAIT_MS],
+    );
+  }
+
+  /** Runs `work`; true when it ran, false when it failed with one of `codes` (someone else got there first). */
+  private async ignoring(codes: string[], work: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await work();
+      return true;
+    } catch (error) {
+      if (codes.includes(sqlState(error) ?? '')) return false;
+      throw error;
+    }
+  }
+
+  private async exec(backend: BackendConnection, sql: string): Promise<void> {
+    await this.pool(backend).query(sql);
+  }
+
+  private async secretExec(backend: BackendConnection, sql: string, action: string, secrets: string[]): Promise<void> {
+    try {
+      await this.pool(backend).query(sql);
+    } catch (error) {
+      throw scrubbed(error, action, secrets);
+    }
+  }
+
+  private async query<T extends object = Record<string, unknown>>(backend: BackendConnection, sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.pool(backend).query<T>(sql, params)).rows;
+  }
+
+  private pool(backend: BackendConnection): Pool {
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([backend.host, backend.port, backend.user, backend.password, backend.maintenanceDatabase]))
+      .digest('hex');
+    const existing = this.pools.get(backend.id);
+    if (existing?.fingerprint === fingerprint) return existing.pool;
+    // The backend's address or superuser password changed: retire the old pool.
+    if (existing) void existing.pool.end().catch(() => undefined);
+    const pool = new Pool({
+      ...this.connectionOptions(backend, backend.maintenanceDatabase),
+      max: 4,
+      idleTimeoutMillis: 10_000,
+    });
+    pool.on('error', (error) => this.logger.warn(`Idle connection to PostgreSQL backend ${backend.name} failed: ${error.message}`));
+    this.pools.set(backend.id, { fingerprint, pool });
+    return pool;
+  }
+
+  private async inDatabase<T>(backend: BackendConnection, database: string, work: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client(this.connectionOptions(backend, database));
+    client.on('error', (error) => this.logger.warn(`Connection to ${database} on ${backend.name} failed: ${error.message}`));
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private connectionOptions(backend: BackendConnection, database: string) {
+    return {
+      host: backend.host,
+      port: backend.port,
+      user: backend.user,
+      password: backend.password,
+      database,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      application_name: 'attache-admin',
+    };
+  }
+
+  /** pg_dump / pg_restore as the superuser over TCP; the password travels in the child's env, never argv. */
+  private async runTool(backend: BackendConnection, tool: 'pg_dump' | 'pg_restore', args: string[]): Promise<void> {
+    // Inherited PG* variables (PGOPTIONS, PGSERVICE, ...) would change what the tool connects to.
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PG')));
+    env.PGPASSWORD = backend.password;
+    env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_MS / 1000);
+    env.PGAPPNAME = 'attache-admin';
+    try {
+      await execFileAsync(tool, ['--no-password', '-h', backend.host, '-p', String(backend.port), '-U', backend.user, ...args], {
+        env,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    } catch (error) {
+      const stderr = typeof error === 'object' && error !== null && 'stderr' in error ? String(error.stderr).trim() : '';
+      throw new Error(`${tool} failed: ${stderr || (error instanceof Error ? error.message : String(error))}`);
+    }
+  }
+}

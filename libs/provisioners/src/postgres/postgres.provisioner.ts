@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, SecretBox, newId } from '@app/common';
+import {
+  Addon,
+  AddonService,
+  BackendConnection,
+  BackupFiles,
+  DeprovisionOutcome,
+  OWNER_CREDENTIAL,
+  POSTGRES_URL_VAR,
+  Plan,
+  PlanChangeOutcome,
+  PostgresBackends,
+  PostgresClusterAdmin,
+  ProviderRefusedError,
+  ProviderUnavailableError,
+  ProvisionOutcome,
+  ProvisionRequest,
+  Provisioner,
+  Store,
+  essentialLimits,
+  isEssentialPlan,
+  newDatabasePassword,
+  postgresUrl,
+  storageLimitBytes,
+  tenantNames,
+  PostgresOptions,
+  formatBytes,
+} from '@app/domain';
+
+/**
+ * Shared-plan PostgreSQL: a database and roles on the least loaded registered cluster. Each
+ * step records what it is about to create before creating it, so a retry finishes the same
+ * tenant and deprovision knows everything there is to drop.
+ */
+@Injectable()
+export class PostgresProvisioner extends Provisioner {
+  private readonly hardened = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly backends: PostgresBackends,
+    private readonly admin: PostgresClusterAdmin,
+    private readonly files: BackupFiles,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+    private readonly options: PostgresOptions,
+  ) {
+    super();
+  }
+
+  async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
+    const { addon, plan } = request;
+    if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not available yet.`);
+    const { database, password } = await this.placeTenant(addon);
+    const backend = await this.backends.connection(database.backendId);
+    await this.hardenOnce(backend);
+    const names = tenantNames(addon.id);
+    await this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: essentialLimits(plan).connections });
+    return {
+      kind: 'provisioned',
+      providerId: names.database,
+      config: { [POSTGRES_URL_VAR]: postgresUrl(backend, names.ownerRole, password, names.database) },
+      message: null,
+    };
+  }
+
+  async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
+    const { addon, plan } = request;
+    if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`Changing to postgresql:${plan.name} is not available yet.`);
+    const database = await this.store.postgres.databases.findByAddon(addon.id);
+    if (!database || database.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no database yet.`);
+    const limit = storageLimitBytes(plan, this.options.storageScale);
+    if (database.storageBytes !== null && database.storageBytes > limit) {
+      throw new ProviderRefusedError(
+        `${addon.name} holds ${formatBytes(database.storageBytes)}, more than the ${formatBytes(limit)} postgresql:${plan.name} allows; delete data first.`,
+      );
+    }
+    const backend = await this.backends.connection(database.backendId);
+    await this.admin.setConnectionLimit(backend, database.databaseName, essentialLimits(plan).connections);
+    return { kind: 'changed', config: null, message: null };
+  }
+
+  async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
+    const { addon } = request;
+    const database = await this.store.postgres.databases.findByAddon(addon.id);
+    if (database && database.state === 'active') {
+      const backend = await this.backends.connection(database.backendId);
+      const names = tenantNames(addon.id);
+      const credentialRoles = (await this.store.postgres.credentials.listAll(addon.id)).map((c) => c.roleName);
+      const roles = [...new Set([...credentialRoles.filter((r) => r !== names.ownerRole), names.ownerRole, names.groupRole])];
+      await this.admin.dropTenant(backend, database.databaseName, roles);
+      await this.store.transaction(async (tx) => {
+        const now = this.clock.now();
+        await tx.postgres.databases.update(addon.id, { state: 'dropped', droppedAt: now, updatedAt: now });
+        for (const credential of await tx.postgres.credentials.listActive(addon.id)) {
+          await tx.postgres.credentials.update(credential.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null });
+        }
+      });
+    }
+    // Backups hold the tenant's data: they go with it.
+    await this.store.postgres.backups.deleteAllForAddon(addon.id);
+    await this.files.removeAll(addon.id);
+    return { kind: 'deprovisioned' };
+  }
+
+  /** The add-on's database record and owner password: found (a retry) or placed now. */
+  private async placeTenant(addon: Addon): Promise<{ database: { backendId: string }; password: string }> {
+    return this.store.transaction(async (tx) => {
+      const existing = await tx.postgres.databases.findByAddon(addon.id);
+      if (existing) {
+        const owner = await tx.postgres.credentials.findActive(addon.id, OWNER_CREDENTIAL);
+        if (existing.state === 'active' && owner) return { database: existing, password: this.box.open(owner.passwordSealed) };
+        throw new ProviderRefusedError(`${addon.name}'s database was already dropped.`);
+      }
+      const backend = await tx.postgres.backends.lockLeastLoaded();
+      if (!backend) throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
+      const now = this.clock.now();
+      const names = tenantNames(addon.id);
+      const password = newDatabasePassword();
+      await tx.postgres.databases.create({
+        addonId: addon.id,
+        backendId: backend.id,
+        databaseName: names.database,
+        groupRole: names.groupRole,
+        state: 'active',
+        storageBytes: null,
+        measuredAt: null,
+        overLimitSince: null,
+        restrictedAt: null,
+        backupHourUtc: null,
+        createdAt: now,
+        updatedAt: now,
+        droppedAt: null,
+      });
+      await tx.postgres.credentials.create({
+        id: newId(),
+        addonId: addon.id,
+        name: OWNER_CREDENTIAL,
+        roleName: names.ownerRole,
+        passwordSealed: this.box.seal(password),
+        pendingPasswordSealed: null,
+        pendingSince: null,
+        state: 'active',
+        createdAt: now,
+        rotatedAt: null,
+        destroyedAt: null,
+      });
+      return { database: { backendId: backend.id }, password };
+    });
+  }
+
+  private async hardenOnce(backend: BackendConnection): Promise<void> {
+    if (this.hardened.has(backend.id)) return;
+    await this.admin.harden(backend);
+    this.hardened.add(backend.id);
+  }
+}
