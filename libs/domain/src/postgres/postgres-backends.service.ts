@@ -58,16 +58,21 @@ export class PostgresBackends {
   }
 
   open(backend: PostgresBackend): BackendConnection {
-    return {
-      id: backend.id,
-      name: backend.name,
-      host: backend.host,
-      port: backend.port,
-      user: backend.adminUser,
-      password: this.box.open(backend.adminPasswordSealed),
-      maintenanceDatabase: backend.maintenanceDatabase,
-    };
+    return openBackend(backend, this.box);
   }
+}
+
+/** The backend with its superuser password opened, for the cluster adapter. */
+export function openBackend(backend: PostgresBackend, box: SecretBox): BackendConnection {
+  return {
+    id: backend.id,
+    name: backend.name,
+    host: backend.host,
+    port: backend.port,
+    user: backend.adminUser,
+    password: box.open(backend.adminPasswordSealed),
+    maintenanceDatabase: backend.maintenanceDatabase,
+  };
 }
 
 /** `postgres://role:password@host:port/database`, as apps receive it. */

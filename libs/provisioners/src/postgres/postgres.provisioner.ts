@@ -10,7 +10,6 @@ import {
   POSTGRES_URL_VAR,
   Plan,
   PlanChangeOutcome,
-  PostgresBackends,
   PostgresClusterAdmin,
   ProviderRefusedError,
   ProviderUnavailableError,
@@ -21,6 +20,7 @@ import {
   essentialLimits,
   isEssentialPlan,
   newDatabasePassword,
+  openBackend,
   postgresUrl,
   storageLimitBytes,
   tenantNames,
@@ -39,7 +39,6 @@ export class PostgresProvisioner extends Provisioner {
 
   constructor(
     private readonly store: Store,
-    private readonly backends: PostgresBackends,
     private readonly admin: PostgresClusterAdmin,
     private readonly files: BackupFiles,
     private readonly box: SecretBox,
@@ -53,7 +52,7 @@ export class PostgresProvisioner extends Provisioner {
     const { addon, plan } = request;
     if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not available yet.`);
     const { database, password } = await this.placeTenant(addon);
-    const backend = await this.backends.connection(database.backendId);
+    const backend = await this.connection(database.backendId);
     await this.hardenOnce(backend);
     const names = tenantNames(addon.id);
     await this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: essentialLimits(plan).connections });
@@ -76,7 +75,7 @@ export class PostgresProvisioner extends Provisioner {
         `${addon.name} holds ${formatBytes(database.storageBytes)}, more than the ${formatBytes(limit)} postgresql:${plan.name} allows; delete data first.`,
       );
     }
-    const backend = await this.backends.connection(database.backendId);
+    const backend = await this.connection(database.backendId);
     await this.admin.setConnectionLimit(backend, database.databaseName, essentialLimits(plan).connections);
     return { kind: 'changed', config: null, message: null };
   }
@@ -85,7 +84,7 @@ export class PostgresProvisioner extends Provisioner {
     const { addon } = request;
     const database = await this.store.postgres.databases.findByAddon(addon.id);
     if (database && database.state === 'active') {
-      const backend = await this.backends.connection(database.backendId);
+      const backend = await this.connection(database.backendId);
       const names = tenantNames(addon.id);
       const credentialRoles = (await this.store.postgres.credentials.listAll(addon.id)).map((c) => c.roleName);
       const roles = [...new Set([...credentialRoles.filter((r) => r !== names.ownerRole), names.ownerRole, names.groupRole])];
@@ -148,6 +147,12 @@ export class PostgresProvisioner extends Provisioner {
       });
       return { database: { backendId: backend.id }, password };
     });
+  }
+
+  private async connection(backendId: string): Promise<BackendConnection> {
+    const backend = await this.store.postgres.backends.findById(backendId);
+    if (!backend) throw new ProviderUnavailableError(`PostgreSQL backend ${backendId} is not registered.`);
+    return openBackend(backend, this.box);
   }
 
   private async hardenOnce(backend: BackendConnection): Promise<void> {
