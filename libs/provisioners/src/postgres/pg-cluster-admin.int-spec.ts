@@ -196,6 +196,10 @@ describe('PgClusterAdmin', () => {
     await setup.query('CREATE TABLE app.events (id bigserial PRIMARY KEY, kind text)');
     await setup.query(`INSERT INTO app.events (kind) VALUES ('x'), ('y')`);
 
+    // Written before the restriction: a SECURITY DEFINER function runs as the database's owning group.
+    await setup.query(`CREATE FUNCTION sneak(body text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ INSERT INTO items (body) VALUES (body) $$`);
+    await setup.query(`CREATE FUNCTION sneak_table() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ CREATE TABLE public.sneaked (id int) $$`);
+
     await admin.restrict(shared2, t);
     await admin.restrict(shared2, t);
     // The session open before the restriction has been ended.
@@ -223,8 +227,13 @@ describe('PgClusterAdmin', () => {
     expect(await queryError(own, `GRANT INSERT ON app.events TO ${t.ownerRole} WITH GRANT OPTION`)).toBe('');
     expect(await queryError(own, `INSERT INTO app.events (kind) VALUES ('w')`)).toMatch(/permission denied for table events/);
 
+    expect(await queryError(own, `SELECT sneak('through a definer')`)).toMatch(/permission denied for table items/);
+    expect(await queryError(own, 'SELECT sneak_table()')).toMatch(/permission denied for schema public/);
+
     await admin.unrestrict(shared2, t);
     await admin.unrestrict(shared2, t);
+    await own.query(`SELECT sneak('again')`);
+    await own.query(`DELETE FROM items WHERE body = 'again'`);
     await own.query(`INSERT INTO items (body) VALUES ('again')`);
     await own.query(`UPDATE items SET body = 'changed' WHERE body = 'again'`);
     await own.query('CREATE TABLE more (id int)');

@@ -183,6 +183,8 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
           await client.query(`GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${u}`);
         }
         if (await this.isMember(client, ownerRole, groupRole)) await client.query(`REVOKE ${g} FROM ${u}`);
+        // The group keeps only what its own SECURITY DEFINER functions could not grow the database with.
+        await this.setGroupWriteRights(client, database, groupRole, 'REVOKE');
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -198,6 +200,7 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     await this.inDatabase(backend, database, async (client) => {
       await client.query('BEGIN');
       try {
+        await this.setGroupWriteRights(client, database, groupRole, 'GRANT');
         if (!(await this.isMember(client, ownerRole, groupRole))) await client.query(`GRANT ${g} TO ${u}`);
         for (const schema of await this.tenantSchemas(client)) {
           const s = ident(schema);
@@ -299,6 +302,31 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     for (const [name, value] of LOGIN_ROLE_SETTINGS) {
       await this.exec(backend, `ALTER ROLE ${ident(role)} SET ${name} = ${literal(value)}`);
     }
+  }
+
+  /**
+   * Takes away (or gives back) the group role's own INSERT and UPDATE on its tables and CREATE on
+   * its schemas and database. Restricting the login role alone would leave a SECURITY DEFINER
+   * function, which runs as the group, able to write. Owners hold every right on their objects
+   * by default, so giving back is exact.
+   */
+  private async setGroupWriteRights(client: Client, database: string, groupRole: string, action: 'GRANT' | 'REVOKE'): Promise<void> {
+    const g = ident(groupRole);
+    const preposition = action === 'GRANT' ? 'TO' : 'FROM';
+    const { rows: tables } = await client.query<{ name: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p') AND c.relowner = $1::regrole AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+      [groupRole],
+    );
+    for (const { name } of tables) await client.query(`${action} INSERT, UPDATE ON TABLE ${name} ${preposition} ${g}`);
+    const { rows: schemas } = await client.query<{ name: string; owner: string }>(
+      `SELECT quote_ident(nspname) AS name, quote_ident(nspowner::regrole::text) AS owner FROM pg_namespace
+       WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+         AND (nspowner = $1::regrole OR nspowner = 'pg_database_owner'::regrole)`,
+      [groupRole],
+    );
+    for (const { name, owner } of schemas) await client.query(`${action} CREATE ON SCHEMA ${name} ${preposition} ${owner}`);
+    await client.query(`${action} CREATE, TEMPORARY ON DATABASE ${ident(database)} ${preposition} ${g}`);
   }
 
   private async tenantSchemas(client: Client): Promise<string[]> {
