@@ -34,7 +34,6 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
 
   const heroku = async (...args: string[]) => {
     const result = await cli.run(args, { timeoutMs: 60_000 });
-    process.stderr.write(`\n$ heroku ${args.join(" ")} -> ${result.code}\n${result.output}\n`);
     if (result.code !== 0) throw new Error(`heroku ${args.join(' ')} exited ${result.code}:\n${result.output}`);
     return result.output;
   };
@@ -139,7 +138,8 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
     expect(probe.output).toContain(analyst.username);
 
     const listed = await heroku('addons', '-a', other);
-    expect(listed).toContain(`(billed to ${owner} app)`);
+    expect(listed).toMatch(new RegExp(`postgresql \\(${database.name}\\)\\s+essential-0\\s+\\(billed to ${owner} app\\)`));
+    expect(listed).toContain('as WAREHOUSE');
     const attachments = await attache.client(apiKey).get(`/apps/${other}/addon-attachments`);
     expect(attachments.body.map((a: { name: string; namespace: string | null }) => [a.name, a.namespace]).sort()).toEqual([
       ['SHARED_DB', null],
@@ -157,7 +157,9 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
     expect((await attache.configVars(apiKey, other)).SHARED_DB_URL).toBeUndefined();
 
     const destroyed = await heroku('addons:destroy', database.name, '-a', owner, '--confirm', owner);
-    expect(destroyed).toContain(`Destroying ${database.name} on ${owner}...`);
+    // Deprovisioning runs in the worker, so the CLI reports it as pending (no --wait: it polls every 5 s).
+    expect(destroyed).toContain(`Destroying ${database.name} on ${owner}... pending`);
+    expect(destroyed).toContain(`${database.name} is being destroyed in the background.`);
     await attache.waitForAddonGone(apiKey, database.id);
     expect((await attache.configVars(apiKey, owner)).DATABASE_URL).toBeUndefined();
 

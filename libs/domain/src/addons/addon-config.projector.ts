@@ -40,15 +40,16 @@ export class AddonConfigProjector {
    * namespace's config from `addon`); returns the apps that got a release.
    */
   async projectAll(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, description: string, at: Date): Promise<string[]> {
-    const released: string[] = [];
+    // An app may attach the add-on more than once (aliases, credentials): one release each app.
+    const byApp = new Map<string, ConfigChange>();
     for (const { attachment, vars } of await tx.attachments.lockAppsForAddon(addon.id)) {
       const change = this.changeFor(attachment, service, this.configFor(addon, attachment, config), vars);
-      if (change) {
-        await tx.releases.appendWithConfigChange(change, description, at);
-        released.push(attachment.appId);
-      }
+      if (!change) continue;
+      const merged = byApp.get(change.appId);
+      byApp.set(change.appId, merged ? { ...merged, set: [...merged.set, ...change.set], unset: [...merged.unset, ...change.unset] } : change);
     }
-    return released;
+    for (const change of byApp.values()) await tx.releases.appendWithConfigChange(change, description, at);
+    return [...byApp.keys()];
   }
 
   /** Makes one attachment's vars equal to the aliased `config`. Returns whether anything changed. */

@@ -16,8 +16,9 @@ export abstract class PostgresClusterAdmin {
   abstract harden(backend: BackendConnection): Promise<void>;
 
   /**
-   * The tenant's NOLOGIN group role owning the database, its login owner role (member of the
-   * group, password set to `ownerPassword`), the database with a hard connection limit, and
+   * The tenant's NOLOGIN group role (holding the database's rights and owning its public
+   * schema), its login owner role (member of the group, password set to `ownerPassword`), the
+   * database (owned by the superuser, so the tenant cannot lift its hard connection limit), and
    * PUBLIC's rights on the database and its public schema revoked.
    */
   abstract createTenant(
@@ -42,12 +43,13 @@ export abstract class PostgresClusterAdmin {
 
   /**
    * Over the storage limit: the owner keeps SELECT, DELETE and TRUNCATE but loses CREATE and
-   * INSERT (and UPDATE), in a way the tenant cannot grant back; its sessions are ended.
+   * INSERT (and UPDATE), in a way the tenant cannot grant back; its sessions are ended. The
+   * named credentials' roles cannot log in until it is lifted.
    */
-  abstract restrict(backend: BackendConnection, tenant: TenantNames): Promise<void>;
+  abstract restrict(backend: BackendConnection, tenant: TenantNames, credentialRoles: string[]): Promise<void>;
 
   /** Lifts `restrict`. */
-  abstract unrestrict(backend: BackendConnection, tenant: TenantNames): Promise<void>;
+  abstract unrestrict(backend: BackendConnection, tenant: TenantNames, credentialRoles: string[]): Promise<void>;
 
   /** Size in bytes of each named database that exists. */
   abstract databaseSizes(backend: BackendConnection, databases: string[]): Promise<Map<string, number>>;

@@ -9,6 +9,8 @@ import { PostgresClusterAdmin, tenantNames } from './postgres-cluster.port';
 import { OWNER_CREDENTIAL, PostgresCredential } from './postgres.models';
 
 const CREDENTIAL_NAME_RE = /^[a-z][a-z0-9_]{0,29}$/;
+/** `owner` is what Heroku now calls the default credential: kept free so it never means two things. */
+const RESERVED_CREDENTIAL_NAMES = [OWNER_CREDENTIAL, 'owner'];
 export const CREDENTIAL_NAMESPACE_PREFIX = 'credential:';
 export const POSTGRES_URL_VAR = 'POSTGRESQL_URL';
 /** A credential change pending longer than this was interrupted. */
@@ -50,8 +52,10 @@ export class PostgresCredentialsUseCase {
   /** A login role that can connect to the database and do nothing else until the owner grants it rights. */
   async create(accountId: string, addonRef: string, name: string): Promise<{ target: PostgresAddon; credential: PostgresCredential; url: string }> {
     const target = await this.addons.manageable(accountId, addonRef);
-    if (!CREDENTIAL_NAME_RE.test(name) || name === OWNER_CREDENTIAL) {
-      throw new InvalidInputError(`Invalid credential name "${name}": use 1 to 30 lowercase letters, digits and underscores, starting with a letter (not "${OWNER_CREDENTIAL}").`);
+    if (!CREDENTIAL_NAME_RE.test(name) || RESERVED_CREDENTIAL_NAMES.includes(name)) {
+      throw new InvalidInputError(
+        `Invalid credential name "${name}": use 1 to 30 lowercase letters, digits and underscores, starting with a letter (not ${RESERVED_CREDENTIAL_NAMES.join(' or ')}).`,
+      );
     }
     const password = newDatabasePassword();
     const credential: PostgresCredential = {
@@ -183,7 +187,7 @@ export class PostgresCredentialsUseCase {
   }
 
   private async find(addonId: string, name: string, store: Store = this.store): Promise<PostgresCredential> {
-    const credential = await store.postgres.credentials.findActive(addonId, name === 'owner' ? OWNER_CREDENTIAL : name);
+    const credential = await store.postgres.credentials.findActive(addonId, name);
     if (!credential) throw new NotFoundError('credential', `Couldn't find credential ${name}.`);
     return credential;
   }

@@ -4,7 +4,7 @@ import { Store } from '../shared/store.port';
 import { PostgresBackends } from './postgres-backends.service';
 import { PostgresClusterAdmin, tenantNames } from './postgres-cluster.port';
 import { PostgresOptions } from './postgres.options';
-import { PostgresDatabase } from './postgres.models';
+import { OWNER_CREDENTIAL, PostgresDatabase } from './postgres.models';
 import { formatBytes, storageLimitBytes } from './postgres-plans';
 
 /**
@@ -59,11 +59,13 @@ export class PostgresStorageMonitor {
     const shouldRestrict = over && now.getTime() - overLimitSince!.getTime() >= this.options.storageGraceMs;
     let outcome: 'restricted' | 'lifted' | null = null;
     const backend = () => this.backends.connection(database.backendId);
+    const credentialRoles = async () =>
+      (await this.store.postgres.credentials.listActive(addon.id)).filter((c) => c.name !== OWNER_CREDENTIAL).map((c) => c.roleName);
     if (shouldRestrict && !database.restrictedAt) {
-      await this.admin.restrict(await backend(), tenantNames(addon.id));
+      await this.admin.restrict(await backend(), tenantNames(addon.id), await credentialRoles());
       outcome = 'restricted';
     } else if (!over && database.restrictedAt) {
-      await this.admin.unrestrict(await backend(), tenantNames(addon.id));
+      await this.admin.unrestrict(await backend(), tenantNames(addon.id), await credentialRoles());
       outcome = 'lifted';
     }
     const restrictedAt = outcome === 'restricted' ? now : outcome === 'lifted' ? null : database.restrictedAt;

@@ -174,6 +174,9 @@ describe('PgClusterAdmin', () => {
     expect(await connectError(shared1, t.ownerRole, t.password, t.database)).toMatch(
       new RegExp(`too many connections for database "${t.database}"`),
     );
+    // The tenant does not own its database, so it can neither lift the limit nor drop it.
+    expect(await queryError(first, `ALTER DATABASE ${t.database} CONNECTION LIMIT -1`)).toMatch(/must be owner of database/);
+    expect(await queryError(first, `ALTER DATABASE ${t.database} SET work_mem = '1GB'`)).toMatch(/must be owner of database/);
 
     await admin.setConnectionLimit(shared1, t.database, 3);
     await asOwner(t);
@@ -200,8 +203,8 @@ describe('PgClusterAdmin', () => {
     await setup.query(`CREATE FUNCTION sneak(body text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ INSERT INTO items (body) VALUES (body) $$`);
     await setup.query(`CREATE FUNCTION sneak_table() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ CREATE TABLE public.sneaked (id int) $$`);
 
-    await admin.restrict(shared2, t);
-    await admin.restrict(shared2, t);
+    await admin.restrict(shared2, t, []);
+    await admin.restrict(shared2, t, []);
     // The session open before the restriction has been ended.
     expect(await queryError(setup, 'SELECT 1')).not.toBe('');
     expect(setup.idleErrors).toContain('terminating connection due to administrator command');
@@ -230,8 +233,8 @@ describe('PgClusterAdmin', () => {
     expect(await queryError(own, `SELECT sneak('through a definer')`)).toMatch(/permission denied for table items/);
     expect(await queryError(own, 'SELECT sneak_table()')).toMatch(/permission denied for schema public/);
 
-    await admin.unrestrict(shared2, t);
-    await admin.unrestrict(shared2, t);
+    await admin.unrestrict(shared2, t, []);
+    await admin.unrestrict(shared2, t, []);
     await own.query(`SELECT sneak('again')`);
     await own.query(`DELETE FROM items WHERE body = 'again'`);
     await own.query(`INSERT INTO items (body) VALUES ('again')`);
@@ -287,7 +290,7 @@ describe('PgClusterAdmin', () => {
     const { rows } = await su.query(`SELECT datconnlimit, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [
       t.database,
     ]);
-    expect(rows).toEqual([{ datconnlimit: 7, owner: t.groupRole }]);
+    expect(rows).toEqual([{ datconnlimit: 7, owner: shared2.user }]);
   });
 
   it('gives a named credential nothing until the owner grants it', async () => {

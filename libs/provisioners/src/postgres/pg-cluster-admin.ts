@@ -93,20 +93,25 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     if (!(await this.isMember(backend, ownerRole, groupRole))) {
       await this.exec(backend, `GRANT ${ident(groupRole)} TO ${ident(ownerRole)}`);
     }
+    // The database's owner could lift its connection limit, change its settings or drop it: Attache's
+    // superuser owns it, and the tenant's group gets the rights it needs by grant.
     if (await this.databaseExists(backend, database)) {
-      await this.exec(backend, `ALTER DATABASE ${ident(database)} OWNER TO ${ident(groupRole)}`);
+      await this.exec(backend, `ALTER DATABASE ${ident(database)} OWNER TO ${ident(backend.user)}`);
       await this.exec(backend, `ALTER DATABASE ${ident(database)} CONNECTION LIMIT ${limit}`);
     } else {
       await this.ignoring(['42P04', '23505'], () =>
-        this.exec(backend, `CREATE DATABASE ${ident(database)} OWNER ${ident(groupRole)} CONNECTION LIMIT ${limit}`),
+        this.exec(backend, `CREATE DATABASE ${ident(database)} OWNER ${ident(backend.user)} CONNECTION LIMIT ${limit}`),
       );
     }
-    // CREATE DATABASE gives PUBLIC CONNECT and TEMP; the owner keeps its rights through ownership.
+    // CREATE DATABASE gives PUBLIC CONNECT and TEMP.
     await this.exec(backend, `REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC`);
+    await this.exec(backend, `GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ${ident(database)} TO ${ident(groupRole)}`);
     await this.inDatabase(backend, database, async (client) => {
       const { rowCount } = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'public'`);
-      // The owner keeps USAGE and CREATE on public through pg_database_owner.
-      if (rowCount) await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+      if (rowCount) {
+        await client.query(`ALTER SCHEMA public OWNER TO ${ident(groupRole)}`);
+        await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+      }
     });
   }
 
@@ -167,7 +172,7 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     }
   }
 
-  async restrict(backend: BackendConnection, tenant: TenantNames): Promise<void> {
+  async restrict(backend: BackendConnection, tenant: TenantNames, credentialRoles: string[]): Promise<void> {
     const { database, groupRole, ownerRole } = tenant;
     const [u, g] = [ident(ownerRole), ident(groupRole)];
     await this.inDatabase(backend, database, async (client) => {
@@ -192,9 +197,18 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
       }
     });
     await this.terminateSessions(backend, ownerRole);
+    // Rights the owner granted them survive the restriction: named credentials wait it out logged off.
+    for (const role of credentialRoles) {
+      if (!(await this.roleExists(backend, role))) continue;
+      await this.exec(backend, `ALTER ROLE ${ident(role)} NOLOGIN`);
+      await this.terminateSessions(backend, role);
+    }
   }
 
-  async unrestrict(backend: BackendConnection, tenant: TenantNames): Promise<void> {
+  async unrestrict(backend: BackendConnection, tenant: TenantNames, credentialRoles: string[]): Promise<void> {
+    for (const role of credentialRoles) {
+      if (await this.roleExists(backend, role)) await this.exec(backend, `ALTER ROLE ${ident(role)} LOGIN`);
+    }
     const { database, groupRole, ownerRole } = tenant;
     const [u, g] = [ident(ownerRole), ident(groupRole)];
     await this.inDatabase(backend, database, async (client) => {
