@@ -476,11 +476,12 @@ describe('first-party PostgreSQL', () => {
     // The download link needs no API key; a tampered one is refused.
     const link = await as.post(`/addons/${addon.name}/postgres/backups/b001/download-url`);
     expect(link.status).toBe(201);
-    expect(link.body.url).toMatch(new RegExp(`^${attache.url}/postgres-backups/[A-Za-z0-9_-]+$`));
+    // The token rides in the query string, which request logs leave out.
+    expect(link.body.url).toMatch(new RegExp(`^${attache.url}/postgres-backups/download\\?token=[A-Za-z0-9_-]+$`));
     expect(new Date(link.body.expires_at).getTime()).toBeGreaterThan(Date.now() + 5 * 60_000);
     const download = await attache
       .http()
-      .get(new URL(link.body.url).pathname)
+      .get(`${new URL(link.body.url).pathname}${new URL(link.body.url).search}`)
       .buffer(true)
       .parse((res, done) => {
         const chunks: Buffer[] = [];
@@ -492,10 +493,10 @@ describe('first-party PostgreSQL', () => {
     const dump = download.body as Buffer;
     expect(dump.length).toBe(b001.size_bytes);
     expect(dump.subarray(0, 5).toString('latin1')).toBe('PGDMP');
-    const token = link.body.url.split('/').pop() as string;
+    const token = new URL(link.body.url).searchParams.get('token') as string;
     const middle = Math.floor(token.length / 2);
     const tampered = `${token.slice(0, middle)}${token[middle] === 'A' ? 'B' : 'A'}${token.slice(middle + 1)}`;
-    const refusedDownload = await attache.http().get(`/postgres-backups/${tampered}`);
+    const refusedDownload = await attache.http().get(`/postgres-backups/download?token=${tampered}`);
     expect(refusedDownload.status).toBe(404);
     expect(refusedDownload.body.id).toBe('not_found');
 
@@ -717,5 +718,52 @@ describe('first-party PostgreSQL', () => {
     const writer = await connect(created.body.url);
     expect((await writer.query("INSERT INTO events VALUES ('again')")).rowCount).toBe(1);
     await writer.end();
+  });
+
+  describe('after a crash', () => {
+    it('queues again a backup whose job was lost, and drops the role of a credential destroyed halfway', async () => {
+      const { dev, addon, url } = await database('crash');
+      const as = attache.client(dev.apiKey);
+      const owner = await connect(url);
+      await owner.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)');
+
+      // A backup recorded but never queued (the process died between the commit and the enqueue).
+      const lost = '00000000-0000-4000-8000-' + hexOf(addon.id).slice(0, 12);
+      await attache.pg.query(
+        `INSERT INTO postgres_backups (id, addon_id, number, kind, state, created_at) VALUES ($1, $2, 1, 'manual', 'pending', now() - interval '10 minutes')`,
+        [lost, addon.id],
+      );
+      await attache.waitUntil('the lost backup to complete', async () => {
+        const backup = await as.get(`/addons/${addon.name}/postgres/backups/${lost}`);
+        return backup.body.state === 'completed' ? backup.body : undefined;
+      });
+
+      // A credential destroyed in Attache whose role drop never happened (a cluster error, say).
+      const created = await as.post(`/addons/${addon.name}/postgres/credentials`).send({ name: 'leftover' });
+      expect(created.status).toBe(201);
+      await attache.pg.query(
+        `UPDATE postgres_credentials SET state = 'destroyed', destroyed_at = now() - interval '10 minutes' WHERE id = $1`,
+        [created.body.id],
+      );
+      const su = await superuser(Number(new URL(url).port));
+      await attache.waitUntil('the leftover role to be dropped', async () =>
+        (await su.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [created.body.username])).rowCount === 0 ? true : undefined,
+      );
+      const { rows } = await attache.pg.query('SELECT role_dropped_at IS NOT NULL AS dropped FROM postgres_credentials WHERE id = $1', [created.body.id]);
+      expect(rows).toEqual([{ dropped: true }]);
+    });
+
+    it('refuses to restore into a restricted database', async () => {
+      const { dev, app, addon, url } = await database('restrict-restore');
+      const as = attache.client(dev.apiKey);
+      const backup = await as.post(`/addons/${addon.name}/postgres/backups`);
+      await attache.waitUntil('the backup', async () => ((await as.get(`/addons/${addon.name}/postgres/backups/${backup.body.id}`)).body.state === 'completed' ? true : undefined));
+      const owner = await connect(url);
+      await owner.query('CREATE TABLE big AS SELECT repeat(md5(g::text), 30) AS filler FROM generate_series(1, 7000) g');
+      await attache.waitUntil('the add-on to be restricted', async () => ((await info(dev.apiKey, addon.id)).status === 'restricted' ? true : undefined));
+      const refused = await as.post(`/addons/${addon.name}/postgres/restores`).send({ backup: 'b001', confirm: app.name });
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({ id: 'addon_restricted', message: expect.stringMatching(/restricted/) });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Res, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
@@ -153,9 +153,9 @@ export class PostgresController {
 export class PostgresDownloadsController {
   constructor(private readonly backups: PostgresBackupsUseCase) {}
 
-  @Get(':token')
-  async download(@Param('token') token: string, @Res({ passthrough: true }) res: Response) {
-    const file = await this.backups.openDownload(token);
+  @Get('download')
+  async download(@Query('token') token: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const file = await this.backups.openDownload(token ?? '');
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(file.sizeBytes));
     res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);

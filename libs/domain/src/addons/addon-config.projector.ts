@@ -32,7 +32,9 @@ export class AddonConfigProjector {
 
   /** What an attachment exports: the add-on's config, or its namespace's (nothing if the namespace is gone). */
   configFor(addon: Addon, attachment: Pick<Attachment, 'namespace'>, config: Record<string, string> = this.readConfig(addon)): Record<string, string> {
-    return attachment.namespace ? (this.readNamespaceConfigs(addon)[attachment.namespace] ?? {}) : config;
+    if (!attachment.namespace) return config;
+    const namespaces = this.readNamespaceConfigs(addon);
+    return Object.hasOwn(namespaces, attachment.namespace) ? namespaces[attachment.namespace] : {};
   }
 
   /**

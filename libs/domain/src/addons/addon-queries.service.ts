@@ -39,7 +39,8 @@ export class AddonQueries {
   /** The config an attachment in `namespace` would export (`[]` when there is no such namespace); billing-app members only. */
   async namespaceConfig(accountId: string, idOrName: string, namespace: string): Promise<{ name: string; value: string }[]> {
     const addon = await this.access.manageable(accountId, idOrName);
-    return Object.entries(this.projector.readNamespaceConfigs(addon)[namespace] ?? {}).map(([name, value]) => ({ name, value }));
+    const namespaces = this.projector.readNamespaceConfigs(addon);
+    return Object.entries(Object.hasOwn(namespaces, namespace) ? namespaces[namespace] : {}).map(([name, value]) => ({ name, value }));
   }
 
   async getOnApp(accountId: string, appIdOrName: string, idOrName: string): Promise<AddonView> {

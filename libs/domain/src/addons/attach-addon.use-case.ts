@@ -45,7 +45,7 @@ export class AttachAddonUseCase {
       if (addon.state === 'deprovisioning' || addon.state === 'deprovisioned') {
         throw new InvalidInputError(`${addon.name} is being destroyed and cannot be attached.`);
       }
-      if (input.namespace && !(input.namespace in this.projector.readNamespaceConfigs(addon))) {
+      if (input.namespace && !Object.hasOwn(this.projector.readNamespaceConfigs(addon), input.namespace)) {
         const credential = input.namespace.startsWith('credential:') ? input.namespace.slice('credential:'.length) : input.namespace;
         throw new NotFoundError('credential', `Could not find credential ${credential} for database ${addon.name}.`);
       }

@@ -11,6 +11,11 @@ import { PostgresOptions } from './postgres.options';
 import { PostgresBackup, PostgresRestore, backupName } from './postgres.models';
 
 const BACKUP_NAME_RE = /^([ab])(\d{1,9})$/;
+const RESTRICTED_MESSAGE = 'The database is over its storage limit and restricted; delete data (TRUNCATE) before restoring into it.';
+/** A backup or restore whose job has not started by then is queued again. */
+const REQUEUE_AFTER_MS = 5 * 60_000;
+/** …and one still unfinished after this is given up. */
+const GIVE_UP_AFTER_MS = 6 * 3600_000;
 
 /**
  * Logical backups of PostgreSQL add-ons: capture, list, download by signed link, restore into
@@ -56,7 +61,8 @@ export class PostgresBackupsUseCase {
     if (backup.state !== 'completed') throw new InvalidInputError(`Backup ${backupName(backup)} is ${backup.state}; only completed backups can be downloaded.`);
     const expiresAt = new Date(this.clock.now().getTime() + this.options.downloadTtlMs);
     const token = Buffer.from(this.box.seal(JSON.stringify({ b: backup.id, e: expiresAt.getTime() }))).toString('base64url');
-    return { url: `${publicUrl}/postgres-backups/${token}`, expiresAt };
+    // In the query string, which request logs leave out: the token alone opens the dump.
+    return { url: `${publicUrl}/postgres-backups/download?token=${token}`, expiresAt };
   }
 
   /** Opens the file a download link names; the sealed token is the authorization. */
@@ -84,6 +90,7 @@ export class PostgresBackupsUseCase {
     const source = input.from ? await this.addons.manageable(accountId, input.from) : target;
     const backup = await this.findBackup(source.addon.id, input.backup);
     if (backup.state !== 'completed') throw new InvalidInputError(`Backup ${backupName(backup)} is ${backup.state}; only completed backups can be restored.`);
+    this.assertNotRestricted(target);
     const app = (await this.store.apps.findById(target.addon.appId))!;
     await this.apps.member(accountId, app.id);
     if (input.confirm !== app.name) {
@@ -146,8 +153,9 @@ export class PostgresBackupsUseCase {
       const sizeBytes = await this.admin.dump(target.backend, target.database.databaseName, this.files.pathFor(backup.addonId, backup.id));
       await this.finish(backup, { state: 'completed', sizeBytes, error: null });
     } catch (error) {
+      // The tool's own message names cluster internals: it goes to the log, the user gets the backup's id.
       this.logger.warn({ backupId, err: (error as Error).message }, 'backup failed');
-      await this.finish(backup, { state: 'failed', error: `pg_dump failed: ${(error as Error).message}` });
+      await this.finish(backup, { state: 'failed', error: `The backup could not be taken (reference ${backup.id}); try again, or contact support with the reference.` });
       await this.files.remove(backup.addonId, backup.id);
     }
     await this.prune(backup.addonId, backup.kind);
@@ -165,16 +173,48 @@ export class PostgresBackupsUseCase {
       await this.store.postgres.restores.update(restore.id, { state: 'failed', error: 'The add-on or the backup is gone.', finishedAt: now() });
       return 'done';
     }
+    if (target.database.restrictedAt) {
+      await this.store.postgres.restores.update(restore.id, { state: 'failed', error: RESTRICTED_MESSAGE, finishedAt: now() });
+      return 'done';
+    }
     await this.store.postgres.restores.update(restore.id, { state: 'running', startedAt: now() });
     try {
-      const { ownerRole } = tenantNames(target.addon.id);
-      await this.admin.restore(target.backend, target.database.databaseName, ownerRole, this.files.pathFor(backup.addonId, backup.id));
+      await this.admin.restore(target.backend, tenantNames(target.addon.id), this.files.pathFor(backup.addonId, backup.id));
       await this.store.postgres.restores.update(restore.id, { state: 'completed', error: null, finishedAt: now() });
     } catch (error) {
       this.logger.warn({ restoreId, err: (error as Error).message }, 'restore failed');
       await this.store.postgres.restores.update(restore.id, { state: 'failed', error: `pg_restore failed: ${(error as Error).message}`, finishedAt: now() });
     }
     return 'done';
+  }
+
+  /**
+   * Maintenance: queues again backups and restores whose job was lost (an enqueue that failed, a
+   * worker that died on every attempt), and gives up on those that never finish.
+   */
+  async requeueStalled(): Promise<number> {
+    const now = this.clock.now().getTime();
+    const olderThan = new Date(now - REQUEUE_AFTER_MS);
+    const giveUp = (createdAt: Date) => createdAt.getTime() < now - GIVE_UP_AFTER_MS;
+    const failure = { state: 'failed' as const, error: 'It did not finish in time and was given up.', finishedAt: new Date(now) };
+    let requeued = 0;
+    for (const backup of await this.store.postgres.backups.listUnfinished(olderThan, 100)) {
+      if (giveUp(backup.createdAt)) {
+        await this.store.postgres.backups.update(backup.id, failure);
+        await this.files.remove(backup.addonId, backup.id);
+      } else {
+        await this.jobs.postgresBackup(backup.id);
+        requeued++;
+      }
+    }
+    for (const restore of await this.store.postgres.restores.listUnfinished(olderThan, 100)) {
+      if (giveUp(restore.createdAt)) await this.store.postgres.restores.update(restore.id, failure);
+      else {
+        await this.jobs.postgresRestore(restore.id);
+        requeued++;
+      }
+    }
+    return requeued;
   }
 
   /** Maintenance: today's scheduled backup for every database whose hour has come. */
@@ -204,9 +244,15 @@ export class PostgresBackupsUseCase {
   private async prune(addonId: string, kind: PostgresBackup['kind']): Promise<void> {
     const keep = kind === 'manual' ? this.options.manualBackupsKept : this.options.scheduledBackupsKept;
     for (const expired of await this.store.postgres.backups.listExpired(addonId, kind, keep)) {
+      // A restore reading it keeps it until the next prune.
+      if (await this.store.postgres.restores.isBackupInUse(expired.id)) continue;
       await this.files.remove(addonId, expired.id);
       await this.store.postgres.backups.delete(expired.id);
     }
+  }
+
+  private assertNotRestricted(target: PostgresAddon): void {
+    if (target.database.restrictedAt) throw new InvalidInputError(RESTRICTED_MESSAGE, 'addon_restricted');
   }
 
   private async findBackup(addonId: string, ref: string): Promise<PostgresBackup> {

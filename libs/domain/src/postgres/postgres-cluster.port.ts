@@ -60,8 +60,11 @@ export abstract class PostgresClusterAdmin {
   /** pg_dump in custom format into `file` (written whole or not at all); returns its size. */
   abstract dump(backend: BackendConnection, database: string, file: string): Promise<number>;
 
-  /** Loads a custom-format dump into the database, replacing what it holds; objects end owned by `ownerRole`. */
-  abstract restore(backend: BackendConnection, database: string, ownerRole: string, file: string): Promise<void>;
+  /**
+   * Loads a custom-format dump into the tenant's database, replacing what it holds; objects end
+   * owned by its group role. The load runs as the tenant, never as the superuser.
+   */
+  abstract restore(backend: BackendConnection, tenant: TenantNames, file: string): Promise<void>;
 }
 
 /** `d_<hex>`, `g_<hex>`, `u_<hex>` from the add-on id. */

@@ -13,16 +13,17 @@ const CREDENTIAL_NAME_RE = /^[a-z][a-z0-9_]{0,29}$/;
 const RESERVED_CREDENTIAL_NAMES = [OWNER_CREDENTIAL, 'owner'];
 export const CREDENTIAL_NAMESPACE_PREFIX = 'credential:';
 export const POSTGRES_URL_VAR = 'POSTGRESQL_URL';
-/** A credential change pending longer than this was interrupted. */
-const PENDING_REPAIR_AFTER_MS = 60_000;
+/** A credential change (or role drop) pending longer than this was interrupted. */
+const REPAIR_AFTER_MS = 60_000;
 
 /** Passwords are long and alphanumeric, so they sit in URLs unescaped. */
 export const newDatabasePassword = (): string => randomToken(48);
 
 /**
  * The login roles of a PostgreSQL add-on. A password change is written down as pending before
- * the cluster changes and published to every attached app after, so a crash in between is
- * finished by `finishPending` instead of leaving apps with a password the cluster refuses.
+ * the cluster changes; the cluster change and its publication to every attached app then happen
+ * with the add-on locked, so concurrent changes apply in order. A crash in between leaves the
+ * change pending, and `repairPending` finishes it.
  */
 @Injectable()
 export class PostgresCredentialsUseCase {
@@ -57,52 +58,57 @@ export class PostgresCredentialsUseCase {
         `Invalid credential name "${name}": use 1 to 30 lowercase letters, digits and underscores, starting with a letter (not ${RESERVED_CREDENTIAL_NAMES.join(' or ')}).`,
       );
     }
-    const password = newDatabasePassword();
+    const password = this.box.seal(newDatabasePassword());
+    const now = this.clock.now();
     const credential: PostgresCredential = {
       id: newId(),
       addonId: target.addon.id,
       name,
       roleName: `${tenantNames(target.addon.id).ownerRole}_${randomToken(8).toLowerCase()}`,
-      passwordSealed: this.box.seal(password),
-      pendingPasswordSealed: this.box.seal(password),
-      pendingSince: this.clock.now(),
+      // The same sealed value in both: a change that is a creation, not a rotation.
+      passwordSealed: password,
+      pendingPasswordSealed: password,
+      pendingSince: now,
       state: 'active',
-      createdAt: this.clock.now(),
+      createdAt: now,
       rotatedAt: null,
       destroyedAt: null,
+      roleDroppedAt: null,
     };
     await this.store.transaction(async (tx) => {
-      await tx.addons.findByIdForUpdate(target.addon.id);
+      await this.lockProvisioned(tx, target.addon);
       if (await tx.postgres.credentials.findActive(target.addon.id, name)) {
         throw new ConflictError('credential_exists', `${target.addon.name} already has a credential named ${name}.`);
       }
       await tx.postgres.credentials.create(credential);
     });
-    await this.finishPending(target, [credential]);
-    return { target, credential: { ...credential, pendingPasswordSealed: null }, url: this.urlFor(target, credential) };
+    const [created] = await this.finishPending(target, [credential.id]);
+    if (!created) throw new InvalidInputError(`${target.addon.name} is being destroyed; its credentials cannot change now.`, 'addon_not_ready');
+    return { target, credential: created, url: this.urlFor(target, created) };
   }
 
   /** New passwords for one credential (or all, when `name` is null); their sessions end; every attached app gets the new URL in one release. */
   async rotate(accountId: string, addonRef: string, name: string | null): Promise<PostgresCredential[]> {
     const target = await this.addons.manageable(accountId, addonRef);
-    const rotating = await this.store.transaction(async (tx) => {
-      await tx.addons.findByIdForUpdate(target.addon.id);
+    const ids = await this.store.transaction(async (tx) => {
+      await this.lockProvisioned(tx, target.addon);
       const credentials = name === null ? await tx.postgres.credentials.listActive(target.addon.id) : [await this.find(target.addon.id, name, tx)];
+      const now = this.clock.now();
       for (const credential of credentials) {
-        credential.pendingPasswordSealed = this.box.seal(newDatabasePassword());
-        credential.pendingSince = this.clock.now();
-        await tx.postgres.credentials.update(credential.id, { pendingPasswordSealed: credential.pendingPasswordSealed, pendingSince: credential.pendingSince });
+        await tx.postgres.credentials.update(credential.id, { pendingPasswordSealed: this.box.seal(newDatabasePassword()), pendingSince: now });
       }
-      return credentials;
+      return credentials.map((c) => c.id);
     });
-    return this.finishPending(target, rotating);
+    const rotated = await this.finishPending(target, ids);
+    if (rotated.length === 0) throw new InvalidInputError(`${target.addon.name} is being destroyed; its credentials cannot change now.`, 'addon_not_ready');
+    return rotated;
   }
 
   async destroy(accountId: string, addonRef: string, name: string): Promise<PostgresCredential> {
     const target = await this.addons.manageable(accountId, addonRef);
     if (name === OWNER_CREDENTIAL) throw new InvalidInputError(`The ${OWNER_CREDENTIAL} credential owns the database and cannot be destroyed.`);
     const destroyed = await this.store.transaction(async (tx) => {
-      const addon = (await tx.addons.findByIdForUpdate(target.addon.id))!;
+      const addon = await this.lockProvisioned(tx, target.addon);
       const credential = await this.find(addon.id, name, tx);
       const namespace = `${CREDENTIAL_NAMESPACE_PREFIX}${name}`;
       const attached = (await tx.attachments.listForAddon(addon.id)).filter((a) => a.namespace === namespace);
@@ -112,32 +118,35 @@ export class PostgresCredentialsUseCase {
       const now = this.clock.now();
       await tx.postgres.credentials.update(credential.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null });
       await this.publish(tx, addon, target, now, `Destroy credential ${name} of ${addon.name}`);
-      return { ...credential, state: 'destroyed' as const, destroyedAt: now };
+      return { ...credential, state: 'destroyed' as const, destroyedAt: now, pendingPasswordSealed: null, pendingSince: null };
     });
-    // After the commit: a crash here leaves the role, which deprovision still drops (it knows every role the add-on had).
-    await this.admin.dropCredentialRole(target.backend, target.database.databaseName, destroyed.roleName, target.database.groupRole);
-    return destroyed;
+    // After the commit, so the URL is gone from every app first. If this fails, `repairPending` drops the role later.
+    await this.dropRole(target, destroyed);
+    return { ...destroyed, roleDroppedAt: this.clock.now() };
   }
 
   /**
-   * Finishes rotations and creations a crash interrupted (the worker's maintenance run). Only
-   * changes pending for a while are taken, so a rotation still in progress is left to finish itself.
+   * The worker's maintenance run: finishes credential changes and role drops that a crash (or a
+   * cluster error) interrupted. Only those pending for a while are taken, so a change still in
+   * progress finishes itself.
    */
   async repairPending(limit = 100): Promise<number> {
-    const olderThan = new Date(this.clock.now().getTime() - PENDING_REPAIR_AFTER_MS);
-    const pending = await this.store.postgres.credentials.listPendingRotation(olderThan, limit);
-    const byAddon = new Map<string, PostgresCredential[]>();
-    for (const credential of pending) byAddon.set(credential.addonId, [...(byAddon.get(credential.addonId) ?? []), credential]);
+    const olderThan = new Date(this.clock.now().getTime() - REPAIR_AFTER_MS);
     let repaired = 0;
-    for (const [addonId, credentials] of byAddon) {
+    const byAddon = new Map<string, string[]>();
+    for (const credential of await this.store.postgres.credentials.listPendingRotation(olderThan, limit)) {
+      byAddon.set(credential.addonId, [...(byAddon.get(credential.addonId) ?? []), credential.id]);
+    }
+    for (const [addonId, ids] of byAddon) {
       const target = await this.addons.byId(addonId);
       if (!target) continue;
-      try {
-        await this.finishPending(target, credentials);
-        repaired += credentials.length;
-      } catch (error) {
-        this.logger.warn({ addonId, err: (error as Error).message }, 'could not finish a credential change; will retry');
-      }
+      repaired += await this.attempt(addonId, async () => (await this.finishPending(target, ids)).length);
+    }
+    for (const credential of await this.store.postgres.credentials.listDropPending(olderThan, limit)) {
+      const target = await this.addons.byId(credential.addonId);
+      // Without its database the role went with the tenant (deprovision sweeps every role of it).
+      if (!target) continue;
+      repaired += await this.attempt(credential.addonId, async () => (await this.dropRole(target, credential), 1));
     }
     return repaired;
   }
@@ -155,35 +164,67 @@ export class PostgresCredentialsUseCase {
     await this.projector.projectAll(tx, { ...addon, ...patch }, target.service, config, description, now);
   }
 
-  private async finishPending(target: PostgresAddon, credentials: PostgresCredential[]): Promise<PostgresCredential[]> {
-    const { databaseName } = target.database;
-    for (const credential of credentials) {
-      if (!credential.pendingPasswordSealed) continue;
-      const password = this.box.open(credential.pendingPasswordSealed);
-      if (credential.name !== OWNER_CREDENTIAL) await this.admin.createCredentialRole(target.backend, databaseName, credential.roleName, password);
-      await this.admin.setPassword(target.backend, credential.roleName, password);
-    }
+  /**
+   * Applies the pending passwords of these credentials on the cluster and publishes them, all
+   * with the add-on locked: a later change waits, so the cluster and the apps end with the same
+   * password. Returns the credentials as they now are.
+   */
+  private finishPending(target: PostgresAddon, ids: string[]): Promise<PostgresCredential[]> {
     return this.store.transaction(async (tx) => {
-      const addon = (await tx.addons.findByIdForUpdate(target.addon.id))!;
+      const addon = await tx.addons.findByIdForUpdate(target.addon.id);
+      if (!addon || addon.state !== 'provisioned') return [];
+      const database = await tx.postgres.databases.findByAddon(addon.id);
       const now = this.clock.now();
-      const finished: PostgresCredential[] = [];
-      const current = new Map((await tx.postgres.credentials.listActive(addon.id)).map((c) => [c.id, c]));
-      for (const credential of credentials) {
-        // Another change of this credential began meanwhile: it publishes its own password.
-        if (!credential.pendingPasswordSealed || current.get(credential.id)?.pendingPasswordSealed !== credential.pendingPasswordSealed) continue;
-        const rotated = credential.rotatedAt !== null || credential.passwordSealed !== credential.pendingPasswordSealed;
-        const patch = { passwordSealed: credential.pendingPasswordSealed, pendingPasswordSealed: null, pendingSince: null, rotatedAt: rotated ? now : credential.rotatedAt };
+      const result: PostgresCredential[] = [];
+      const changed: string[] = [];
+      const rotated: string[] = [];
+      for (const credential of (await tx.postgres.credentials.listActive(addon.id)).filter((c) => ids.includes(c.id))) {
+        if (!credential.pendingPasswordSealed) {
+          result.push(credential);
+          continue;
+        }
+        const creating = credential.rotatedAt === null && credential.passwordSealed === credential.pendingPasswordSealed;
+        const password = this.box.open(credential.pendingPasswordSealed);
+        if (creating && credential.name !== OWNER_CREDENTIAL) {
+          await this.admin.createCredentialRole(target.backend, target.database.databaseName, credential.roleName, password);
+          // A restricted database keeps its named credentials logged off until it is lifted.
+          if (database?.restrictedAt) await this.admin.restrict(target.backend, tenantNames(addon.id), [credential.roleName]);
+        }
+        await this.admin.setPassword(target.backend, credential.roleName, password);
+        const patch = { passwordSealed: credential.pendingPasswordSealed, pendingPasswordSealed: null, pendingSince: null, rotatedAt: creating ? null : now };
         await tx.postgres.credentials.update(credential.id, patch);
-        finished.push({ ...credential, ...patch });
+        result.push({ ...credential, ...patch });
+        changed.push(credential.name);
+        if (!creating) rotated.push(credential.name);
       }
-      const names = finished.map((c) => c.name).join(', ');
-      await this.publish(tx, addon, target, now, `Update credentials of ${addon.name} (${names})`);
-      const rotated = finished.filter((c) => c.rotatedAt === now).map((c) => c.name);
+      if (changed.length === 0) return result;
+      await this.publish(tx, addon, target, now, `Update credentials of ${addon.name} (${changed.join(', ')})`);
       if (rotated.length > 0) {
         await tx.events.append({ type: 'addon.credentials_rotated', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { credentials: rotated } });
       }
-      return finished;
+      return result;
     });
+  }
+
+  private async dropRole(target: PostgresAddon, credential: PostgresCredential): Promise<void> {
+    await this.admin.dropCredentialRole(target.backend, target.database.databaseName, credential.roleName, target.database.groupRole);
+    await this.store.postgres.credentials.update(credential.id, { roleDroppedAt: this.clock.now() });
+  }
+
+  private async attempt(addonId: string, work: () => Promise<number>): Promise<number> {
+    try {
+      return await work();
+    } catch (error) {
+      this.logger.warn({ addonId, err: (error as Error).message }, 'could not finish a credential change; will retry');
+      return 0;
+    }
+  }
+
+  /** Locks the add-on; credentials change only while it is provisioned (a destroy may be under way). */
+  private async lockProvisioned(tx: Store, addon: Addon): Promise<Addon> {
+    const locked = await tx.addons.findByIdForUpdate(addon.id);
+    if (!locked || locked.state !== 'provisioned') throw new InvalidInputError(`${addon.name} is ${locked?.state ?? 'gone'}; its credentials cannot change now.`, 'addon_not_ready');
+    return locked;
   }
 
   private async find(addonId: string, name: string, store: Store = this.store): Promise<PostgresCredential> {

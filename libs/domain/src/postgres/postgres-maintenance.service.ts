@@ -12,10 +12,11 @@ export class PostgresMaintenance {
     private readonly backups: PostgresBackupsUseCase,
   ) {}
 
-  async run(): Promise<{ measured: number; restricted: number; lifted: number; credentialsRepaired: number; backupsQueued: number }> {
+  async run(): Promise<{ measured: number; restricted: number; lifted: number; credentialsRepaired: number; backupsQueued: number; requeued: number }> {
     const credentialsRepaired = await this.credentials.repairPending();
     const storage = await this.storage.run();
     const backupsQueued = await this.backups.enqueueScheduled();
-    return { ...storage, credentialsRepaired, backupsQueued };
+    const requeued = await this.backups.requeueStalled();
+    return { ...storage, credentialsRepaired, backupsQueued, requeued };
   }
 }

@@ -71,6 +71,8 @@ export interface PostgresCredential {
   createdAt: Date;
   rotatedAt: Date | null;
   destroyedAt: Date | null;
+  /** When its role was dropped from the cluster (destroyed credentials only). */
+  roleDroppedAt: Date | null;
 }
 
 export type PostgresBackupKind = 'manual' | 'scheduled';

@@ -33,6 +33,8 @@ export interface PostgresCredentialRepository {
   update(id: string, patch: Partial<PostgresCredential>): Promise<void>;
   /** Credentials whose change has been pending since before `olderThan`: interrupted by a crash, to be finished. */
   listPendingRotation(olderThan: Date, limit: number): Promise<PostgresCredential[]>;
+  /** Destroyed before `olderThan` and their role not yet dropped from the cluster (a crash or a cluster error in between). */
+  listDropPending(olderThan: Date, limit: number): Promise<PostgresCredential[]>;
 }
 
 export interface PostgresBackupRepository {
@@ -47,6 +49,8 @@ export interface PostgresBackupRepository {
   /** Completed backups of the kind beyond the newest `keep`, oldest first (for pruning). */
   listExpired(addonId: string, kind: PostgresBackup['kind'], keep: number): Promise<PostgresBackup[]>;
   update(id: string, patch: Partial<PostgresBackup>): Promise<void>;
+  /** Pending or running backups created before `olderThan` (their job may have been lost). */
+  listUnfinished(olderThan: Date, limit: number): Promise<PostgresBackup[]>;
   delete(id: string): Promise<void>;
   deleteAllForAddon(addonId: string): Promise<PostgresBackup[]>;
 }
@@ -56,6 +60,10 @@ export interface PostgresRestoreRepository {
   findById(id: string): Promise<PostgresRestore | null>;
   listForAddon(addonId: string, range: RangeSpec): Promise<Page<PostgresRestore>>;
   update(id: string, patch: Partial<PostgresRestore>): Promise<void>;
+  /** Pending or running restores created before `olderThan` (their job may have been lost). */
+  listUnfinished(olderThan: Date, limit: number): Promise<PostgresRestore[]>;
+  /** Whether a pending or running restore reads this backup (it must not be pruned meanwhile). */
+  isBackupInUse(backupId: string): Promise<boolean>;
 }
 
 /** The first-party PostgreSQL tables, grouped under `Store.postgres`. */

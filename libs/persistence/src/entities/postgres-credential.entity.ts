@@ -14,4 +14,5 @@ export class PostgresCredentialEntity implements PostgresCredential {
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'rotated_at', nullable: true }) rotatedAt!: Date | null;
   @Column('timestamptz', { name: 'destroyed_at', nullable: true }) destroyedAt!: Date | null;
+  @Column('timestamptz', { name: 'role_dropped_at', nullable: true }) roleDroppedAt!: Date | null;
 }

@@ -51,8 +51,10 @@ export class PostgresShared1764100000000 implements MigrationInterface {
         state text NOT NULL CHECK (state IN ('active', 'destroyed')),
         created_at timestamptz NOT NULL,
         rotated_at timestamptz,
-        destroyed_at timestamptz
+        destroyed_at timestamptz,
+        role_dropped_at timestamptz
       );
+      CREATE INDEX postgres_credentials_drop_pending_idx ON postgres_credentials (destroyed_at) WHERE state = 'destroyed' AND role_dropped_at IS NULL;
       CREATE UNIQUE INDEX postgres_credentials_active_name_key ON postgres_credentials (addon_id, name) WHERE state = 'active';
       CREATE INDEX postgres_credentials_addon_idx ON postgres_credentials (addon_id);
       CREATE INDEX postgres_credentials_pending_idx ON postgres_credentials (pending_since) WHERE pending_password_sealed IS NOT NULL;

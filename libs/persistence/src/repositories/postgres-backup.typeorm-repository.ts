@@ -48,6 +48,15 @@ export class TypeOrmPostgresBackups implements PostgresBackupRepository {
     return beyond.reverse();
   }
 
+  listUnfinished(olderThan: Date, limit: number): Promise<PostgresBackup[]> {
+    return this.m
+      .createQueryBuilder(PostgresBackupEntity, 'x')
+      .where(`x.state IN ('pending', 'running') AND x.created_at < :olderThan`, { olderThan })
+      .orderBy('x.created_at')
+      .take(limit)
+      .getMany();
+  }
+
   async update(id: string, patch: Partial<PostgresBackup>): Promise<void> {
     const { assignments, values } = setClause(this.m, PostgresBackupEntity, patch, 2);
     if (assignments === '') return;

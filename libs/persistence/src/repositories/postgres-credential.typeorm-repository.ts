@@ -33,6 +33,15 @@ export class TypeOrmPostgresCredentials implements PostgresCredentialRepository 
     await query(this.m, `UPDATE postgres_credentials SET ${assignments} WHERE id = $1`, [id, ...values]);
   }
 
+  listDropPending(olderThan: Date, limit: number): Promise<PostgresCredential[]> {
+    return this.m
+      .createQueryBuilder(PostgresCredentialEntity, 'c')
+      .where(`c.state = 'destroyed' AND c.role_dropped_at IS NULL AND c.destroyed_at < :olderThan`, { olderThan })
+      .orderBy('c.destroyed_at')
+      .take(limit)
+      .getMany();
+  }
+
   listPendingRotation(olderThan: Date, limit: number): Promise<PostgresCredential[]> {
     // Ordered by pending_since, the column of the partial index on pending changes.
     return this.m

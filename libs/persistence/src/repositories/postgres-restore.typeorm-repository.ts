@@ -23,6 +23,19 @@ export class TypeOrmPostgresRestores implements PostgresRestoreRepository {
     return paginate(qb, range, { id: 'x.id', created_at: 'x.created_at' }, (r) => (range.field === 'id' ? r.id : r.createdAt.toISOString()));
   }
 
+  listUnfinished(olderThan: Date, limit: number): Promise<PostgresRestore[]> {
+    return this.m
+      .createQueryBuilder(PostgresRestoreEntity, 'x')
+      .where(`x.state IN ('pending', 'running') AND x.created_at < :olderThan`, { olderThan })
+      .orderBy('x.created_at')
+      .take(limit)
+      .getMany();
+  }
+
+  async isBackupInUse(backupId: string): Promise<boolean> {
+    return this.m.exists(PostgresRestoreEntity, { where: [{ backupId, state: 'pending' }, { backupId, state: 'running' }] });
+  }
+
   async update(id: string, patch: Partial<PostgresRestore>): Promise<void> {
     const { assignments, values } = setClause(this.m, PostgresRestoreEntity, patch, 2);
     if (assignments === '') return;

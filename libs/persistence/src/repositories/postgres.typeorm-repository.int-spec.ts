@@ -172,6 +172,7 @@ describe('TypeOrmStore.postgres', () => {
     createdAt: new Date(),
     rotatedAt: null,
     destroyedAt: null,
+    roleDroppedAt: null,
     ...extra,
   });
 

@@ -230,7 +230,8 @@ describe('PgClusterAdmin', () => {
     expect(await queryError(own, `GRANT INSERT ON app.events TO ${t.ownerRole} WITH GRANT OPTION`)).toBe('');
     expect(await queryError(own, `INSERT INTO app.events (kind) VALUES ('w')`)).toMatch(/permission denied for table events/);
 
-    expect(await queryError(own, `SELECT sneak('through a definer')`)).toMatch(/permission denied for table items/);
+    // While restricted such functions run as a role with no rights at all: not even the schema is visible.
+    expect(await queryError(own, `SELECT sneak('through a definer')`)).toMatch(/permission denied|relation "items" does not exist/);
     expect(await queryError(own, 'SELECT sneak_table()')).toMatch(/permission denied for schema public/);
 
     await admin.unrestrict(shared2, t, []);
@@ -348,8 +349,8 @@ describe('PgClusterAdmin', () => {
     expect(size).toBeGreaterThan(0);
     expect(existsSync(`${file}.partial`)).toBe(false);
 
-    await admin.restore(shared2, target.database, target.groupRole, file);
-    await admin.restore(shared2, target.database, target.groupRole, file);
+    await admin.restore(shared2, target, file);
+    await admin.restore(shared2, target, file);
 
     const check = await asOwner(target);
     const expected = (await own.query('SELECT id, total FROM orders ORDER BY id')).rows;
@@ -363,6 +364,58 @@ describe('PgClusterAdmin', () => {
 
     await expect(admin.dump(shared1, `d_missing_${hex()}`, join(scratch, 'missing.dump'))).rejects.toThrow(/pg_dump failed: .*does not exist/);
     expect(existsSync(join(scratch, 'missing.dump.partial'))).toBe(false);
+  });
+
+  it('runs a restore as the tenant, so tenant code in the dump cannot act as the superuser', async () => {
+    const t = await newTenant(shared1);
+    const own = await asOwner(t);
+    // Evaluated by COPY while pg_restore loads the row: it tries to return to the session's login role.
+    await own.query(`CREATE FUNCTION esc(v int) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN
+        EXECUTE 'RESET ROLE';
+        EXECUTE format('ALTER ROLE %I CREATEDB', '${t.ownerRole}');
+        RETURN true;
+      EXCEPTION WHEN others THEN RETURN true;
+      END $$`);
+    await own.query('CREATE TABLE trap (v int CHECK (public.esc(v)))');
+    await own.query('INSERT INTO trap VALUES (1)');
+    const file = join(scratch, 'trap.dump');
+    await admin.dump(shared1, t.database, file);
+    await admin.restore(shared1, t, file);
+
+    const su = await superuser(shared1);
+    const { rows } = await su.query('SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = $1', [t.ownerRole]);
+    expect(rows).toEqual([{ rolcreatedb: false, rolsuper: false }]);
+    expect((await asOwner(t).then((c) => c.query('SELECT count(*)::int AS n FROM trap'))).rows).toEqual([{ n: 1 }]);
+    // The throwaway role the restore logged in as is gone.
+    expect((await su.query('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [`${t.ownerRole}_`])).rows).toEqual([]);
+  });
+
+  it('leaves a restricted tenant no back door: definer functions and large objects cannot write either', async () => {
+    const t = await newTenant(shared2);
+    const own = await asOwner(t);
+    await own.query('CREATE TABLE t (v text)');
+    await own.query(`CREATE FUNCTION regrant() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$
+      BEGIN
+        EXECUTE format('GRANT INSERT ON public.t TO %I', '${t.groupRole}');
+        INSERT INTO public.t VALUES ('sneaked');
+      END $$`);
+    await admin.restrict(shared2, t, []);
+
+    const restricted = await asOwner(t);
+    expect(await queryError(restricted, 'SELECT regrant()')).toMatch(/permission denied|does not exist/);
+    expect(await queryError(restricted, `SELECT lo_from_bytea(0, 'x'::bytea)`)).toMatch(/permission denied for function lo_from_bytea/);
+    expect(await queryError(restricted, 'SELECT lo_create(0)')).toMatch(/permission denied for function lo_create/);
+    expect((await restricted.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 0 }]);
+
+    await admin.unrestrict(shared2, t, []);
+    const lifted = await asOwner(t);
+    await lifted.query('SELECT regrant()');
+    await lifted.query(`SELECT lo_from_bytea(0, 'x'::bytea)`);
+    expect((await lifted.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
+    const su = await superuser(shared2, t.database);
+    const owners = await su.query(`SELECT pg_get_userbyid(proowner) AS owner FROM pg_proc WHERE proname = 'regrant'`);
+    expect(owners.rows).toEqual([{ owner: t.groupRole }]);
   });
 
   it('measures databases', async () => {

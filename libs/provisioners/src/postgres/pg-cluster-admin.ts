@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -20,6 +20,14 @@ const LOGIN_ROLE_SETTINGS: [string, string][] = [
   ['idle_in_transaction_session_timeout', '5min'],
   ['temp_file_limit', '1GB'],
 ];
+
+/** Creating a large object needs no privilege, so a restricted tenant could grow its database with them. */
+const LARGE_OBJECT_CREATORS = ['lo_create(oid)', 'lo_creat(integer)', 'lo_from_bytea(oid, bytea)'];
+
+/** The throwaway login role a restore runs as (named after the tenant, so deprovision sweeps it). */
+const restoreRole = (tenant: TenantNames) => `${tenant.ownerRole}_restore`;
+/** Owns the tenant's SECURITY DEFINER functions while it is restricted. */
+const quarantineRole = (tenant: TenantNames) => `${tenant.ownerRole}_quarantine`;
 
 /** Schemas that hold the tenant's objects: all but the catalogs, TOAST and temporary ones. */
 const TENANT_SCHEMAS_SQL = `
@@ -164,7 +172,10 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
       await this.ignoring(['3D000'], () => this.exec(backend, `ALTER DATABASE ${ident(database)} ALLOW_CONNECTIONS false`));
     }
     await this.exec(backend, `DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
-    for (const role of roles) {
+    // Also every role named after the tenant that Attache lost track of (one a crash left behind).
+    const prefix = database.replace(/^d_/, 'u_');
+    const strays = await this.query<{ rolname: string }>(backend, `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${prefix}_`]);
+    for (const role of [...new Set([...roles, ...strays.map((r) => r.rolname)])]) {
       if (!(await this.roleExists(backend, role))) continue;
       await this.ignoring(['42704'], () => this.exec(backend, `ALTER ROLE ${ident(role)} NOLOGIN`));
       await this.terminateSessions(backend, role);
@@ -190,6 +201,8 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
         if (await this.isMember(client, ownerRole, groupRole)) await client.query(`REVOKE ${g} FROM ${u}`);
         // The group keeps only what its own SECURITY DEFINER functions could not grow the database with.
         await this.setGroupWriteRights(client, database, groupRole, 'REVOKE');
+        await this.quarantineDefinerFunctions(client, tenant);
+        for (const fn of LARGE_OBJECT_CREATORS) await client.query(`REVOKE EXECUTE ON FUNCTION ${fn} FROM PUBLIC`);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -206,15 +219,16 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
   }
 
   async unrestrict(backend: BackendConnection, tenant: TenantNames, credentialRoles: string[]): Promise<void> {
-    for (const role of credentialRoles) {
-      if (await this.roleExists(backend, role)) await this.exec(backend, `ALTER ROLE ${ident(role)} LOGIN`);
-    }
     const { database, groupRole, ownerRole } = tenant;
     const [u, g] = [ident(ownerRole), ident(groupRole)];
     await this.inDatabase(backend, database, async (client) => {
       await client.query('BEGIN');
       try {
         await this.setGroupWriteRights(client, database, groupRole, 'GRANT');
+        for (const fn of LARGE_OBJECT_CREATORS) await client.query(`GRANT EXECUTE ON FUNCTION ${fn} TO PUBLIC`);
+        if (await this.roleExistsIn(client, quarantineRole(tenant))) {
+          await client.query(`REASSIGN OWNED BY ${ident(quarantineRole(tenant))} TO ${g}`);
+        }
         if (!(await this.isMember(client, ownerRole, groupRole))) await client.query(`GRANT ${g} TO ${u}`);
         for (const schema of await this.tenantSchemas(client)) {
           const s = ident(schema);
@@ -229,6 +243,32 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
         throw error;
       }
     });
+    await this.exec(backend, `DROP ROLE IF EXISTS ${ident(quarantineRole(tenant))}`);
+    for (const role of credentialRoles) {
+      if (await this.roleExists(backend, role)) await this.exec(backend, `ALTER ROLE ${ident(role)} LOGIN`);
+    }
+  }
+
+  /**
+   * A SECURITY DEFINER function runs as its owner, and an owner can always grant itself rights
+   * again: while restricted, such functions belong to a role that owns nothing else.
+   */
+  private async quarantineDefinerFunctions(client: Client, tenant: TenantNames): Promise<void> {
+    const quarantine = quarantineRole(tenant);
+    const { rows } = await client.query<{ fn: string }>(
+      `SELECT p.oid::regprocedure::text AS fn FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+       WHERE p.prosecdef AND NOT r.rolsuper AND (r.rolname = $1 OR starts_with(r.rolname, $2))`,
+      [tenant.groupRole, `${tenant.ownerRole}_`],
+    );
+    if (rows.length === 0) return;
+    if (!(await this.roleExistsIn(client, quarantine))) {
+      await client.query(`CREATE ROLE ${ident(quarantine)} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT`);
+    }
+    for (const { fn } of rows) await client.query(`ALTER FUNCTION ${fn} OWNER TO ${ident(quarantine)}`);
+  }
+
+  private async roleExistsIn(client: Client, role: string): Promise<boolean> {
+    return ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount ?? 0) > 0;
   }
 
   async databaseSizes(backend: BackendConnection, databases: string[]): Promise<Map<string, number>> {
@@ -266,10 +306,13 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
   }
 
   async dump(backend: BackendConnection, database: string, file: string): Promise<number> {
-    await mkdir(dirname(file), { recursive: true });
+    // Dumps hold the tenant's data: readable by Attache's user only.
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const partial = `${file}.partial`;
     try {
+      await writeFile(partial, '', { mode: 0o600 });
       await this.runTool(backend, 'pg_dump', ['-Fc', '-f', partial, '-d', database]);
+      await chmod(partial, 0o600);
       await rename(partial, file);
     } catch (error) {
       await unlink(partial).catch(() => undefined);
@@ -278,28 +321,43 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     return (await stat(file)).size;
   }
 
-  async restore(backend: BackendConnection, database: string, ownerRole: string, file: string): Promise<void> {
-    // --clean drops as ownerRole, so it must own whatever the dump replaces (tables the login role created, say).
-    await this.inDatabase(backend, database, async (client) => {
+  async restore(backend: BackendConnection, tenant: TenantNames, file: string): Promise<void> {
+    // pg_restore runs tenant code (constraint and index functions) while it loads data. Logged in
+    // as the superuser, that code could RESET ROLE to it; so it logs in as a throwaway member of
+    // the tenant's group, and what it creates is handed to the group afterwards.
+    const loader = restoreRole(tenant);
+    const password = randomBytes(24).toString('hex');
+    // --clean drops what the dump replaces, which the loader may do only for objects of its group.
+    // (REASSIGN runs no tenant code, so this superuser step is safe.)
+    await this.inDatabase(backend, tenant.database, async (client) => {
       const { rows } = await client.query<{ rolname: string }>(
-        `SELECT DISTINCT r.rolname FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
-         WHERE d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' AND NOT r.rolsuper AND r.rolname <> $1`,
-        [ownerRole],
+        `SELECT rolname FROM pg_roles WHERE rolname = $1 OR (starts_with(rolname, $2) AND rolname <> $3)`,
+        [tenant.ownerRole, `${tenant.ownerRole}_`, quarantineRole(tenant)],
       );
-      for (const { rolname } of rows) await client.query(`REASSIGN OWNED BY ${ident(rolname)} TO ${ident(ownerRole)}`);
+      for (const { rolname } of rows) await client.query(`REASSIGN OWNED BY ${ident(rolname)} TO ${ident(tenant.groupRole)}`);
     });
-    await this.runTool(backend, 'pg_restore', [
-      '--clean',
-      '--if-exists',
-      '--no-owner',
-      '--no-acl',
-      `--role=${ownerRole}`,
-      '--single-transaction',
-      '-d',
-      database,
-      file,
-    ]);
+    await this.ensureLoginRole(backend, loader, password);
+    if (!(await this.isMember(backend, loader, tenant.groupRole))) {
+      await this.exec(backend, `GRANT ${ident(tenant.groupRole)} TO ${ident(loader)}`);
+    }
+    try {
+      await this.runTool({ ...backend, user: loader, password }, 'pg_restore', [
+        '--clean',
+        '--if-exists',
+        '--no-owner',
+        '--no-acl',
+        '--single-transaction',
+        '-d',
+        tenant.database,
+        file,
+      ]);
+    } finally {
+      await this.terminateSessions(backend, loader);
+      if (await this.roleExists(backend, loader)) {
+        await this.inDatabase(backend, tenant.database, (client) => client.query(`REASSIGN OWNED BY ${ident(loader)} TO ${ident(tenant.groupRole)}`));
+      }
+      await this.exec(backend, `DROP ROLE IF EXISTS ${ident(loader)}`);
+    }
   }
 
   private async ensureLoginRole(backend: BackendConnection, role: string, password: string): Promise<void> {

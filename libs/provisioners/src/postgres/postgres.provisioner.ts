@@ -92,8 +92,15 @@ export class PostgresProvisioner extends Provisioner {
       await this.store.transaction(async (tx) => {
         const now = this.clock.now();
         await tx.postgres.databases.update(addon.id, { state: 'dropped', droppedAt: now, updatedAt: now });
-        for (const credential of await tx.postgres.credentials.listActive(addon.id)) {
-          await tx.postgres.credentials.update(credential.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null });
+        for (const credential of await tx.postgres.credentials.listAll(addon.id)) {
+          if (credential.state === 'destroyed' && credential.roleDroppedAt) continue;
+          await tx.postgres.credentials.update(credential.id, {
+            state: 'destroyed',
+            destroyedAt: credential.destroyedAt ?? now,
+            roleDroppedAt: now,
+            pendingPasswordSealed: null,
+            pendingSince: null,
+          });
         }
       });
     }
@@ -144,6 +151,7 @@ export class PostgresProvisioner extends Provisioner {
         createdAt: now,
         rotatedAt: null,
         destroyedAt: null,
+        roleDroppedAt: null,
       });
       return { database: { backendId: backend.id }, password };
     });
