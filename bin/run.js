@@ -13,6 +13,7 @@ const PROGRAMS = {
   'example-vendor': 'apps/example-vendor/src/main.js',
   'example-vendor-manifest': 'apps/example-vendor/src/write-manifest.js',
   'bench-provision': 'bench/provision.js',
+  'bench-postgres-provision': 'bench/postgres-provision.js',
 };
 
 function run(name) {

@@ -36,11 +36,11 @@ export class ProvisionLifecycle {
 
   /** Calls the provider; throws ProviderUnavailableError for the queue to retry. */
   async provision(addonId: string): Promise<StepResult> {
-    const found = await this.store.addons.findWithCatalog(addonId);
+    const [found, regions] = await Promise.all([this.store.addons.findWithCatalog(addonId), this.store.regions.list()]);
     if (!found || found.addon.state !== 'provisioning') return 'skipped';
     const { addon, service, plan } = found;
     if (addon.asyncDeadlineAt) return 'waiting';
-    const region = (await this.store.regions.list()).find((r) => r.id === addon.regionId)!;
+    const region = regions.find((r) => r.id === addon.regionId)!;
     const oauthGrant = service.provider === 'http' ? await this.issueGrant(addon.id) : null;
     let outcome;
     try {

@@ -51,18 +51,20 @@ export class TypeOrmPostgresBackends implements PostgresBackendRepository {
     // count, in a later statement: its snapshot sees the databases of any placement that held
     // the locks before us. Counting in the locking statement would use a snapshot taken before
     // the wait and miss them.
-    const locked = await query<{ id: string }[]>(this.m, `SELECT id FROM postgres_backends WHERE state = 'active' ORDER BY name FOR UPDATE`, []);
-    if (locked.length === 0) return null;
-    const [row] = await query<PostgresBackend[]>(
-      this.m,
-      `SELECT ${selectList(this.m, PostgresBackendEntity, 'b')}
-         FROM postgres_backends b
-        CROSS JOIN LATERAL (SELECT count(*) AS n FROM postgres_databases d WHERE d.backend_id = b.id AND d.state = 'active') c
-        WHERE b.id = ANY($1::uuid[]) AND c.n < b.capacity
-        ORDER BY c.n::numeric / b.capacity, c.n, b.name
-        LIMIT 1`,
-      [locked.map((r) => r.id)],
-    );
+    // Both are sent at once (the connection pipelines); PostgreSQL still runs the count after the lock.
+    const [, [row]] = await Promise.all([
+      query<{ id: string }[]>(this.m, `SELECT id FROM postgres_backends WHERE state = 'active' ORDER BY name FOR UPDATE`, []),
+      query<PostgresBackend[]>(
+        this.m,
+        `SELECT ${selectList(this.m, PostgresBackendEntity, 'b')}
+           FROM postgres_backends b
+          CROSS JOIN LATERAL (SELECT count(*) AS n FROM postgres_databases d WHERE d.backend_id = b.id AND d.state = 'active') c
+          WHERE b.state = 'active' AND c.n < b.capacity
+          ORDER BY c.n::numeric / b.capacity, c.n, b.name
+          LIMIT 1`,
+        [],
+      ),
+    ]);
     return row ?? null;
   }
 }

@@ -51,8 +51,7 @@ export class PostgresProvisioner extends Provisioner {
   async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
     const { addon, plan } = request;
     if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not available yet.`);
-    const { database, password } = await this.placeTenant(addon);
-    const backend = await this.connection(database.backendId);
+    const { backend, password } = await this.placeTenant(addon);
     await this.hardenOnce(backend);
     const names = tenantNames(addon.id);
     await this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: essentialLimits(plan).connections });
@@ -110,55 +109,57 @@ export class PostgresProvisioner extends Provisioner {
     return { kind: 'deprovisioned' };
   }
 
-  /** The add-on's database record and owner password: found (a retry) or placed now. */
-  private async placeTenant(addon: Addon): Promise<{ database: { backendId: string }; password: string }> {
+  /** The add-on's backend and owner password: found (a retry) or placed now. */
+  private async placeTenant(addon: Addon): Promise<{ backend: BackendConnection; password: string }> {
     return this.store.transaction(async (tx) => {
-      const existing = await tx.postgres.databases.findByAddon(addon.id);
+      // Sent together: the lock taken for a first placement costs nothing on a retry.
+      const [existing, leastLoaded] = await Promise.all([tx.postgres.databases.findByAddon(addon.id), tx.postgres.backends.lockLeastLoaded()]);
       if (existing) {
         const owner = await tx.postgres.credentials.findActive(addon.id, OWNER_CREDENTIAL);
-        if (existing.state === 'active' && owner) return { database: existing, password: this.box.open(owner.passwordSealed) };
-        throw new ProviderRefusedError(`${addon.name}'s database was already dropped.`);
+        if (existing.state !== 'active' || !owner) throw new ProviderRefusedError(`${addon.name}'s database was already dropped.`);
+        return { backend: await this.connection(existing.backendId, tx), password: this.box.open(owner.passwordSealed) };
       }
-      const backend = await tx.postgres.backends.lockLeastLoaded();
-      if (!backend) throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
+      if (!leastLoaded) throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
       const now = this.clock.now();
       const names = tenantNames(addon.id);
       const password = newDatabasePassword();
-      await tx.postgres.databases.create({
-        addonId: addon.id,
-        backendId: backend.id,
-        databaseName: names.database,
-        groupRole: names.groupRole,
-        state: 'active',
-        storageBytes: null,
-        measuredAt: null,
-        overLimitSince: null,
-        restrictedAt: null,
-        backupHourUtc: null,
-        createdAt: now,
-        updatedAt: now,
-        droppedAt: null,
-      });
-      await tx.postgres.credentials.create({
-        id: newId(),
-        addonId: addon.id,
-        name: OWNER_CREDENTIAL,
-        roleName: names.ownerRole,
-        passwordSealed: this.box.seal(password),
-        pendingPasswordSealed: null,
-        pendingSince: null,
-        state: 'active',
-        createdAt: now,
-        rotatedAt: null,
-        destroyedAt: null,
-        roleDroppedAt: null,
-      });
-      return { database: { backendId: backend.id }, password };
+      await Promise.all([
+        tx.postgres.databases.create({
+          addonId: addon.id,
+          backendId: leastLoaded.id,
+          databaseName: names.database,
+          groupRole: names.groupRole,
+          state: 'active',
+          storageBytes: null,
+          measuredAt: null,
+          overLimitSince: null,
+          restrictedAt: null,
+          backupHourUtc: null,
+          createdAt: now,
+          updatedAt: now,
+          droppedAt: null,
+        }),
+        tx.postgres.credentials.create({
+          id: newId(),
+          addonId: addon.id,
+          name: OWNER_CREDENTIAL,
+          roleName: names.ownerRole,
+          passwordSealed: this.box.seal(password),
+          pendingPasswordSealed: null,
+          pendingSince: null,
+          state: 'active',
+          createdAt: now,
+          rotatedAt: null,
+          destroyedAt: null,
+          roleDroppedAt: null,
+        }),
+      ]);
+      return { backend: openBackend(leastLoaded, this.box), password };
     });
   }
 
-  private async connection(backendId: string): Promise<BackendConnection> {
-    const backend = await this.store.postgres.backends.findById(backendId);
+  private async connection(backendId: string, store: Store = this.store): Promise<BackendConnection> {
+    const backend = await store.postgres.backends.findById(backendId);
     if (!backend) throw new ProviderUnavailableError(`PostgreSQL backend ${backendId} is not registered.`);
     return openBackend(backend, this.box);
   }
