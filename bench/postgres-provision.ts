@@ -20,11 +20,10 @@
  * `addons` table (NOTIFY is delivered at commit, the moment a GET would first see the state), so
  * nothing polls the processes measured; `--observe poll` GETs /addons/{id} every `--poll-ms`.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
@@ -33,8 +32,8 @@ import { BackendConnection, TenantNames, tenantNames } from '@app/domain';
 import { QUEUES, jobIds } from '@app/queues';
 // The adapter itself, not its module: the baseline must send exactly the statements the worker sends.
 import { PgClusterAdmin } from '../libs/provisioners/src/postgres/pg-cluster-admin';
+import { freePort, percentile, root, start, stopAll, waitFor } from './bench-processes';
 
-const root = join(__dirname, '..', '..');
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
@@ -65,38 +64,6 @@ const PARTS = [
 ] as const;
 const TENANT_PART = 4;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** The api and worker: waiting on them is pointless once one has exited. */
-const children: ChildProcess[] = [];
-
-function start(program: string, env: NodeJS.ProcessEnv): ChildProcess {
-  // ATTACHE_BENCH_PROFILE=DIR writes a V8 CPU profile of each process there.
-  const profile = process.env.ATTACHE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ATTACHE_BENCH_PROFILE}`] : [];
-  return spawn(process.execPath, [...profile, join(root, 'bin', 'run.js'), program], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const exited = children.find((child) => child.exitCode !== null || child.signalCode !== null);
-    if (exited) throw new Error(`${exited.spawnargs.slice(-1)[0]} exited (${exited.exitCode ?? exited.signalCode}) while waiting for ${what}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 function stats(values: number[]): { p50: number; p90: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted[sorted.length - 1] };
@@ -176,7 +143,8 @@ async function main(): Promise<void> {
     cli('catalog:seed');
     cli('postgres:backends:add-local');
     const key = cli('accounts:create', `bench-${randomBytes(3).toString('hex')}@example.test`).trim().split('\n').pop()!;
-    children.push(start('api', env), start('worker', env));
+    start('api', env);
+    start('worker', env);
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'api and worker');
     const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' };
@@ -341,8 +309,7 @@ async function main(): Promise<void> {
         process.stderr.write(`destroying the add-ons: ${(error as Error).message}; dropping their tenants directly\n`);
       }
     }
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
+    await stopAll();
     await db?.end().catch(() => undefined);
     // What is left (the baselines' tenants, and any add-on the worker did not get to) goes here.
     const addonDatabases = new Set(addonIds.map((id) => tenantNames(id).database));

@@ -6,15 +6,15 @@
  *
  *   npm run build && node bin/run.js bench-provision [--n 2000] [--concurrency 50] [--rate 0] [--warmup 0]
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
-import { AddressInfo, createServer as createNetServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { children, freePort, percentile, root, start, stopAll, waitFor } from './bench-processes';
 
-const root = join(__dirname, '..', '..');
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -45,39 +45,6 @@ function instantVendor(slug: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/** A port nothing listens on now (a random one could be PostgreSQL's or another run's). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function start(program: string, env: NodeJS.ProcessEnv): ChildProcess {
-  // ATTACHE_BENCH_PROFILE=DIR writes a V8 CPU profile of each process there (open it in Chrome DevTools).
-  const profile = process.env.ATTACHE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ATTACHE_BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, join(root, 'bin', 'run.js'), program], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  return child;
-}
-
-/** The api and worker: waiting on them is pointless once one has exited. */
-const children: ChildProcess[] = [];
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const exited = children.find((child) => child.exitCode !== null || child.signalCode !== null);
-    if (exited) throw new Error(`${exited.spawnargs.slice(-1)[0]} exited (${exited.exitCode ?? exited.signalCode}) while waiting for ${what}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /**
  * CPU seconds each process has used so far, from /proc (Linux only; elsewhere nothing). Counted
  * per process, it holds even when other work shares the machine.
@@ -103,7 +70,6 @@ function cpuOfThisProcess(): number {
   return (user + system) / 1e6;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function main(): Promise<void> {
   const database = `attache_bench_${randomBytes(4).toString('hex')}`;
@@ -129,7 +95,8 @@ async function main(): Promise<void> {
   try {
     cli('db:migrate');
     const key = cli('accounts:create', `bench-${randomBytes(3).toString('hex')}@example.test`).trim().split('\n').pop()!;
-    children.push(start('api', env), start('worker', env));
+    start('api', env);
+    start('worker', env);
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'api and worker');
     const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' };
@@ -244,8 +211,7 @@ async function main(): Promise<void> {
       ].join('\n') + '\n',
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
+    await stopAll();
     vendor.close();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
