@@ -470,6 +470,8 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
       max: 4,
       // Provisions come minutes apart; a new scram login to the cluster would cost each one ~6 ms.
       idleTimeoutMillis: 5 * 60_000,
+      // Idle connections must not keep a finishing process (a CLI command, a test) alive.
+      allowExitOnIdle: true,
     });
     pool.on('error', (error) => this.logger.warn(`Idle connection to PostgreSQL backend ${backend.name} failed: ${error.message}`));
     this.pools.set(backend.id, { fingerprint, pool });
