@@ -1,13 +1,15 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
 import { AppConfig, ConfigModule, loadConfig, localPostgresClusters } from '@app/config';
-import { AccountsService, FirstPartyCatalogService, ManifestService, PostgresBackends, PostgresClusterAdmin, Store, tenantNames } from '@app/domain';
+import { SecretBox } from '@app/common';
+import { AccountsService, FirstPartyCatalogService, ManifestService, PostgresBackends, PostgresClusterAdmin, RedisDriver, RedisHosts, Store, redisSpec, tenantNames } from '@app/domain';
 import { ScriptedVendor, VendorManifestOverrides, manifestFor } from '@app/testing';
 import { createApiApp } from '../../apps/api/src/create-api-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -36,6 +38,8 @@ export interface HarnessOptions {
   worker?: boolean;
   /** Seed the first-party catalog and register the local shared PostgreSQL clusters. */
   postgres?: boolean;
+  /** Seed the first-party catalog and register this machine as a Redis host (a private data directory and port block). */
+  redis?: boolean;
 }
 
 /**
@@ -77,6 +81,8 @@ export class AttacheHarness {
       RATE_LIMIT_PER_HOUR: '100000',
       WORKER_PORT: '0',
       ATTACHE_BACKUP_DIR: join(tmpdir(), `attache-test-backups-${randomBytes(4).toString('hex')}`),
+      ATTACHE_REDIS_DATA_DIR: join(tmpdir(), `attache-test-redis-${randomBytes(4).toString('hex')}`),
+      ATTACHE_REDIS_SUPERVISE_INTERVAL_MS: '300',
       ...options.env,
     };
     const config = loadConfig(env);
@@ -86,8 +92,34 @@ export class AttacheHarness {
     await pg.connect();
     const harness = new AttacheHarness(config, env, api, database.drop, pg);
     if (options.postgres) await harness.seedPostgres();
+    if (options.redis) await harness.seedRedis();
     if (options.worker !== false) await harness.startWorker();
     return harness;
+  }
+
+  /** A block of 200 ports of its own, so test files running at once never allocate the same one. */
+  private async seedRedis(): Promise<void> {
+    await this.api.get(FirstPartyCatalogService).seed();
+    const portMin = 20_000 + randomInt(0, 40) * 200;
+    await this.api.get(RedisHosts).register({
+      name: 'local',
+      address: '127.0.0.1',
+      portMin,
+      portMax: portMin + 199,
+      dataDir: this.config.redisInstances.dataDir,
+      capacity: 100,
+    });
+  }
+
+  /** Instances left running by a test outlive it otherwise. */
+  private async destroyRedisInstances(): Promise<void> {
+    const store = this.api.get(Store);
+    const box = this.api.get(SecretBox);
+    for (const instance of await store.redis.instances.listActive()) {
+      const host = (await store.redis.hosts.findById(instance.hostId))!;
+      await this.api.get(RedisDriver).destroy(redisSpec(instance, host, box));
+    }
+    await rm(this.config.redisInstances.dataDir, { recursive: true, force: true });
   }
 
   /** Tenants left on the shared clusters by a test outlive its database otherwise. */
@@ -225,6 +257,7 @@ export class AttacheHarness {
     await Promise.all(this.vendors.map((v) => v.stop()));
     await this.stopWorker();
     await this.dropPostgresTenants();
+    await this.destroyRedisInstances();
     await this.api.close();
     await this.pg.end();
     await this.dropDatabase();

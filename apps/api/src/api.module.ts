@@ -13,6 +13,7 @@ import { CatalogController } from './controllers/catalog.controller';
 import { ConfigVarsController } from './controllers/config-vars.controller';
 import { OAuthController } from './controllers/oauth.controller';
 import { PostgresController, PostgresDownloadsController } from './controllers/postgres.controller';
+import { RedisController } from './controllers/redis.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RequestContextMiddleware } from './http/request-context.middleware';
@@ -51,6 +52,7 @@ class QueueJobCounts extends JobCountsSource {
     OAuthController,
     PostgresController,
     PostgresDownloadsController,
+    RedisController,
   ],
   providers: [RateLimitGuard],
 })

@@ -5,6 +5,7 @@ import { DomainError } from '@app/common';
 import { accountCommands } from './commands/accounts.command';
 import { dbCommands } from './commands/db.command';
 import { postgresCommands } from './commands/postgres.command';
+import { redisCommands } from './commands/redis.command';
 import { serviceCommands } from './commands/services.command';
 
 const program = new Command('attache')
@@ -14,6 +15,7 @@ accountCommands(program);
 serviceCommands(program);
 dbCommands(program);
 postgresCommands(program);
+redisCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError || error instanceof DomainError ? error.message : (error as Error).message;

@@ -23,6 +23,14 @@ export interface AppConfig {
     manualBackupsKept: number;
     scheduledBackupsKept: number;
   };
+  /** First-party Redis add-ons (not Attache's own Redis, which is `redis`). */
+  redisInstances: {
+    superviseIntervalMs: number;
+    /** The local host's data directory and port range (`attache redis:hosts:add-local`). */
+    dataDir: string;
+    portMin: number;
+    portMax: number;
+  };
   rateLimit: { perHour: number };
   worker: { port: number };
   log: { level: string };

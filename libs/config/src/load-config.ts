@@ -121,6 +121,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       manualBackupsKept: int('ATTACHE_MANUAL_BACKUPS_KEPT', 10, 1, 1000),
       scheduledBackupsKept: int('ATTACHE_SCHEDULED_BACKUPS_KEPT', 7, 1, 1000),
     },
+    redisInstances: {
+      superviseIntervalMs: int('ATTACHE_REDIS_SUPERVISE_INTERVAL_MS', 1_000, 100, 3600_000),
+      dataDir: resolve(str('ATTACHE_REDIS_DATA_DIR', join(localStateDir(env), 'redis'))),
+      ...portRange(str('ATTACHE_REDIS_PORTS', '17000-17999'), problems),
+    },
     rateLimit: { perHour: int('RATE_LIMIT_PER_HOUR', 4_500, 1, 100_000_000) },
     worker: { port: int('WORKER_PORT', 5001, 0, 65535) },
     log: { level: str('LOG_LEVEL', envName === 'test' ? 'warn' : 'info') },
@@ -130,6 +135,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function portRange(text: string, problems: string[]): { portMin: number; portMax: number } {
+  const match = /^(\d{4,5})-(\d{4,5})$/.exec(text.trim());
+  const [portMin, portMax] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(portMin >= 1024 && portMax <= 65535 && portMin <= portMax)) {
+    problems.push(`ATTACHE_REDIS_PORTS must be a range such as 17000-17999 within 1024-65535 (got "${text}")`);
+    return { portMin: 17000, portMax: 17999 };
+  }
+  return { portMin, portMax };
 }
 
 function loadEncryptionKeys(env: Env, envName: AppConfig['env'], problems: string[]): AppConfig['encryption'] {

@@ -26,6 +26,10 @@ import { PostgresCredentialsUseCase } from './postgres/postgres-credentials.use-
 import { PostgresInfoService } from './postgres/postgres-info.service';
 import { PostgresMaintenance } from './postgres/postgres-maintenance.service';
 import { PostgresStorageMonitor } from './postgres/postgres-storage.monitor';
+import { RedisAddons } from './redis/redis-addons';
+import { RedisConfigPublisher } from './redis/redis-config';
+import { RedisHosts } from './redis/redis-hosts.service';
+import { RedisOperationsUseCase } from './redis/redis-operations.use-case';
 
 const services = [
   AccountsService,
@@ -55,11 +59,15 @@ const services = [
   PostgresInfoService,
   PostgresMaintenance,
   PostgresStorageMonitor,
+  RedisAddons,
+  RedisConfigPublisher,
+  RedisHosts,
+  RedisOperationsUseCase,
 ];
 
 /**
  * The domain's services. Its ports (Store, JobDispatcher, ProvisionerRegistry, PostgresClusterAdmin,
- * BackupFiles, SecretBox, Clock and the *Options classes) come from global adapter modules
+ * BackupFiles, RedisDriver, SecretBox, Clock and the *Options classes) come from global adapter modules
  * imported by each app.
  */
 @Module({ providers: services, exports: services })

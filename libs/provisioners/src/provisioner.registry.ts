@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AddonService, Provisioner, ProvisionerRegistry } from '@app/domain';
 import { HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
 import { PostgresProvisioner } from './postgres/postgres.provisioner';
+import { RedisProvisioner } from './redis/redis.provisioner';
 
 /** Maps a service's provider kind to its implementation. First-party kinds register here as they arrive. */
 @Injectable()
@@ -9,6 +10,7 @@ export class DefaultProvisionerRegistry extends ProvisionerRegistry {
   constructor(
     private readonly http: HttpVendorProvisioner,
     private readonly postgres: PostgresProvisioner,
+    private readonly redis: RedisProvisioner,
   ) {
     super();
   }
@@ -19,6 +21,8 @@ export class DefaultProvisionerRegistry extends ProvisionerRegistry {
         return this.http;
       case 'postgres':
         return this.postgres;
+      case 'redis':
+        return this.redis;
       default:
         throw new Error(`No provisioner is installed for ${service.provider} services.`);
     }

@@ -4,17 +4,20 @@ import { ProvisionerRegistry } from '@app/domain';
 import { HttpVendorOptions, HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
 import { PostgresAdapterModule } from './postgres/postgres-adapter.module';
 import { PostgresProvisioner } from './postgres/postgres.provisioner';
+import { RedisAdapterModule } from './redis/redis-adapter.module';
+import { RedisProvisioner } from './redis/redis.provisioner';
 import { ProviderCallMetrics } from './provider-call-metrics';
 import { DefaultProvisionerRegistry } from './provisioner.registry';
 
 @Global()
 @Module({
-  imports: [PostgresAdapterModule],
+  imports: [PostgresAdapterModule, RedisAdapterModule],
   providers: [
     ProviderCallMetrics,
     HttpVendorProvisioner,
     { provide: HttpVendorOptions, inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ timeoutMs: config.provider.timeoutMs }) },
     PostgresProvisioner,
+    RedisProvisioner,
     DefaultProvisionerRegistry,
     { provide: ProvisionerRegistry, useExisting: DefaultProvisionerRegistry },
   ],

@@ -21,6 +21,8 @@ export interface PlanChangeJobPayload {
 export const RECONCILE_JOB = 'reconcile';
 /** First-party PostgreSQL upkeep: storage limits, unfinished credential changes, scheduled backups. */
 export const POSTGRES_MAINTENANCE_JOB = 'postgres-maintenance';
+/** First-party Redis supervision: crashed processes restarted, failovers followed, rotations finished. */
+export const REDIS_SUPERVISE_JOB = 'redis-supervise';
 
 export const POSTGRES_JOBS = { backup: 'backup', restore: 'restore' } as const;
 

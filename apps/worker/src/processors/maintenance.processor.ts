@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { PostgresMaintenance, Reconciler } from '@app/domain';
-import { POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, redisConnection } from '@app/queues';
+import { PostgresMaintenance, Reconciler, RedisOperationsUseCase } from '@app/domain';
+import { POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 /** Periodic upkeep. The schedule lives in Redis, so several workers share one reconcile run per interval. */
@@ -15,6 +15,7 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly reconciler: Reconciler,
     private readonly postgres: PostgresMaintenance,
+    private readonly redis: RedisOperationsUseCase,
   ) {
     super(config);
   }
@@ -32,12 +33,27 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
       { every: this.config.postgres.maintenanceIntervalMs },
       { name: POSTGRES_MAINTENANCE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
     );
+    await this.scheduler.upsertJobScheduler(
+      REDIS_SUPERVISE_JOB,
+      { every: this.config.redisInstances.superviseIntervalMs },
+      { name: REDIS_SUPERVISE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
+    );
   }
 
+  /** Runs under way in this process: a slow run is not overlapped by the next tick. */
+  private readonly running = new Set<string>();
+
   protected async process(job: Job<Record<string, never>>): Promise<unknown> {
-    if (job.name === RECONCILE_JOB) return this.reconciler.run();
-    if (job.name === POSTGRES_MAINTENANCE_JOB) return this.postgres.run();
-    throw new Error(`No handler for maintenance job ${job.name}`);
+    if (this.running.has(job.name)) return 'still running';
+    this.running.add(job.name);
+    try {
+      if (job.name === RECONCILE_JOB) return await this.reconciler.run();
+      if (job.name === POSTGRES_MAINTENANCE_JOB) return await this.postgres.run();
+      if (job.name === REDIS_SUPERVISE_JOB) return await this.redis.supervise();
+      throw new Error(`No handler for maintenance job ${job.name}`);
+    } finally {
+      this.running.delete(job.name);
+    }
   }
 
   override async onApplicationShutdown(): Promise<void> {

@@ -164,6 +164,7 @@ export type LifecycleEventType =
   | 'addon.restricted'
   | 'addon.restriction_lifted'
   | 'addon.credentials_rotated'
+  | 'addon.failover'
   | 'addon.deprovision_requested'
   | 'addon.deprovisioned'
   | 'attachment.created'

@@ -14,6 +14,7 @@ import {
   Release,
 } from './models';
 import { PostgresStore } from '../postgres/postgres.repositories';
+import { RedisStore } from '../redis/redis.repositories';
 
 export interface AccountRepository {
   create(input: { email: string; name?: string | null; isOperator?: boolean }): Promise<Account>;
@@ -202,5 +203,6 @@ export abstract class Store {
   abstract readonly events: EventRepository;
   abstract readonly oauth: OAuthRepository;
   abstract readonly postgres: PostgresStore;
+  abstract readonly redis: RedisStore;
   abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 }

@@ -15,6 +15,9 @@ import { PostgresBackupEntity } from './postgres-backup.entity';
 import { PostgresCredentialEntity } from './postgres-credential.entity';
 import { PostgresDatabaseEntity } from './postgres-database.entity';
 import { PostgresRestoreEntity } from './postgres-restore.entity';
+import { RedisHostEntity } from './redis-host.entity';
+import { RedisInstanceEntity } from './redis-instance.entity';
+import { RedisPortEntity } from './redis-port.entity';
 import { RegionEntity } from './region.entity';
 import { ReleaseEntity } from './release.entity';
 
@@ -37,6 +40,9 @@ export const ENTITIES = [
   PostgresCredentialEntity,
   PostgresDatabaseEntity,
   PostgresRestoreEntity,
+  RedisHostEntity,
+  RedisInstanceEntity,
+  RedisPortEntity,
   RegionEntity,
   ReleaseEntity,
 ];
@@ -60,6 +66,9 @@ export {
   PostgresCredentialEntity,
   PostgresDatabaseEntity,
   PostgresRestoreEntity,
+  RedisHostEntity,
+  RedisInstanceEntity,
+  RedisPortEntity,
   RegionEntity,
   ReleaseEntity,
 };

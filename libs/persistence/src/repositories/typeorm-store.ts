@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
+import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
 
 import { TypeOrmAccounts } from './account.typeorm-repository';
 import { TypeOrmRegions } from './region.typeorm-repository';
@@ -14,6 +14,7 @@ import { TypeOrmAttachments } from './attachment.typeorm-repository';
 import { TypeOrmEvents } from './lifecycle-event.typeorm-repository';
 import { TypeOrmOAuth } from './oauth.typeorm-repository';
 import { TypeOrmPostgres } from './postgres.typeorm-repository';
+import { TypeOrmRedis } from './redis.typeorm-repository';
 import { pipelinedTransaction } from './pipelined-transaction';
 
 /** The Store port on TypeORM; `transaction` rebinds every repository to the transaction's manager. */
@@ -31,6 +32,7 @@ export class TypeOrmStore extends Store {
   readonly events: TypeOrmEvents;
   readonly oauth: OAuthRepository;
   readonly postgres: PostgresStore;
+  readonly redis: RedisStore;
 
   constructor(
     private readonly manager: EntityManager,
@@ -50,6 +52,7 @@ export class TypeOrmStore extends Store {
     this.events = new TypeOrmEvents(manager, inTransaction);
     this.oauth = new TypeOrmOAuth(manager);
     this.postgres = new TypeOrmPostgres(manager);
+    this.redis = new TypeOrmRedis(manager);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

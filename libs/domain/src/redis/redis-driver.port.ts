@@ -1,0 +1,37 @@
+import { RedisInfo, RedisInstanceSpec } from './redis.models';
+
+/**
+ * Runs Redis instances on a host. Every method is idempotent: it looks at what runs and finishes
+ * what an earlier, interrupted call began. A node is a redis-server with ACL users `app`
+ * (the tenant, `default` disabled), `admin`, `replication` and `sentinel`; premium instances
+ * have a second node replicating the primary and a sentinel watching them.
+ */
+export abstract class RedisDriver {
+  /**
+   * Makes the host run what `spec` describes: adopts nodes and sentinel that already run, starts
+   * those that do not (a replica as replica of the current primary), and stops and removes
+   * processes and files of the instance that the spec no longer has. A dead primary of an
+   * instance with a sentinel is left to the sentinel's failover, not restarted in place.
+   */
+  abstract ensure(spec: RedisInstanceSpec): Promise<void>;
+
+  /** Applies memory, clients, persistence, eviction policy and idle timeout to the running nodes, live. */
+  abstract configure(spec: RedisInstanceSpec): Promise<void>;
+
+  /** Sets the `app` user's password on every node and closes the connections it has open. */
+  abstract setPassword(spec: RedisInstanceSpec, password: string): Promise<void>;
+
+  /** The index of the node the sentinel names as primary now; null without a sentinel or when it cannot tell. */
+  abstract currentPrimary(spec: RedisInstanceSpec): Promise<number | null>;
+
+  /** Asks the sentinel to promote the standby; resolves once it reports the new primary (or throws after a deadline). */
+  abstract failover(spec: RedisInstanceSpec): Promise<number>;
+
+  abstract info(spec: RedisInstanceSpec): Promise<RedisInfo>;
+
+  /** Stops every process of the instance and removes its files; its ports are free afterwards. */
+  abstract destroy(spec: Pick<RedisInstanceSpec, 'key' | 'host' | 'nodePorts' | 'sentinelPort'>): Promise<void>;
+
+  /** A port on the host that nothing listens on now. */
+  abstract isPortFree(host: RedisInstanceSpec['host'], port: number): Promise<boolean>;
+}

@@ -1,0 +1,169 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock, InvalidInputError, SecretBox, randomToken } from '@app/common';
+import { Store } from '../shared/store.port';
+import { RedisAddon, RedisAddons } from './redis-addons';
+import { RedisConfigPublisher, redisSpec, redisUrl } from './redis-config';
+import { RedisDriver } from './redis-driver.port';
+import { REDIS_MAXMEMORY_POLICIES, RedisInfo, RedisInstance, RedisMaxmemoryPolicy } from './redis.models';
+
+/** A rotation pending longer than this was interrupted. */
+const REPAIR_AFTER_MS = 60_000;
+const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
+/**
+ * What a developer does with a Redis add-on besides the lifecycle: info, settings, credential
+ * rotation and manual failover; and the supervision the worker runs.
+ */
+@Injectable()
+export class RedisOperationsUseCase {
+  private readonly logger = new Logger(RedisOperationsUseCase.name);
+
+  constructor(
+    private readonly store: Store,
+    private readonly addons: RedisAddons,
+    private readonly driver: RedisDriver,
+    private readonly publisher: RedisConfigPublisher,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  async info(accountId: string, addonRef: string): Promise<{ target: RedisAddon; info: RedisInfo }> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    return { target, info: await this.driver.info(redisSpec(target.instance, target.host, this.box)) };
+  }
+
+  /** `maxmemory-policy` and the idle `timeout`, applied live and kept across restarts. */
+  async configure(accountId: string, addonRef: string, input: { maxmemoryPolicy?: string | null; timeoutSeconds?: number | null }): Promise<RedisAddon> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    const patch: Partial<RedisInstance> = {};
+    if (input.maxmemoryPolicy != null) {
+      if (!(REDIS_MAXMEMORY_POLICIES as readonly string[]).includes(input.maxmemoryPolicy)) {
+        throw new InvalidInputError(`maxmemory_policy must be one of ${REDIS_MAXMEMORY_POLICIES.join(', ')}.`);
+      }
+      patch.maxmemoryPolicy = input.maxmemoryPolicy as RedisMaxmemoryPolicy;
+    }
+    if (input.timeoutSeconds != null) {
+      if (!Number.isInteger(input.timeoutSeconds) || input.timeoutSeconds < 0 || input.timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+        throw new InvalidInputError(`timeout is whole seconds from 0 (never) to ${MAX_TIMEOUT_SECONDS}.`);
+      }
+      patch.timeoutSeconds = input.timeoutSeconds;
+    }
+    if (Object.keys(patch).length === 0) throw new InvalidInputError('Pass maxmemory_policy or timeout.');
+    return this.store.transaction(async (tx) => {
+      const locked = (await this.addons.locked(tx, target.addon.id)) ?? target;
+      const instance = { ...locked.instance, ...patch, updatedAt: this.clock.now() };
+      await tx.redis.instances.update(target.addon.id, { ...patch, updatedAt: instance.updatedAt });
+      // Under the lock, so two changes reach the nodes in the order they are recorded.
+      await this.driver.configure(redisSpec(instance, locked.host, this.box));
+      return { ...locked, instance };
+    });
+  }
+
+  /** The URL with its password (billing-app members only). */
+  async credentials(accountId: string, addonRef: string): Promise<{ target: RedisAddon; url: string }> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    const { instance, host } = target;
+    return { target, url: redisUrl(host.address, instance.nodePorts[instance.primaryIndex], this.box.open(instance.passwordSealed)) };
+  }
+
+  /** A new password: the old one fails, its connections are closed, every attached app gets the new URL in one release. */
+  async rotate(accountId: string, addonRef: string): Promise<RedisAddon> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    await this.store.transaction(async (tx) => {
+      await this.addons.locked(tx, target.addon.id);
+      await tx.redis.instances.update(target.addon.id, { pendingPasswordSealed: this.box.seal(randomToken(40)), pendingSince: this.clock.now() });
+    });
+    const finished = await this.finishRotation(target.addon.id);
+    if (!finished) throw new InvalidInputError(`${target.addon.name} is being destroyed; its password cannot change now.`, 'addon_not_ready');
+    return finished;
+  }
+
+  /** Promotes the standby of a premium instance; the URL on every attached app follows. */
+  async failover(accountId: string, addonRef: string): Promise<RedisAddon> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    if (!target.instance.highAvailability) throw new InvalidInputError(`${target.addon.name} is on redis:${target.plan.name}, which has no standby; failover needs a premium plan.`);
+    const primary = await this.driver.failover(redisSpec(target.instance, target.host, this.box));
+    return (await this.followPrimary(target.addon.id, primary)) ?? target;
+  }
+
+  /**
+   * The worker's supervision run: every instance runs as recorded (crashed nodes restarted,
+   * running ones adopted), a failover the sentinel made is followed by the apps' URLs, and
+   * interrupted rotations are finished.
+   */
+  async supervise(): Promise<{ checked: number; failovers: number; rotations: number }> {
+    const result = { checked: 0, failovers: 0, rotations: 0 };
+    const olderThan = new Date(this.clock.now().getTime() - REPAIR_AFTER_MS);
+    for (const pending of await this.store.redis.instances.listPendingRotation(olderThan, 100)) {
+      if (await this.attempt(pending.addonId, () => this.finishRotation(pending.addonId))) result.rotations++;
+    }
+    const hosts = new Map((await this.store.redis.hosts.list()).map((h) => [h.id, h]));
+    for (const instance of await this.store.redis.instances.listActive()) {
+      const host = hosts.get(instance.hostId);
+      const addon = await this.store.addons.findById(instance.addonId);
+      // Still being provisioned (the provision job starts it) or going away (deprovision stops it).
+      if (!host || addon?.state !== 'provisioned') continue;
+      await this.attempt(instance.addonId, async () => {
+        let current = instance;
+        if (instance.sentinelPort !== null) {
+          const primary = await this.driver.currentPrimary(redisSpec(instance, host, this.box));
+          if (primary !== null && primary !== instance.primaryIndex) {
+            current = (await this.followPrimary(instance.addonId, primary))?.instance ?? instance;
+            result.failovers++;
+          }
+        }
+        await this.driver.ensure(redisSpec(current, host, this.box));
+        result.checked++;
+        return true;
+      });
+    }
+    return result;
+  }
+
+  /** Records the node the sentinel promoted and publishes its URL, once. */
+  private followPrimary(addonId: string, primaryIndex: number): Promise<RedisAddon | null> {
+    return this.store.transaction(async (tx) => {
+      const locked = await this.addons.locked(tx, addonId);
+      if (!locked || locked.instance.primaryIndex === primaryIndex) return locked;
+      const now = this.clock.now();
+      const instance = { ...locked.instance, primaryIndex, lastFailoverAt: now, updatedAt: now };
+      await tx.redis.instances.update(addonId, { primaryIndex, lastFailoverAt: now, updatedAt: now });
+      await this.publisher.publish(tx, locked.addon, locked.service, instance, locked.host, `Failover of ${locked.addon.name}`, now);
+      await tx.events.append({
+        type: 'addon.failover',
+        addonId,
+        appId: locked.addon.appId,
+        occurredAt: now,
+        data: { from_port: locked.instance.nodePorts[locked.instance.primaryIndex], to_port: instance.nodePorts[primaryIndex] },
+      });
+      this.logger.log({ addonId, port: instance.nodePorts[primaryIndex] }, 'followed a Redis failover');
+      return { ...locked, instance };
+    });
+  }
+
+  /** Applies the pending password on the nodes and publishes it, with the add-on locked. Null if it is not provisioned. */
+  private finishRotation(addonId: string): Promise<RedisAddon | null> {
+    return this.store.transaction(async (tx) => {
+      const locked = await this.addons.locked(tx, addonId);
+      if (!locked || !locked.instance.pendingPasswordSealed) return locked;
+      const password = this.box.open(locked.instance.pendingPasswordSealed);
+      await this.driver.setPassword(redisSpec(locked.instance, locked.host, this.box, password), password);
+      const now = this.clock.now();
+      const patch = { passwordSealed: locked.instance.pendingPasswordSealed, pendingPasswordSealed: null, pendingSince: null, updatedAt: now };
+      const instance = { ...locked.instance, ...patch };
+      await tx.redis.instances.update(addonId, patch);
+      await this.publisher.publish(tx, locked.addon, locked.service, instance, locked.host, `Rotate the password of ${locked.addon.name}`, now);
+      await tx.events.append({ type: 'addon.credentials_rotated', addonId, appId: locked.addon.appId, occurredAt: now, data: {} });
+      return { ...locked, instance };
+    });
+  }
+
+  private async attempt<T>(addonId: string, work: () => Promise<T>): Promise<T | null> {
+    try {
+      return await work();
+    } catch (error) {
+      this.logger.warn({ addonId, err: (error as Error).message }, 'Redis supervision step failed; will retry');
+      return null;
+    }
+  }
+}

@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, SecretBox, randomToken } from '@app/common';
+import {
+  Addon,
+  AddonService,
+  DeprovisionOutcome,
+  Plan,
+  PlanChangeOutcome,
+  ProviderRefusedError,
+  ProviderUnavailableError,
+  ProvisionOutcome,
+  ProvisionRequest,
+  Provisioner,
+  RedisDriver,
+  RedisHost,
+  RedisInstance,
+  Store,
+  isRedisPlan,
+  redisConfig,
+  redisPlanShape,
+  redisSpec,
+} from '@app/domain';
+
+/** Nodes and sentinel ports an instance of this shape needs. */
+const portsNeeded = (highAvailability: boolean) => (highAvailability ? 3 : 1);
+
+/**
+ * Redis: its own redis-server per add-on (with a standby and a sentinel on premium plans) on
+ * the least loaded registered host. The instance, its ports and passwords are recorded before
+ * any process starts, so a retry starts the same instance and deprovision knows what to stop.
+ */
+@Injectable()
+export class RedisProvisioner extends Provisioner {
+  constructor(
+    private readonly store: Store,
+    private readonly driver: RedisDriver,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
+    const { addon, plan } = request;
+    if (!isRedisPlan(plan.name)) throw new ProviderRefusedError(`redis:${plan.name} is not available.`);
+    const { instance, host } = await this.place(addon, plan);
+    await this.driver.ensure(redisSpec(instance, host, this.box));
+    return { kind: 'provisioned', providerId: null, config: redisConfig(instance, host, this.box), message: null };
+  }
+
+  async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
+    const { addon, plan } = request;
+    if (!isRedisPlan(plan.name)) throw new ProviderRefusedError(`redis:${plan.name} is not available.`);
+    const shape = redisPlanShape(plan);
+    const { instance, host, released } = await this.store.transaction(async (tx) => {
+      const current = await tx.redis.instances.findByAddonForUpdate(addon.id);
+      if (!current || current.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no instance yet.`);
+      const host = (await tx.redis.hosts.findById(current.hostId))!;
+      const primaryPort = current.nodePorts[current.primaryIndex];
+      let nodePorts = current.nodePorts;
+      let sentinelPort = current.sentinelPort;
+      let released: number[] = [];
+      if (shape.highAvailability && current.nodePorts.length === 1) {
+        // Mini to premium: the data stays on the running node, which gains a standby and a sentinel.
+        const [replica, sentinel] = await this.allocatePorts(tx, host, addon.id, 2);
+        nodePorts = [primaryPort, replica];
+        sentinelPort = sentinel;
+      } else if (!shape.highAvailability && current.nodePorts.length > 1) {
+        // Premium to mini: the primary keeps the data; the standby and the sentinel go.
+        nodePorts = [primaryPort];
+        sentinelPort = null;
+        released = [...current.nodePorts.filter((p) => p !== primaryPort), ...(current.sentinelPort ? [current.sentinelPort] : [])];
+      }
+      const patch: Partial<RedisInstance> = {
+        nodePorts,
+        primaryIndex: nodePorts.indexOf(primaryPort),
+        sentinelPort,
+        maxmemoryBytes: shape.maxmemoryBytes,
+        maxclients: shape.maxclients,
+        persistence: shape.persistence,
+        highAvailability: shape.highAvailability,
+        updatedAt: this.clock.now(),
+      };
+      await tx.redis.instances.update(addon.id, patch);
+      return { instance: { ...current, ...patch }, host, released };
+    });
+    const spec = redisSpec(instance, host, this.box);
+    // Live settings first (persistence on before a standby syncs from it), then the processes.
+    await this.driver.configure(spec);
+    await this.driver.ensure(spec);
+    if (released.length > 0) await this.store.redis.ports.release(addon.id, released);
+    return { kind: 'changed', config: null, message: null };
+  }
+
+  async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
+    const { addon } = request;
+    const instance = await this.store.redis.instances.findByAddon(addon.id);
+    if (instance && instance.state === 'active') {
+      const host = (await this.store.redis.hosts.findById(instance.hostId))!;
+      await this.driver.destroy(redisSpec(instance, host, this.box));
+      await this.store.transaction(async (tx) => {
+        const now = this.clock.now();
+        await tx.redis.instances.update(addon.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null, updatedAt: now });
+        await tx.redis.ports.release(addon.id);
+      });
+    }
+    return { kind: 'deprovisioned' };
+  }
+
+  /** The add-on's instance and host: found (a retry) or placed now, with its ports held. */
+  private place(addon: Addon, plan: Plan): Promise<{ instance: RedisInstance; host: RedisHost }> {
+    return this.store.transaction(async (tx) => {
+      const [existing, leastLoaded] = await Promise.all([tx.redis.instances.findByAddon(addon.id), tx.redis.hosts.lockLeastLoaded()]);
+      if (existing) {
+        if (existing.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s instance was already destroyed.`);
+        return { instance: existing, host: (await tx.redis.hosts.findById(existing.hostId))! };
+      }
+      if (!leastLoaded) throw new ProviderUnavailableError('No Redis host has room for another instance.');
+      const shape = redisPlanShape(plan);
+      const ports = await this.allocatePorts(tx, leastLoaded, addon.id, portsNeeded(shape.highAvailability));
+      const now = this.clock.now();
+      const instance: RedisInstance = {
+        addonId: addon.id,
+        hostId: leastLoaded.id,
+        state: 'active',
+        nodePorts: shape.highAvailability ? ports.slice(0, 2) : ports.slice(0, 1),
+        primaryIndex: 0,
+        sentinelPort: shape.highAvailability ? ports[2] : null,
+        passwordSealed: this.box.seal(randomToken(40)),
+        pendingPasswordSealed: null,
+        pendingSince: null,
+        internalPasswordSealed: this.box.seal(randomToken(40)),
+        maxmemoryBytes: shape.maxmemoryBytes,
+        maxclients: shape.maxclients,
+        persistence: shape.persistence,
+        highAvailability: shape.highAvailability,
+        maxmemoryPolicy: 'noeviction',
+        timeoutSeconds: 0,
+        lastFailoverAt: null,
+        createdAt: now,
+        updatedAt: now,
+        destroyedAt: null,
+      };
+      await tx.redis.instances.create(instance);
+      return { instance, host: leastLoaded };
+    });
+  }
+
+  /** The lowest free ports of the host's range: held by no instance and bound by no process. */
+  private async allocatePorts(tx: Store, host: RedisHost, addonId: string, count: number): Promise<number[]> {
+    await tx.redis.hosts.lock(host.id);
+    const taken = await tx.redis.ports.taken(host.id);
+    const chosen: number[] = [];
+    const spec = { id: host.id, name: host.name, address: host.address, dataDir: host.dataDir };
+    for (let port = host.portMin; port <= host.portMax && chosen.length < count; port++) {
+      if (!taken.has(port) && (await this.driver.isPortFree(spec, port))) chosen.push(port);
+    }
+    if (chosen.length < count) throw new ProviderUnavailableError(`Redis host ${host.name} has no free ports left.`);
+    await tx.redis.ports.hold(host.id, addonId, chosen);
+    return chosen;
+  }
+}
