@@ -147,6 +147,8 @@ describe('LocalRedisDriver', () => {
     const [portA] = a.nodePorts;
     const [portB] = b.nodePorts;
     expect(new Set(readdirSync(join(dataDir, a.key)).filter((name) => name.startsWith('node-')))).toEqual(new Set([`node-${portA}`]));
+    // A second start would have failed to bind and left no pidfile behind.
+    expect(alive(nodePid(a, portA))).toBe(true);
 
     const tenantA = app(a, portA);
     expect(await tenantA.set('secret', 'a-only')).toBe('OK');
@@ -232,7 +234,6 @@ describe('LocalRedisDriver', () => {
     })();
     await sleep(700);
 
-    console.log('DEBUG before kill', JSON.stringify([...(await replication(spec, newPort)).entries()]));
     const killedAt = Date.now();
     process.kill(nodePid(spec, oldPort), 'SIGKILL');
     await writes;
@@ -247,8 +248,6 @@ describe('LocalRedisDriver', () => {
     const promoted = app(spec, newPort);
     const present = new Set((await promoted.lrange('seq', 0, -1)).map(Number));
     const missing = acknowledged.filter((n) => !present.has(n));
-    if (missing.length > 0) require('node:child_process').execSync(`cp -r ${join(dataDir, spec.key)} /tmp/rx/bad-${spec.key}`);
-    console.log('DEBUG after', present.size, await promoted.dbsize(), JSON.stringify([...(await replication(spec, newPort)).entries()]));
     console.log(
       `failover: sentinel named the new primary ${failoverMs} ms after SIGKILL (down-after 2000 ms); ` +
         `${acknowledged.length} writes acknowledged, ${missing.length} of them missing on the new primary` +
@@ -377,7 +376,8 @@ describe('LocalRedisDriver', () => {
         client.disconnect();
       }
     };
-    const expected = { appendonly: 'yes', maxclients: '40', maxmemory: String(50 * 1024 * 1024), 'maxmemory-policy': 'allkeys-lru', timeout: '300' };
+    // The plan's 40 clients, and the ones Attache keeps for itself.
+    const expected = { appendonly: 'yes', maxclients: '46', maxmemory: String(50 * 1024 * 1024), 'maxmemory-policy': 'allkeys-lru', timeout: '300' };
 
     const pid = nodePid(spec, port);
     await driver.configure(changed);
@@ -420,6 +420,21 @@ describe('LocalRedisDriver', () => {
     expect(readdirSync(join(dataDir, mini.key)).filter((name) => !name.startsWith('.'))).toEqual([`node-${primaryPort}`]);
     expect(await app(back, primaryPort).dbsize()).toBe(100);
     expect(await driver.currentPrimary(back)).toBeNull();
+  });
+
+  it('promotes the standby when a downgrade keeps it rather than the primary', async () => {
+    const premium = await newSpec({ nodes: 2, sentinel: true, persistence: true });
+    await driver.ensure(premium);
+    const [primaryPort, standbyPort] = premium.nodePorts;
+    await app(premium, primaryPort).set('k', 'v');
+    await waitFor('the standby to hold the key', async () => (await app(premium, standbyPort).get('k')) === 'v');
+
+    const mini: RedisInstanceSpec = { ...premium, nodePorts: [standbyPort], sentinelPort: null };
+    await driver.ensure(mini);
+    expect((await replication(mini, standbyPort)).get('role')).toBe('master');
+    expect(await app(mini, standbyPort).set('k2', 'v2')).toBe('OK');
+    expect(await app(mini, standbyPort).get('k')).toBe('v');
+    expect(await driver.isPortFree(host, primaryPort)).toBe(true);
   });
 
   it('destroys every process, port and file of an instance, idempotently', async () => {

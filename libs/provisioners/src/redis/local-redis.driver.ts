@@ -8,6 +8,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RedisDriver, RedisInfo, RedisInstanceSpec } from '@app/domain';
 
+/**
+ * Connections kept beyond the plan's client limit for Attache itself (supervision, info, the
+ * standby's replication link, the sentinel's): Redis counts them against `maxclients` too, and
+ * a tenant using all its clients must not lock Attache out.
+ */
+const INTERNAL_CLIENTS = 6;
+
 const execFileAsync = promisify(execFile);
 
 const LOOPBACK = '127.0.0.1';
@@ -149,30 +156,39 @@ export class LocalRedisDriver extends RedisDriver {
       const up = await Promise.all(spec.nodePorts.map((port) => this.adopt(this.nodePaths(spec, port).pidfile, port, this.admin(spec))));
 
       const primaryPort = spec.nodePorts[spec.primaryIndex];
-      const started: number[] = [];
+      const roles = await Promise.all(spec.nodePorts.map((port, index) => (up[index] ? this.role(port, spec) : null)));
+      /** Started nodes, each with the port it replicates (null for a primary). */
+      const started: [number, number | null][] = [];
       if (!up[spec.primaryIndex]) {
         // A running sentinel with a live standby promotes it; a primary restarted in place now would
         // come back as a second master. Without either, nobody else can bring the instance back.
         const standbyUp = up.some((isUp, index) => isUp && index !== spec.primaryIndex);
+        const actingPrimary = roles.findIndex((role) => role === 'master');
         if (sentinelUp && standbyUp) {
           this.logger.warn(`Redis ${spec.key}: primary on port ${primaryPort} is down; leaving it to the sentinel's failover`);
+        } else if (actingPrimary >= 0) {
+          // The standby was promoted (the sentinel died after failing over): follow it, not fork off.
+          started.push([primaryPort, spec.nodePorts[actingPrimary]]);
         } else {
-          await this.startNode(spec, primaryPort, null);
-          started.push(primaryPort);
+          started.push([primaryPort, null]);
         }
+      } else if (!sentinelWanted && roles[spec.primaryIndex] === 'slave') {
+        // Without a sentinel, the spec's primary is the primary; e.g. premium → mini kept the standby.
+        await this.withClient(primaryPort, this.admin(spec), (client) => client.multi().call('REPLICAOF', 'NO', 'ONE').call('CONFIG', 'REWRITE').exec());
+        this.logger.log(`Redis ${spec.key}: promoted node on port ${primaryPort}, which still replicated`);
       }
       for (const [index, port] of spec.nodePorts.entries()) {
-        if (index === spec.primaryIndex || up[index]) continue;
-        await this.startNode(spec, port, primaryPort);
-        started.push(port);
+        if (index !== spec.primaryIndex && !up[index]) started.push([port, primaryPort]);
       }
-      await Promise.all(started.map((port) => this.waitForPing(port, this.admin(spec), this.nodePaths(spec, port).log, spec)));
-
-      const primaryAnswers = up[spec.primaryIndex] || started.includes(primaryPort);
-      const startedReplicas = started.filter((port) => port !== primaryPort);
-      if (primaryAnswers && startedReplicas.length > 0) {
-        await Promise.all(startedReplicas.map((port) => this.waitForLink(spec, port, primaryPort)));
-      }
+      for (const [port, replicaOf] of started) await this.startNode(spec, port, replicaOf);
+      await Promise.all(started.map(([port]) => this.waitForPing(port, this.admin(spec), this.nodePaths(spec, port).log, spec)));
+      await Promise.all(
+        started
+          .filter((entry): entry is [number, number] => entry[1] !== null)
+          .map(async ([port, replicaOf]) => {
+            if (await this.answers(replicaOf, spec)) await this.waitForLink(spec, port, replicaOf);
+          }),
+      );
 
       if (sentinelWanted && !sentinelUp) await this.startSentinel(spec, spec.sentinelPort);
     });
@@ -192,7 +208,7 @@ export class LocalRedisDriver extends RedisDriver {
             'maxmemory-policy',
             spec.maxmemoryPolicy,
             'maxclients',
-            String(spec.maxclients),
+            String(spec.maxclients + INTERNAL_CLIENTS),
             'timeout',
             String(spec.timeoutSeconds),
             'appendonly',
@@ -237,34 +253,36 @@ export class LocalRedisDriver extends RedisDriver {
     validateFull(spec);
     if (!hasSentinel(spec)) throw new Error(`Redis ${spec.key} has no sentinel to fail over with`);
     const sentinelPort = spec.sentinelPort;
-    const before = (await this.currentPrimary(spec)) ?? spec.primaryIndex;
-    const target = spec.nodePorts.findIndex((_port, index) => index !== before);
-    const [oldPort, newPort] = [spec.nodePorts[before], spec.nodePorts[target]];
-    const deadline = Date.now() + FAILOVER_WAIT_MS;
+    return this.withLock(spec, async () => {
+      const deadline = Date.now() + FAILOVER_WAIT_MS;
+      const before = (await this.currentPrimary(spec)) ?? spec.primaryIndex;
+      const target = spec.nodePorts.findIndex((_port, index) => index !== before);
+      const [oldPort, newPort] = [spec.nodePorts[before], spec.nodePorts[target]];
 
-    // The sentinel promotes with REPLICAOF NO ONE, without waiting for the standby to catch up,
-    // and the old primary keeps accepting writes until it is demoted: those writes are lost (in
-    // a test, 13k of 20k acknowledged in one second). Writes on the old primary wait instead,
-    // and fail with READONLY once it has been demoted. A dead primary cannot be paused.
-    const paused = await this.withClient(oldPort, this.admin(spec), (client) => client.call('CLIENT', 'PAUSE', String(FAILOVER_WAIT_MS + 5_000), 'WRITE')).then(
-      () => true,
-      () => false,
-    );
-    try {
-      if (paused) await this.waitForCatchUp(spec, oldPort, newPort, Math.min(deadline, Date.now() + CATCH_UP_WAIT_MS));
-      await this.askSentinelToFailOver(spec, sentinelPort, deadline);
-      while (Date.now() < deadline) {
-        const port = await this.sentinelPrimaryPort(spec, sentinelPort).catch(() => null);
-        if (port === newPort && (await this.role(newPort, spec)) === 'master') {
-          await this.demote(spec, oldPort, newPort);
-          return target;
+      // The sentinel promotes with REPLICAOF NO ONE, without waiting for the standby to catch up,
+      // and the old primary keeps accepting writes until it is demoted: those writes are lost (in
+      // a test, 13k of 20k acknowledged in one second). Writes on the old primary wait instead,
+      // and fail with READONLY once it has been demoted. A dead primary cannot be paused.
+      const paused = await this.withClient(oldPort, this.admin(spec), (client) => client.call('CLIENT', 'PAUSE', String(FAILOVER_WAIT_MS + 5_000), 'WRITE')).then(
+        () => true,
+        () => false,
+      );
+      try {
+        if (paused) await this.waitForCatchUp(spec, oldPort, newPort, Math.min(deadline, Date.now() + CATCH_UP_WAIT_MS));
+        await this.askSentinelToFailOver(spec, sentinelPort, deadline);
+        while (Date.now() < deadline) {
+          const port = await this.sentinelPrimaryPort(spec, sentinelPort).catch(() => null);
+          if (port === newPort && (await this.role(newPort, spec)) === 'master') {
+            await this.demote(spec, oldPort, newPort);
+            return target;
+          }
+          await sleep(POLL_MS);
         }
-        await sleep(POLL_MS);
+        throw new Error(`Redis ${spec.key}: failover to port ${newPort} did not finish within ${FAILOVER_WAIT_MS} ms`);
+      } finally {
+        if (paused) await this.withClient(oldPort, this.admin(spec), (client) => client.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
       }
-      throw new Error(`Redis ${spec.key}: failover to port ${newPort} did not finish within ${FAILOVER_WAIT_MS} ms`);
-    } finally {
-      if (paused) await this.withClient(oldPort, this.admin(spec), (client) => client.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
-    }
+    });
   }
 
   private async askSentinelToFailOver(spec: RedisInstanceSpec, sentinelPort: number, deadline: number): Promise<void> {
@@ -328,7 +346,7 @@ export class LocalRedisDriver extends RedisDriver {
       usedMemoryBytes: num(fields.get('used_memory')),
       maxmemoryBytes: num(fields.get('maxmemory')),
       connectedClients: num(fields.get('connected_clients')),
-      maxclients,
+      maxclients: maxclients - INTERNAL_CLIENTS,
       opsPerSecond: num(fields.get('instantaneous_ops_per_sec')),
       keys: num(parsePairs(fields.get('db0')).get('keys')),
       persistence: { aofEnabled: fields.get('aof_enabled') === '1', lastWriteStatus: fields.get('aof_last_write_status') ?? null },
@@ -346,9 +364,10 @@ export class LocalRedisDriver extends RedisDriver {
       if (spec.sentinelPort !== null) sentinels.add(spec.sentinelPort);
       const nodes = new Set([...entries.nodes, ...spec.nodePorts]);
       // The sentinel first, so it does not fail over while the nodes stop.
-      await Promise.all([...sentinels].map((port) => this.stop(this.sentinelPaths(spec, port).pidfile, port)));
-      await Promise.all([...nodes].map((port) => this.stop(this.nodePaths(spec, port).pidfile, port)));
-      await this.waitForPortsFree([...sentinels, ...nodes]);
+      const stopped = await Promise.all([...sentinels].map(async (port) => ((await this.stop(this.sentinelPaths(spec, port).pidfile, port)) ? port : null)));
+      stopped.push(...(await Promise.all([...nodes].map(async (port) => ((await this.stop(this.nodePaths(spec, port).pidfile, port)) ? port : null)))));
+      // Only ports this call freed: on a repeated destroy, another instance may own them by now.
+      await this.waitForPortsFree(stopped.filter((port): port is number => port !== null));
       await rm(instanceDir, { recursive: true, force: true });
     });
     this.logger.log(`Redis ${spec.key}: destroyed`);
@@ -435,7 +454,7 @@ export class LocalRedisDriver extends RedisDriver {
       'repl-diskless-sync-delay 0',
       `maxmemory ${spec.maxmemoryBytes}`,
       `maxmemory-policy ${spec.maxmemoryPolicy}`,
-      `maxclients ${spec.maxclients}`,
+      `maxclients ${spec.maxclients + INTERNAL_CLIENTS}`,
       `timeout ${spec.timeoutSeconds}`,
       `aclfile ${quote(paths.acl)}`,
       // Primaries too: after a failover the sentinel turns them into replicas.
@@ -614,9 +633,9 @@ export class LocalRedisDriver extends RedisDriver {
   }
 
   /** SIGTERM (Redis flushes its AOF and exits), SIGKILL if it lingers; returns once the pid is gone. */
-  private async stop(pidfile: string, port: number): Promise<void> {
+  private async stop(pidfile: string, port: number): Promise<boolean> {
     const pid = await this.livePid(pidfile, port);
-    if (pid === null) return;
+    if (pid === null) return false;
     const exited = async (ms: number) => {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
@@ -633,9 +652,10 @@ export class LocalRedisDriver extends RedisDriver {
       }
     };
     signal('SIGTERM');
-    if (await exited(STOP_WAIT_MS)) return;
+    if (await exited(STOP_WAIT_MS)) return true;
     signal('SIGKILL');
     if (!(await exited(STOP_WAIT_MS))) throw new Error(`Redis process ${pid} on port ${port} did not exit`);
+    return true;
   }
 
   private async waitForPortsFree(ports: number[]): Promise<void> {
@@ -702,6 +722,13 @@ export class LocalRedisDriver extends RedisDriver {
       if (role !== 'master') return;
       await client.multi().call('REPLICAOF', LOOPBACK, String(newPort)).call('CONFIG', 'REWRITE').call('CLIENT', 'KILL', 'TYPE', 'normal').exec();
     }).catch((error: unknown) => this.logger.warn(`Redis ${spec.key}: could not demote the old primary on port ${oldPort}: ${message(error)}`));
+  }
+
+  private async answers(port: number, spec: RedisInstanceSpec): Promise<boolean> {
+    return this.withClient(port, this.admin(spec), (client) => client.ping()).then(
+      () => true,
+      () => false,
+    );
   }
 
   private async role(port: number, spec: RedisInstanceSpec): Promise<string | null> {
