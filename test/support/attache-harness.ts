@@ -97,10 +97,14 @@ export class AttacheHarness {
     return harness;
   }
 
-  /** A block of 200 ports of its own, so test files running at once never allocate the same one. */
+  /**
+   * Ports of its own: a block per jest worker (files in one worker run one after another, so
+   * files running at once never share ports), clear of `npm start`'s and the kernel's ephemeral ones.
+   */
   private async seedRedis(): Promise<void> {
     await this.api.get(FirstPartyCatalogService).seed();
-    const portMin = 20_000 + randomInt(0, 40) * 200;
+    const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
+    const portMin = 20_000 + worker * 1_000 + randomInt(0, 5) * 200;
     await this.api.get(RedisHosts).register({
       name: 'local',
       address: '127.0.0.1',

@@ -18,8 +18,11 @@ export abstract class RedisDriver {
   /** Applies memory, clients, persistence, eviction policy and idle timeout to the running nodes, live. */
   abstract configure(spec: RedisInstanceSpec): Promise<void>;
 
-  /** Sets the `app` user's password on every node and closes the connections it has open. */
-  abstract setPassword(spec: RedisInstanceSpec, password: string): Promise<void>;
+  /** Lets the `app` user log in with `password` too, on every node; the passwords it had still work. */
+  abstract addPassword(spec: RedisInstanceSpec, password: string): Promise<void>;
+
+  /** Leaves `password` the `app` user's only one on every node, and closes the connections it has open. */
+  abstract retireOtherPasswords(spec: RedisInstanceSpec, password: string): Promise<void>;
 
   /** The index of the node the sentinel names as primary now; null without a sentinel or when it cannot tell. */
   abstract currentPrimary(spec: RedisInstanceSpec): Promise<number | null>;

@@ -31,6 +31,13 @@ export class RedisHosts {
     if (!input.dataDir.startsWith('/')) throw new InvalidInputError('The data directory must be an absolute path.');
     const now = this.clock.now();
     const existing = await this.store.redis.hosts.findByName(input.name);
+    for (const other of await this.store.redis.hosts.list()) {
+      if (other.name === input.name || other.address !== input.address) continue;
+      if (other.dataDir === input.dataDir) throw new InvalidInputError(`Host ${other.name} already keeps its instances in ${input.dataDir}.`);
+      if (input.portMin <= other.portMax && other.portMin <= input.portMax) {
+        throw new InvalidInputError(`Ports ${input.portMin}-${input.portMax} overlap those of host ${other.name} (${other.portMin}-${other.portMax}).`);
+      }
+    }
     return this.store.redis.hosts.upsertByName({
       id: existing?.id ?? newId(),
       name: input.name,

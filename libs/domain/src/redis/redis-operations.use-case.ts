@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock, InvalidInputError, SecretBox, randomToken } from '@app/common';
+import { Clock, DomainError, InvalidInputError, SecretBox, randomToken } from '@app/common';
 import { Store } from '../shared/store.port';
 import { RedisAddon, RedisAddons } from './redis-addons';
 import { RedisConfigPublisher, redisSpec, redisUrl } from './redis-config';
@@ -8,6 +8,16 @@ import { REDIS_MAXMEMORY_POLICIES, RedisInfo, RedisInstance, RedisMaxmemoryPolic
 
 /** A rotation pending longer than this was interrupted. */
 const REPAIR_AFTER_MS = 60_000;
+
+/** A node that cannot be reached is the service being unavailable (503), not Attache failing (500). */
+async function unavailableOnFailure<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw new DomainError('unavailable', 'redis_unavailable', `The Redis instance did not answer (${(error as Error).message}); try again shortly.`);
+  }
+}
 const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /**
@@ -29,20 +39,20 @@ export class RedisOperationsUseCase {
 
   async info(accountId: string, addonRef: string): Promise<{ target: RedisAddon; info: RedisInfo }> {
     const target = await this.addons.viewable(accountId, addonRef);
-    return { target, info: await this.driver.info(redisSpec(target.instance, target.host, this.box)) };
+    return { target, info: await unavailableOnFailure(() => this.driver.info(redisSpec(target.instance, target.host, this.box))) };
   }
 
   /** `maxmemory-policy` and the idle `timeout`, applied live and kept across restarts. */
   async configure(accountId: string, addonRef: string, input: { maxmemoryPolicy?: string | null; timeoutSeconds?: number | null }): Promise<RedisAddon> {
     const target = await this.addons.manageable(accountId, addonRef);
     const patch: Partial<RedisInstance> = {};
-    if (input.maxmemoryPolicy != null) {
+    if (input.maxmemoryPolicy !== undefined && input.maxmemoryPolicy !== null) {
       if (!(REDIS_MAXMEMORY_POLICIES as readonly string[]).includes(input.maxmemoryPolicy)) {
         throw new InvalidInputError(`maxmemory_policy must be one of ${REDIS_MAXMEMORY_POLICIES.join(', ')}.`);
       }
       patch.maxmemoryPolicy = input.maxmemoryPolicy as RedisMaxmemoryPolicy;
     }
-    if (input.timeoutSeconds != null) {
+    if (input.timeoutSeconds !== undefined && input.timeoutSeconds !== null) {
       if (!Number.isInteger(input.timeoutSeconds) || input.timeoutSeconds < 0 || input.timeoutSeconds > MAX_TIMEOUT_SECONDS) {
         throw new InvalidInputError(`timeout is whole seconds from 0 (never) to ${MAX_TIMEOUT_SECONDS}.`);
       }
@@ -50,11 +60,12 @@ export class RedisOperationsUseCase {
     }
     if (Object.keys(patch).length === 0) throw new InvalidInputError('Pass maxmemory_policy or timeout.');
     return this.store.transaction(async (tx) => {
-      const locked = (await this.addons.locked(tx, target.addon.id)) ?? target;
+      const locked = await this.addons.locked(tx, target.addon.id);
+      if (!locked) throw new InvalidInputError(`${target.addon.name} is being destroyed; its settings cannot change now.`, 'addon_not_ready');
       const instance = { ...locked.instance, ...patch, updatedAt: this.clock.now() };
       await tx.redis.instances.update(target.addon.id, { ...patch, updatedAt: instance.updatedAt });
       // Under the lock, so two changes reach the nodes in the order they are recorded.
-      await this.driver.configure(redisSpec(instance, locked.host, this.box));
+      await unavailableOnFailure(() => this.driver.configure(redisSpec(instance, locked.host, this.box)));
       return { ...locked, instance };
     });
   }
@@ -81,8 +92,10 @@ export class RedisOperationsUseCase {
   /** Promotes the standby of a premium instance; the URL on every attached app follows. */
   async failover(accountId: string, addonRef: string): Promise<RedisAddon> {
     const target = await this.addons.manageable(accountId, addonRef);
-    if (!target.instance.highAvailability) throw new InvalidInputError(`${target.addon.name} is on redis:${target.plan.name}, which has no standby; failover needs a premium plan.`);
-    const primary = await this.driver.failover(redisSpec(target.instance, target.host, this.box));
+    if (!target.instance.highAvailability) {
+      throw new InvalidInputError(`${target.addon.name} is on redis:${target.plan.name}, which has no standby; failover needs a premium plan.`, 'no_standby');
+    }
+    const primary = await unavailableOnFailure(() => this.driver.failover(redisSpec(target.instance, target.host, this.box)));
     return (await this.followPrimary(target.addon.id, primary)) ?? target;
   }
 
@@ -97,25 +110,26 @@ export class RedisOperationsUseCase {
     for (const pending of await this.store.redis.instances.listPendingRotation(olderThan, 100)) {
       if (await this.attempt(pending.addonId, () => this.finishRotation(pending.addonId))) result.rotations++;
     }
-    const hosts = new Map((await this.store.redis.hosts.list()).map((h) => [h.id, h]));
-    for (const instance of await this.store.redis.instances.listActive()) {
-      const host = hosts.get(instance.hostId);
-      const addon = await this.store.addons.findById(instance.addonId);
-      // Still being provisioned (the provision job starts it) or going away (deprovision stops it).
-      if (!host || addon?.state !== 'provisioned') continue;
-      await this.attempt(instance.addonId, async () => {
-        let current = instance;
-        if (instance.sentinelPort !== null) {
-          const primary = await this.driver.currentPrimary(redisSpec(instance, host, this.box));
-          if (primary !== null && primary !== instance.primaryIndex) {
-            current = (await this.followPrimary(instance.addonId, primary))?.instance ?? instance;
-            result.failovers++;
+    for (const { addonId } of await this.store.redis.instances.listActive()) {
+      // Each instance with its add-on locked and re-read, so a run never acts on a spec that a
+      // destroy, a rotation or a plan change has since replaced.
+      const checked = await this.attempt(addonId, () =>
+        this.store.transaction(async (tx) => {
+          const locked = await this.addons.locked(tx, addonId);
+          if (!locked) return false;
+          let { instance } = locked;
+          if (instance.sentinelPort !== null) {
+            const primary = await this.driver.currentPrimary(redisSpec(instance, locked.host, this.box));
+            if (primary !== null && primary !== instance.primaryIndex) {
+              instance = await this.recordFailover(tx, locked, primary);
+              result.failovers++;
+            }
           }
-        }
-        await this.driver.ensure(redisSpec(current, host, this.box));
-        result.checked++;
-        return true;
-      });
+          await this.driver.ensure(redisSpec(instance, locked.host, this.box));
+          return true;
+        }),
+      );
+      if (checked) result.checked++;
     }
     return result;
   }
@@ -125,20 +139,24 @@ export class RedisOperationsUseCase {
     return this.store.transaction(async (tx) => {
       const locked = await this.addons.locked(tx, addonId);
       if (!locked || locked.instance.primaryIndex === primaryIndex) return locked;
-      const now = this.clock.now();
-      const instance = { ...locked.instance, primaryIndex, lastFailoverAt: now, updatedAt: now };
-      await tx.redis.instances.update(addonId, { primaryIndex, lastFailoverAt: now, updatedAt: now });
-      await this.publisher.publish(tx, locked.addon, locked.service, instance, locked.host, `Failover of ${locked.addon.name}`, now);
-      await tx.events.append({
-        type: 'addon.failover',
-        addonId,
-        appId: locked.addon.appId,
-        occurredAt: now,
-        data: { from_port: locked.instance.nodePorts[locked.instance.primaryIndex], to_port: instance.nodePorts[primaryIndex] },
-      });
-      this.logger.log({ addonId, port: instance.nodePorts[primaryIndex] }, 'followed a Redis failover');
-      return { ...locked, instance };
+      return { ...locked, instance: await this.recordFailover(tx, locked, primaryIndex) };
     });
+  }
+
+  private async recordFailover(tx: Store, locked: RedisAddon, primaryIndex: number): Promise<RedisInstance> {
+    const now = this.clock.now();
+    const instance = { ...locked.instance, primaryIndex, lastFailoverAt: now, updatedAt: now };
+    await tx.redis.instances.update(locked.addon.id, { primaryIndex, lastFailoverAt: now, updatedAt: now });
+    await this.publisher.publish(tx, locked.addon, locked.service, instance, locked.host, `Failover of ${locked.addon.name}`, now);
+    await tx.events.append({
+      type: 'addon.failover',
+      addonId: locked.addon.id,
+      appId: locked.addon.appId,
+      occurredAt: now,
+      data: { from_port: locked.instance.nodePorts[locked.instance.primaryIndex], to_port: instance.nodePorts[primaryIndex] },
+    });
+    this.logger.log({ addonId: locked.addon.id, port: instance.nodePorts[primaryIndex] }, 'followed a Redis failover');
+    return instance;
   }
 
   /** Applies the pending password on the nodes and publishes it, with the add-on locked. Null if it is not provisioned. */
@@ -147,13 +165,16 @@ export class RedisOperationsUseCase {
       const locked = await this.addons.locked(tx, addonId);
       if (!locked || !locked.instance.pendingPasswordSealed) return locked;
       const password = this.box.open(locked.instance.pendingPasswordSealed);
-      await this.driver.setPassword(redisSpec(locked.instance, locked.host, this.box, password), password);
+      const spec = redisSpec(locked.instance, locked.host, this.box, password);
+      // Both passwords work until the new URL is written; a failure before then leaves apps working.
+      await this.driver.addPassword(spec, password);
       const now = this.clock.now();
       const patch = { passwordSealed: locked.instance.pendingPasswordSealed, pendingPasswordSealed: null, pendingSince: null, updatedAt: now };
       const instance = { ...locked.instance, ...patch };
       await tx.redis.instances.update(addonId, patch);
       await this.publisher.publish(tx, locked.addon, locked.service, instance, locked.host, `Rotate the password of ${locked.addon.name}`, now);
       await tx.events.append({ type: 'addon.credentials_rotated', addonId, appId: locked.addon.appId, occurredAt: now, data: {} });
+      await this.driver.retireOtherPasswords(spec, password);
       return { ...locked, instance };
     });
   }

@@ -33,6 +33,8 @@ export interface RedisPortRepository {
   taken(hostId: string): Promise<Set<number>>;
   /** Records the ports as the add-on's; the (host, port) key refuses a port held by another. */
   hold(hostId: string, addonId: string, ports: number[]): Promise<void>;
+  /** The ports the add-on holds. */
+  heldBy(addonId: string): Promise<number[]>;
   /** Frees the given ports of the add-on (all of them when `ports` is omitted). */
   release(addonId: string, ports?: number[]): Promise<void>;
 }

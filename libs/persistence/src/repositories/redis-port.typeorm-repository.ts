@@ -18,6 +18,12 @@ export class TypeOrmRedisPorts implements RedisPortRepository {
     await query(this.m, `INSERT INTO redis_ports (host_id, port, addon_id) SELECT $1::uuid, p, $3::uuid FROM unnest($2::integer[]) AS p`, [hostId, ports, addonId]);
   }
 
+  async heldBy(addonId: string): Promise<number[]> {
+    if (!isUuid(addonId)) return [];
+    const rows = await query<{ port: number }[]>(this.m, `SELECT port FROM redis_ports WHERE addon_id = $1 ORDER BY port`, [addonId]);
+    return rows.map((r) => r.port);
+  }
+
   async release(addonId: string, ports?: number[]): Promise<void> {
     if (!isUuid(addonId) || ports?.length === 0) return;
     if (ports === undefined) await query(this.m, `DELETE FROM redis_ports WHERE addon_id = $1`, [addonId]);

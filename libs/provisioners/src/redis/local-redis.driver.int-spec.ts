@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { RedisHostConnection, RedisInstanceSpec } from '@app/domain';
-import { LocalRedisDriver } from './local-redis.driver';
+import { LocalRedisDriver, secretFor } from './local-redis.driver';
 
 const password = () => randomBytes(24).toString('base64url');
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -19,7 +19,8 @@ describe('LocalRedisDriver', () => {
   const clients: Redis[] = [];
   let dataDir: string;
   let host: RedisHostConnection;
-  let nextPort = 17_000 + Math.floor(Math.random() * 30_000);
+  // Clear of `npm start` (17000s), the e2e harness (20000–27999), the benchmark (30000s) and the kernel's ephemeral ports (32768+).
+  let nextPort = 31_000 + Math.floor(Math.random() * 1_500);
 
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'attache-redis-'));
@@ -77,7 +78,7 @@ describe('LocalRedisDriver', () => {
     return client;
   }
 
-  const admin = (spec: RedisInstanceSpec, port: number) => connect(port, 'admin', spec.internalPassword);
+  const admin = (spec: RedisInstanceSpec, port: number) => connect(port, 'admin', secretFor(spec, 'admin'));
   const app = (spec: RedisInstanceSpec, port: number, pw = spec.password) => connect(port, 'app', pw);
 
   async function errorOf(promise: Promise<unknown>): Promise<string> {
@@ -155,7 +156,7 @@ describe('LocalRedisDriver', () => {
     expect(await tenantA.get('secret')).toBe('a-only');
 
     expect(await authError(portB, 'app', a.password)).toMatch(/^WRONGPASS/);
-    expect(await authError(portB, 'admin', a.internalPassword)).toMatch(/^WRONGPASS/);
+    expect(await authError(portB, 'admin', secretFor(a, 'admin'))).toMatch(/^WRONGPASS/);
     const tenantB = app(b, portB);
     expect(await tenantB.get('secret')).toBeNull();
     expect(await tenantB.dbsize()).toBe(0);
@@ -275,7 +276,12 @@ describe('LocalRedisDriver', () => {
     const closed = new Promise<void>((resolve) => before.once('end', () => resolve()));
 
     const newPassword = password();
-    await driver.setPassword(spec, newPassword);
+    await driver.addPassword(spec, newPassword);
+    // Until the new password is everywhere, both work and nothing is disconnected.
+    expect(await app(spec, port, newPassword).get('k')).toBe('v');
+    expect(await app(spec, port).get('k')).toBe('v');
+    expect(await before.get('k')).toBe('v');
+    await driver.retireOtherPasswords(spec, newPassword);
     await waitFor('the old connection to be closed', async () => before.status === 'end', 5_000);
     await closed;
     expect(await authError(port, 'app', spec.password)).toMatch(/^WRONGPASS/);
@@ -451,5 +457,22 @@ describe('LocalRedisDriver', () => {
 
     await driver.destroy(spec);
     expect(existsSync(join(dataDir, spec.key))).toBe(false);
+    // A caller still holding the old spec cannot bring it back.
+    await expect(driver.ensure(spec)).rejects.toThrow(/was destroyed/);
+    expect(existsSync(join(dataDir, spec.key))).toBe(false);
+    for (const port of ports) expect(await driver.isPortFree(host, port)).toBe(true);
+  });
+
+  it('keeps the tenant off the sentinel’s channel, where a forged hello would redirect the sentinel', async () => {
+    const spec = await newSpec({ nodes: 2, sentinel: true, persistence: true });
+    await driver.ensure(spec);
+    const tenant = app(spec, spec.nodePorts[spec.primaryIndex]);
+    const forged = `127.0.0.1,${spec.sentinelPort},${'a'.repeat(40)},100,${spec.key},127.0.0.1,1,100`;
+    await expect(tenant.publish('__sentinel__:hello', forged)).rejects.toThrow(/NOPERM/);
+    // Its own channels, keyspace notifications' included, stay open to it.
+    expect(await tenant.publish('orders', 'x')).toBe(0);
+    expect(await tenant.publish('__keyspace@0__:k', 'x')).toBe(0);
+    expect(await driver.currentPrimary(spec)).toBe(spec.primaryIndex);
+    await driver.destroy(spec);
   });
 });

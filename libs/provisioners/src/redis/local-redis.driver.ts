@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { FileHandle, chmod, mkdir, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -22,7 +22,6 @@ const CONNECT_TIMEOUT_MS = 2_000;
 /** Started nodes and sentinels must answer PING within this. */
 const START_WAIT_MS = 10_000;
 /** A live process that does not answer (still loading, hung) gets this long before it is replaced. */
-const ADOPT_WAIT_MS = 3_000;
 /** Best effort: a freshly started replica usually finishes its first sync within this. */
 const LINK_WAIT_MS = 10_000;
 /** SIGTERM, then SIGKILL after this; then as long again for the exit. */
@@ -40,7 +39,12 @@ const SENTINEL_FAILOVER_TIMEOUT_MS = 10_000;
  * The tenant may do anything to its own server except administer it. MIGRATE is denied too: it
  * makes the server connect to any address, e.g. another port on this host.
  */
-const APP_RULES = '~* &* +@all -@admin -migrate';
+/**
+ * The tenant: every key and command but the administrative ones and MIGRATE (which would let it
+ * make its server connect elsewhere), and every channel but `__sentinel__:*`, where a forged
+ * hello would make the sentinel switch to (and authenticate against) any address.
+ */
+const APP_RULES = '~* resetchannels &[^_]* &_[^_]* &__[^s]* &__s[^e]* +@all -@admin -migrate';
 const ADMIN_RULES = '~* &* +@all';
 const REPLICATION_RULES = '+psync +replconf +ping';
 /** The list Redis's sentinel documentation gives for a sentinel's user on the monitored nodes. */
@@ -67,6 +71,15 @@ interface SentinelPaths {
 type DestroySpec = Pick<RedisInstanceSpec, 'key' | 'host' | 'nodePorts' | 'sentinelPort'>;
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * Each of Attache's roles on an instance has its own secret, derived from the instance's one
+ * internal password: the replication and sentinel secrets must sit in plain text in config files
+ * (Redis reads them from there), and neither may open the admin user.
+ */
+const SECRET_ROLES = ['admin', 'replication', 'sentinel', 'sentinel-admin'] as const;
+export const secretFor = (spec: Pick<RedisInstanceSpec, 'internalPassword'>, role: (typeof SECRET_ROLES)[number]) =>
+  createHmac('sha256', spec.internalPassword).update(`attache-redis:${role}`).digest('hex');
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -152,7 +165,7 @@ export class LocalRedisDriver extends RedisDriver {
       await this.removeUnwanted(spec);
 
       const sentinelWanted = hasSentinel(spec);
-      const sentinelUp = sentinelWanted && (await this.adopt(this.sentinelPaths(spec, spec.sentinelPort).pidfile, spec.sentinelPort, { password: spec.internalPassword }));
+      const sentinelUp = sentinelWanted && (await this.adopt(this.sentinelPaths(spec, spec.sentinelPort).pidfile, spec.sentinelPort, this.sentinelAuth(spec)));
       const up = await Promise.all(spec.nodePorts.map((port) => this.adopt(this.nodePaths(spec, port).pidfile, port, this.admin(spec))));
 
       const primaryPort = spec.nodePorts[spec.primaryIndex];
@@ -223,18 +236,28 @@ export class LocalRedisDriver extends RedisDriver {
     });
   }
 
-  async setPassword(spec: RedisInstanceSpec, password: string): Promise<void> {
+  async addPassword(spec: RedisInstanceSpec, password: string): Promise<void> {
+    await this.changeAppPasswords(spec, ['ACL', 'SETUSER', 'app', `#${sha256(password)}`], false);
+  }
+
+  async retireOtherPasswords(spec: RedisInstanceSpec, password: string): Promise<void> {
+    await this.changeAppPasswords(spec, ['ACL', 'SETUSER', 'app', 'resetpass', `#${sha256(password)}`], true);
+  }
+
+  /**
+   * Runs the ACL change on every running node and saves it to the ACL file. The hash, not the
+   * password, goes over the wire, so MONITOR, the slowlog and error messages can never show it.
+   */
+  private async changeAppPasswords(spec: RedisInstanceSpec, command: string[], killClients: boolean): Promise<void> {
     validateFull(spec);
     await this.withLock(spec, async () => {
       for (const port of spec.nodePorts) {
         if (!(await this.isRunning(this.nodePaths(spec, port).pidfile, port))) continue;
         await this.withClient(port, this.admin(spec), async (client) => {
-          // The hash, not the password, goes over the wire, so MONITOR, the slowlog and error
-          // messages can never show it.
-          await client.call('ACL', 'SETUSER', 'app', 'resetpass', `#${sha256(password)}`);
+          await client.call(command[0], ...command.slice(1));
           await client.call('ACL', 'SAVE');
-          // Changing the password leaves authenticated connections open.
-          await client.call('CLIENT', 'KILL', 'USER', 'app');
+          // Changing passwords leaves authenticated connections open.
+          if (killClients) await client.call('CLIENT', 'KILL', 'USER', 'app');
         });
       }
     });
@@ -288,7 +311,7 @@ export class LocalRedisDriver extends RedisDriver {
   private async askSentinelToFailOver(spec: RedisInstanceSpec, sentinelPort: number, deadline: number): Promise<void> {
     for (;;) {
       try {
-        await this.withClient(sentinelPort, { password: spec.internalPassword }, (client) => client.call('SENTINEL', 'FAILOVER', spec.key));
+        await this.withClient(sentinelPort, this.sentinelAuth(spec), (client) => client.call('SENTINEL', 'FAILOVER', spec.key));
         return;
       } catch (error) {
         const reply = message(error);
@@ -368,8 +391,12 @@ export class LocalRedisDriver extends RedisDriver {
       stopped.push(...(await Promise.all([...nodes].map(async (port) => ((await this.stop(this.nodePaths(spec, port).pidfile, port)) ? port : null)))));
       // Only ports this call freed: on a repeated destroy, another instance may own them by now.
       await this.waitForPortsFree(stopped.filter((port): port is number => port !== null));
+      // Before the files go: a caller that read the instance before it was destroyed must not start it again.
+      await this.makeDir(this.tombstoneDir(spec));
+      await writeFile(this.tombstone(spec), '', { mode: 0o600 });
       await rm(instanceDir, { recursive: true, force: true });
-    });
+      await this.pruneTombstones(spec);
+    }, { allowDestroyed: true });
     this.logger.log(`Redis ${spec.key}: destroyed`);
   }
 
@@ -427,13 +454,12 @@ export class LocalRedisDriver extends RedisDriver {
   // --- files ----------------------------------------------------------------------------------
 
   private aclFile(spec: RedisInstanceSpec): string {
-    const internal = `#${sha256(spec.internalPassword)}`;
     return [
       'user default off',
       `user app on #${sha256(spec.password)} ${APP_RULES}`,
-      `user admin on ${internal} ${ADMIN_RULES}`,
-      `user replication on ${internal} ${REPLICATION_RULES}`,
-      `user sentinel on ${internal} ${SENTINEL_RULES}`,
+      `user admin on #${sha256(secretFor(spec, 'admin'))} ${ADMIN_RULES}`,
+      `user replication on #${sha256(secretFor(spec, 'replication'))} ${REPLICATION_RULES}`,
+      `user sentinel on #${sha256(secretFor(spec, 'sentinel'))} ${SENTINEL_RULES}`,
       '',
     ].join('\n');
   }
@@ -459,7 +485,7 @@ export class LocalRedisDriver extends RedisDriver {
       `aclfile ${quote(paths.acl)}`,
       // Primaries too: after a failover the sentinel turns them into replicas.
       'masteruser replication',
-      `masterauth ${quote(spec.internalPassword)}`,
+      `masterauth ${quote(secretFor(spec, 'replication'))}`,
       ...(replicaOf === null ? [] : [`replicaof ${LOOPBACK} ${replicaOf}`]),
       '',
     ].join('\n');
@@ -476,10 +502,10 @@ export class LocalRedisDriver extends RedisDriver {
       `logfile ${quote(paths.log)}`,
       `dir ${quote(paths.dir)}`,
       // Clients of the sentinel itself (Attache) authenticate with the internal password.
-      `user default on #${sha256(spec.internalPassword)} ~* &* +@all`,
+      `user default on #${sha256(secretFor(spec, 'sentinel-admin'))} ~* &* +@all`,
       `sentinel monitor ${key} ${LOOPBACK} ${primaryPort} 1`,
       `sentinel auth-user ${key} sentinel`,
-      `sentinel auth-pass ${key} ${quote(spec.internalPassword)}`,
+      `sentinel auth-pass ${key} ${quote(secretFor(spec, 'sentinel'))}`,
       `sentinel down-after-milliseconds ${key} ${SENTINEL_DOWN_AFTER_MS}`,
       `sentinel failover-timeout ${key} ${SENTINEL_FAILOVER_TIMEOUT_MS}`,
       `sentinel parallel-syncs ${key} 1`,
@@ -523,7 +549,7 @@ export class LocalRedisDriver extends RedisDriver {
     if (!exists) await this.writePrivate(paths.conf, this.sentinelConf(spec, port, paths));
     await unlink(paths.pidfile).catch(() => undefined);
     await this.launch([paths.conf, '--sentinel'], spec);
-    await this.waitForPing(port, { password: spec.internalPassword }, paths.log, spec);
+    await this.waitForPing(port, this.sentinelAuth(spec), paths.log, spec);
     this.logger.log(`Redis ${spec.key}: started sentinel on port ${port}`);
   }
 
@@ -565,27 +591,19 @@ export class LocalRedisDriver extends RedisDriver {
   }
 
   /**
-   * True if the process named by the pidfile runs and answers PING. One that runs but does not
-   * answer in time (wedged, or started with other credentials) is stopped, so it gets restarted.
+   * True if the process named by the pidfile runs. One that runs but does not answer in time is
+   * left alone: a tenant's slow script, or a full client table, must not get its node (and, on
+   * mini, its data) killed.
    */
   private async adopt(pidfile: string, port: number, auth: Auth): Promise<boolean> {
     if (!(await this.isRunning(pidfile, port))) return false;
-    const deadline = Date.now() + ADOPT_WAIT_MS;
-    let lastError = '';
-    while (Date.now() < deadline) {
-      try {
-        await this.withClient(port, auth, (client) => client.ping());
-        return true;
-      } catch (error) {
-        lastError = message(error);
-        if (/^LOADING/.test(lastError)) return true;
-        if (!(await this.isRunning(pidfile, port))) return false;
-        await sleep(POLL_MS * 2);
-      }
+    try {
+      await this.withClient(port, auth, (client) => client.ping());
+    } catch (error) {
+      if (!(await this.isRunning(pidfile, port))) return false;
+      this.logger.warn(`Redis process on port ${port} runs but does not answer (${message(error)}); leaving it be`);
     }
-    this.logger.warn(`Redis process on port ${port} runs but does not answer (${lastError}); restarting it`);
-    await this.stop(pidfile, port);
-    return false;
+    return true;
   }
 
   private async waitForPing(port: number, auth: Auth, log: string, spec: RedisInstanceSpec): Promise<void> {
@@ -670,12 +688,16 @@ export class LocalRedisDriver extends RedisDriver {
 
   // --- clients --------------------------------------------------------------------------------
 
-  private admin(spec: RedisInstanceSpec): Auth {
-    return { username: 'admin', password: spec.internalPassword };
+  private admin(spec: Pick<RedisInstanceSpec, 'internalPassword'>): Auth {
+    return { username: 'admin', password: secretFor(spec, 'admin') };
+  }
+
+  private sentinelAuth(spec: Pick<RedisInstanceSpec, 'internalPassword'>): Auth {
+    return { password: secretFor(spec, 'sentinel-admin') };
   }
 
   private secrets(spec: RedisInstanceSpec): string[] {
-    return [spec.password, spec.internalPassword];
+    return [spec.password, spec.internalPassword, ...SECRET_ROLES.map((role) => secretFor(spec, role))];
   }
 
   private async withClient<T>(port: number, auth: Auth, fn: (client: Redis) => Promise<T>): Promise<T> {
@@ -704,7 +726,7 @@ export class LocalRedisDriver extends RedisDriver {
   }
 
   private async sentinelPrimaryPort(spec: RedisInstanceSpec, sentinelPort: number): Promise<number | null> {
-    const reply = (await this.withClient(sentinelPort, { password: spec.internalPassword }, (client) =>
+    const reply = (await this.withClient(sentinelPort, this.sentinelAuth(spec), (client) =>
       client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', spec.key),
     )) as [string, string] | null;
     return reply ? Number(reply[1]) : null;
@@ -738,26 +760,54 @@ export class LocalRedisDriver extends RedisDriver {
   // --- locking --------------------------------------------------------------------------------
 
   /**
-   * Serialises ensure/configure/setPassword/destroy of one instance across processes: flock(2) on
+   * Serialises ensure/configure/password changes/destroy of one instance across processes: flock(2) on
    * `<instance>/.lock`. The kernel drops the lock when its holder dies, so there is nothing stale
    * to detect. `flock` (util-linux) takes it on a descriptor we share with it, and it stays held
    * until we close ours. destroy deletes the file; a waiter that then locked the deleted inode
    * notices and starts over.
    */
-  private async withLock<T>(spec: Pick<RedisInstanceSpec, 'key' | 'host'>, fn: () => Promise<T>): Promise<T> {
+  private async withLock<T>(spec: Pick<RedisInstanceSpec, 'key' | 'host'>, fn: () => Promise<T>, options: { allowDestroyed?: boolean } = {}): Promise<T> {
     const dir = this.instanceDir(spec);
     const path = join(dir, '.lock');
     for (;;) {
+      if (!options.allowDestroyed) await this.refuseDestroyed(spec);
       await this.makeDir(dir);
       const handle = await open(path, 'a', 0o600);
       try {
         await this.flock(handle, path);
         const [held, current] = await Promise.all([handle.stat(), stat(path).catch(() => null)]);
-        if (current !== null && current.ino === held.ino && current.dev === held.dev) return await fn();
+        if (current !== null && current.ino === held.ino && current.dev === held.dev) {
+          if (!options.allowDestroyed) await this.refuseDestroyed(spec, dir);
+          return await fn();
+        }
       } finally {
         await handle.close();
       }
     }
+  }
+
+  private tombstoneDir(spec: Pick<RedisInstanceSpec, 'host'>): string {
+    return join(spec.host.dataDir, '.destroyed');
+  }
+
+  private tombstone(spec: Pick<RedisInstanceSpec, 'key' | 'host'>): string {
+    return join(this.tombstoneDir(spec), spec.key);
+  }
+
+  /** A day is far longer than any job that could still hold an instance's old spec. */
+  private async pruneTombstones(spec: Pick<RedisInstanceSpec, 'host'>): Promise<void> {
+    const dir = this.tombstoneDir(spec);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const info = await stat(join(dir, name)).catch(() => null);
+      if (info && Date.now() - info.mtimeMs > 24 * 3600_000) await unlink(join(dir, name)).catch(() => undefined);
+    }
+  }
+
+  /** Destroyed instances stay destroyed (removing the directory a waiting caller just made). */
+  private async refuseDestroyed(spec: Pick<RedisInstanceSpec, 'key' | 'host'>, madeDir?: string): Promise<void> {
+    if (!(await stat(this.tombstone(spec)).catch(() => null))) return;
+    if (madeDir) await rm(madeDir, { recursive: true, force: true });
+    throw new Error(`Redis instance ${spec.key} was destroyed.`);
   }
 
   private flock(handle: FileHandle, path: string): Promise<void> {

@@ -52,14 +52,15 @@ export class RedisProvisioner extends Provisioner {
     const { addon, plan } = request;
     if (!isRedisPlan(plan.name)) throw new ProviderRefusedError(`redis:${plan.name} is not available.`);
     const shape = redisPlanShape(plan);
-    const { instance, host, released } = await this.store.transaction(async (tx) => {
+    const { instance, host } = await this.store.transaction(async (tx) => {
       const current = await tx.redis.instances.findByAddonForUpdate(addon.id);
       if (!current || current.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no instance yet.`);
       const host = (await tx.redis.hosts.findById(current.hostId))!;
-      const primaryPort = current.nodePorts[current.primaryIndex];
+      // The sentinel may have promoted the standby since supervision last looked: keep the node that has the data.
+      const promoted = current.sentinelPort !== null ? await this.driver.currentPrimary(redisSpec(current, host, this.box)) : null;
+      const primaryPort = current.nodePorts[promoted ?? current.primaryIndex];
       let nodePorts = current.nodePorts;
       let sentinelPort = current.sentinelPort;
-      let released: number[] = [];
       if (shape.highAvailability && current.nodePorts.length === 1) {
         // Mini to premium: the data stays on the running node, which gains a standby and a sentinel.
         const [replica, sentinel] = await this.allocatePorts(tx, host, addon.id, 2);
@@ -69,7 +70,6 @@ export class RedisProvisioner extends Provisioner {
         // Premium to mini: the primary keeps the data; the standby and the sentinel go.
         nodePorts = [primaryPort];
         sentinelPort = null;
-        released = [...current.nodePorts.filter((p) => p !== primaryPort), ...(current.sentinelPort ? [current.sentinelPort] : [])];
       }
       const patch: Partial<RedisInstance> = {
         nodePorts,
@@ -82,14 +82,17 @@ export class RedisProvisioner extends Provisioner {
         updatedAt: this.clock.now(),
       };
       await tx.redis.instances.update(addon.id, patch);
-      return { instance: { ...current, ...patch }, host, released };
+      return { instance: { ...current, ...patch }, host };
     });
     const spec = redisSpec(instance, host, this.box);
     // Live settings first (persistence on before a standby syncs from it), then the processes.
     await this.driver.configure(spec);
     await this.driver.ensure(spec);
+    // Whatever the add-on holds beyond what it now runs (also on a retry of this step).
+    const inUse = new Set([...instance.nodePorts, ...(instance.sentinelPort !== null ? [instance.sentinelPort] : [])]);
+    const released = (await this.store.redis.ports.heldBy(addon.id)).filter((port) => !inUse.has(port));
     if (released.length > 0) await this.store.redis.ports.release(addon.id, released);
-    return { kind: 'changed', config: null, message: null };
+    return { kind: 'changed', config: redisConfig(instance, host, this.box), message: null };
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
