@@ -19,6 +19,8 @@ async function unavailableOnFailure<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+/** Longest wait before supervision tries an instance that keeps failing again. */
+const MAX_BACKOFF_MS = 5 * 60_000;
 
 /**
  * What a developer does with a Redis add-on besides the lifecycle: info, settings, credential
@@ -27,6 +29,8 @@ const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 @Injectable()
 export class RedisOperationsUseCase {
   private readonly logger = new Logger(RedisOperationsUseCase.name);
+  /** Supervision failures per add-on in this process, and when to try again. */
+  private readonly backoff = new Map<string, { failures: number; nextAt: number }>();
 
   constructor(
     private readonly store: Store,
@@ -110,7 +114,10 @@ export class RedisOperationsUseCase {
     for (const pending of await this.store.redis.instances.listPendingRotation(olderThan, 100)) {
       if (await this.attempt(pending.addonId, () => this.finishRotation(pending.addonId))) result.rotations++;
     }
+    const now = this.clock.now().getTime();
     for (const { addonId } of await this.store.redis.instances.listActive()) {
+      // An instance that keeps failing (a port another program took, say) must not hold up the rest.
+      if ((this.backoff.get(addonId)?.nextAt ?? 0) > now) continue;
       // Each instance with its add-on locked and re-read, so a run never acts on a spec that a
       // destroy, a rotation or a plan change has since replaced.
       const checked = await this.attempt(addonId, () =>
@@ -129,7 +136,13 @@ export class RedisOperationsUseCase {
           return true;
         }),
       );
-      if (checked) result.checked++;
+      if (checked === null) {
+        const failures = (this.backoff.get(addonId)?.failures ?? 0) + 1;
+        this.backoff.set(addonId, { failures, nextAt: now + Math.min(2 ** failures * 1_000, MAX_BACKOFF_MS) });
+      } else {
+        this.backoff.delete(addonId);
+        if (checked) result.checked++;
+      }
     }
     return result;
   }

@@ -463,6 +463,19 @@ describe('LocalRedisDriver', () => {
     for (const port of ports) expect(await driver.isPortFree(host, port)).toBe(true);
   });
 
+  it('adopts a running node whose pidfile is gone instead of starting a second one', async () => {
+    const spec = await newSpec({ nodes: 1, persistence: false });
+    await driver.ensure(spec);
+    const [port] = spec.nodePorts;
+    const pid = nodePid(spec, port);
+    rmSync(join(nodeDir(spec, port), 'redis.pid'));
+    await driver.ensure(spec);
+    expect(nodePid(spec, port)).toBe(pid);
+    expect(alive(pid)).toBe(true);
+    await driver.destroy(spec);
+    expect(alive(pid)).toBe(false);
+  });
+
   it('keeps the tenant off the sentinel’s channel, where a forged hello would redirect the sentinel', async () => {
     const spec = await newSpec({ nodes: 2, sentinel: true, persistence: true });
     await driver.ensure(spec);

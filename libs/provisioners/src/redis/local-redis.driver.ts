@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { FileHandle, chmod, mkdir, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
@@ -596,13 +596,27 @@ export class LocalRedisDriver extends RedisDriver {
    * mini, its data) killed.
    */
   private async adopt(pidfile: string, port: number, auth: Auth): Promise<boolean> {
-    if (!(await this.isRunning(pidfile, port))) return false;
+    if (!(await this.isRunning(pidfile, port))) return this.adoptByCredentials(pidfile, port, auth);
     try {
       await this.withClient(port, auth, (client) => client.ping());
     } catch (error) {
       if (!(await this.isRunning(pidfile, port))) return false;
       this.logger.warn(`Redis process on port ${port} runs but does not answer (${message(error)}); leaving it be`);
     }
+    return true;
+  }
+
+  /**
+   * Its pidfile is gone (files removed by hand, a crash while writing it) but the process may run:
+   * one that accepts this instance's own credentials on the port is ours, so its pidfile is
+   * written again instead of a duplicate being started beside it.
+   */
+  private async adoptByCredentials(pidfile: string, port: number, auth: Auth): Promise<boolean> {
+    const pid = await this.withClient(port, auth, async (client) => /^process_id:(\d+)/m.exec(await client.info('server'))?.[1]).catch(() => undefined);
+    if (!pid) return false;
+    await this.makeDir(dirname(pidfile));
+    await writeFile(pidfile, `${pid}\n`, { mode: 0o600 });
+    this.logger.warn(`Redis process ${pid} on port ${port} had no pidfile; adopted it`);
     return true;
   }
 
