@@ -24,6 +24,12 @@ export abstract class RedisDriver {
   /** Leaves `password` the `app` user's only one on every node, and closes the connections it has open. */
   abstract retireOtherPasswords(spec: RedisInstanceSpec, password: string): Promise<void>;
 
+  /**
+   * A cheap look, for supervision every second: every process of the instance runs and the
+   * sentinel names the recorded primary. False means `ensure` (and a failover check) is due.
+   */
+  abstract isHealthy(spec: RedisInstanceSpec): Promise<boolean>;
+
   /** The index of the node the sentinel names as primary now; null without a sentinel or when it cannot tell. */
   abstract currentPrimary(spec: RedisInstanceSpec): Promise<number | null>;
 

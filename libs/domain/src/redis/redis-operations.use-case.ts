@@ -115,9 +115,18 @@ export class RedisOperationsUseCase {
       if (await this.attempt(pending.addonId, () => this.finishRotation(pending.addonId))) result.rotations++;
     }
     const now = this.clock.now().getTime();
-    for (const { addonId } of await this.store.redis.instances.listActive()) {
+    const hosts = new Map((await this.store.redis.hosts.list()).map((host) => [host.id, host]));
+    for (const instance of await this.store.redis.instances.listActive()) {
+      const { addonId } = instance;
       // An instance that keeps failing (a port another program took, say) must not hold up the rest.
       if ((this.backoff.get(addonId)?.nextAt ?? 0) > now) continue;
+      // Most instances are fine most of the time: a look at their processes, without locks, says so.
+      const host = hosts.get(instance.hostId);
+      if (host && (await this.driver.isHealthy(redisSpec(instance, host, this.box)).catch(() => false))) {
+        this.backoff.delete(addonId);
+        result.checked++;
+        continue;
+      }
       // Each instance with its add-on locked and re-read, so a run never acts on a spec that a
       // destroy, a rotation or a plan change has since replaced.
       const checked = await this.attempt(addonId, () =>

@@ -263,6 +263,16 @@ export class LocalRedisDriver extends RedisDriver {
     });
   }
 
+  async isHealthy(spec: RedisInstanceSpec): Promise<boolean> {
+    validateFull(spec);
+    const processes = [
+      ...spec.nodePorts.map((port) => [this.nodePaths(spec, port).pidfile, port] as const),
+      ...(hasSentinel(spec) ? [[this.sentinelPaths(spec, spec.sentinelPort).pidfile, spec.sentinelPort] as const] : []),
+    ];
+    for (const [pidfile, port] of processes) if (!(await this.isRunning(pidfile, port))) return false;
+    return !hasSentinel(spec) || (await this.currentPrimary(spec)) === spec.primaryIndex;
+  }
+
   async currentPrimary(spec: RedisInstanceSpec): Promise<number | null> {
     validateFull(spec);
     if (!hasSentinel(spec)) return null;
@@ -623,13 +633,14 @@ export class LocalRedisDriver extends RedisDriver {
   private async waitForPing(port: number, auth: Auth, log: string, spec: RedisInstanceSpec): Promise<void> {
     const deadline = Date.now() + START_WAIT_MS;
     let lastError = '';
-    while (Date.now() < deadline) {
+    // redis-server's parent exits before the daemon listens: the first tries come a few ms apart.
+    for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, POLL_MS)) {
       try {
         await this.withClient(port, auth, (client) => client.ping());
         return;
       } catch (error) {
         lastError = message(error);
-        await sleep(POLL_MS);
+        await sleep(wait);
       }
     }
     const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-6).join('\n');
