@@ -14,6 +14,7 @@ const PROGRAMS = {
   'example-vendor-manifest': 'apps/example-vendor/src/write-manifest.js',
   'bench-provision': 'bench/provision.js',
   'bench-postgres-provision': 'bench/postgres-provision.js',
+  'bench-redis-provision': 'bench/redis-provision.js',
 };
 
 function run(name) {
