@@ -1,107 +1,33 @@
 import { DataSource } from 'typeorm';
 import { RangeSpec, newId, parseRange } from '@app/common';
-import { Addon, PostgresBackend, PostgresBackup, PostgresCredential, PostgresDatabase } from '@app/domain';
-import { createTestDatabase } from '../../../../test/support/test-database';
-import { createDataSource } from '../data-source';
+import { PostgresBackend, PostgresBackup, PostgresCredential, PostgresDatabase } from '@app/domain';
+import { blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
 import { TypeOrmStore } from './typeorm-store';
 
 /** The first-party PostgreSQL repositories on a real PostgreSQL: placement, backup numbering, credentials. */
 describe('TypeOrmStore.postgres', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let dataSource: DataSource;
-  let store: TypeOrmStore;
-  let appId: string;
-  let regionId: string;
-  let serviceId: string;
-  let planId: string;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await createDataSource({ database: { url: database.url, poolSize: 6 } }).initialize();
-    store = new TypeOrmStore(dataSource.manager);
-    const now = new Date();
-    const accountId = (await store.accounts.create({ email: `pg-${newId()}@example.test` })).id;
-    regionId = (await store.regions.findDefault()).id;
-    const service = await store.services.save({
-      id: newId(),
+  const fixture = useAppStoreFixture({
+    poolSize: 6,
+    emailStem: 'pg',
+    service: {
       slug: `attache-postgresql-${newId().slice(0, 8)}`,
       humanName: 'Attache PostgreSQL',
-      ownerAccountId: accountId,
       provider: 'postgres',
-      state: 'ga',
-      published: true,
       configVarsPrefix: 'DATABASE',
       defaultAlias: 'DATABASE',
       configVars: ['DATABASE_URL'],
-      requires: ['many_per_app'],
-      regions: ['*'],
       baseUrl: null,
-      ssoUrl: null,
-      passwordSealed: null,
-      ssoSaltSealed: null,
-      timeoutMs: null,
-      clientSecretHash: null,
-      currentManifestId: null,
-      createdAt: now,
-      updatedAt: now,
-    });
-    serviceId = service.id;
-    planId = (
-      await store.plans.save({
-        id: newId(),
-        serviceId,
-        name: 'essential-0',
-        humanName: 'Essential 0',
-        description: '',
-        priceCents: 500,
-        priceUnit: 'month',
-        isDefault: true,
-        state: 'public',
-        meters: [],
-        createdAt: now,
-        updatedAt: now,
-      })
-    ).id;
-    appId = (await store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, regionId, createdAt: now, updatedAt: now, deletedAt: null })).id;
+    },
+    plan: { name: 'essential-0', humanName: 'Essential 0', priceCents: 500 },
+    addonStem: 'postgresql',
   });
+  let dataSource: DataSource;
+  let store: TypeOrmStore;
+  const { newAddon } = fixture;
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await database?.drop();
+  beforeAll(() => {
+    ({ dataSource, store } = fixture);
   });
-
-  const newAddon = async (): Promise<Addon> => {
-    const now = new Date();
-    const addon: Addon = {
-      id: newId(),
-      name: `postgresql-${newId()}`,
-      serviceId,
-      planId,
-      appId,
-      regionId,
-      state: 'provisioned',
-      billedPriceCents: 500,
-      billedPriceUnit: 'month',
-      pendingPlanId: null,
-      planChangeSeq: 0,
-      providerId: null,
-      configSealed: null,
-      namespaceConfigSealed: null,
-      options: {},
-      provisionMessage: null,
-      failureReason: null,
-      planChangeError: null,
-      asyncDeadlineAt: null,
-      cleanupPending: false,
-      createdAt: now,
-      updatedAt: now,
-      provisionedAt: now,
-      deprovisionRequestedAt: null,
-      deprovisionedAt: null,
-    };
-    expect(await store.addons.createIfNameFree(addon)).toBe(true);
-    return addon;
-  };
 
   const newBackend = async (name: string, capacity: number, state: PostgresBackend['state'] = 'active'): Promise<PostgresBackend> => {
     const now = new Date();
@@ -143,8 +69,6 @@ describe('TypeOrmStore.postgres', () => {
   const place = async (backend: PostgresBackend, count: number, state: PostgresDatabase['state'] = 'active'): Promise<void> => {
     for (let i = 0; i < count; i++) await store.postgres.databases.create(newDatabase((await newAddon()).id, backend.id, state));
   };
-
-  const unique = (stem: string) => `${stem}-${newId().slice(0, 8)}`;
 
   const backupOf = (addonId: string, kind: PostgresBackup['kind'], extra: Partial<PostgresBackup> = {}): Omit<PostgresBackup, 'number'> => ({
     id: newId(),
@@ -270,46 +194,35 @@ describe('TypeOrmStore.postgres', () => {
       const a = await newBackend(`${stem}-a`, 1);
       const b = await newBackend(`${stem}-b`, 1);
       const [firstAddon, secondAddon] = [await newAddon(), await newAddon()];
-      let locked!: () => void;
-      const firstLocked = new Promise<void>((resolve) => (locked = resolve));
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const locked = gate();
+      const release = gate();
 
       const first = store.transaction(async (tx) => {
         const backend = await tx.postgres.backends.lockLeastLoaded();
-        locked();
-        await released;
+        locked.open();
+        await release.opened;
         await tx.postgres.databases.create(newDatabase(firstAddon.id, backend!.id));
         return backend;
       });
-      await firstLocked;
+      await locked.opened;
       const second = store.transaction(async (tx) => {
         const backend = await tx.postgres.backends.lockLeastLoaded();
         if (backend) await tx.postgres.databases.create(newDatabase(secondAddon.id, backend.id));
         return backend;
       });
       // The second placement waits on the first's locks until it commits.
-      await waitFor(async () => (await blockedSessions()) > 0);
+      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
       let secondDone = false;
       void second.then(() => (secondDone = true));
       await new Promise((r) => setTimeout(r, 100));
       expect(secondDone).toBe(false);
-      release();
+      release.open();
 
       expect((await first)?.id).toBe(a.id);
       expect((await second)?.id).toBe(b.id);
       const counts = await store.postgres.backends.countActiveDatabases();
       expect([counts.get(a.id), counts.get(b.id)]).toEqual([1, 1]);
     });
-
-    const blockedSessions = async () =>
-      Number(
-        (
-          await dataSource.query(
-            `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'`,
-          )
-        )[0].n,
-      );
   });
 
   describe('databases', () => {
@@ -560,11 +473,3 @@ describe('TypeOrmStore.postgres', () => {
     });
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,107 +1,33 @@
 import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
-import { Addon, RedisHost, RedisInstance } from '@app/domain';
-import { createTestDatabase } from '../../../../test/support/test-database';
-import { createDataSource } from '../data-source';
+import { RedisHost, RedisInstance } from '@app/domain';
+import { blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
 import { TypeOrmStore } from './typeorm-store';
 
 /** The first-party Redis repositories on a real PostgreSQL: placement, instances, port holding. */
 describe('TypeOrmStore.redis', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let dataSource: DataSource;
-  let store: TypeOrmStore;
-  let appId: string;
-  let regionId: string;
-  let serviceId: string;
-  let planId: string;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await createDataSource({ database: { url: database.url, poolSize: 6 } }).initialize();
-    store = new TypeOrmStore(dataSource.manager);
-    const now = new Date();
-    const accountId = (await store.accounts.create({ email: `redis-${newId()}@example.test` })).id;
-    regionId = (await store.regions.findDefault()).id;
-    const service = await store.services.save({
-      id: newId(),
+  const fixture = useAppStoreFixture({
+    poolSize: 6,
+    emailStem: 'redis',
+    service: {
       slug: `attache-redis-${newId().slice(0, 8)}`,
       humanName: 'Attache Redis',
-      ownerAccountId: accountId,
       provider: 'redis',
-      state: 'ga',
-      published: true,
       configVarsPrefix: 'REDIS',
       defaultAlias: 'REDIS',
       configVars: ['REDIS_URL'],
-      requires: ['many_per_app'],
-      regions: ['*'],
       baseUrl: null,
-      ssoUrl: null,
-      passwordSealed: null,
-      ssoSaltSealed: null,
-      timeoutMs: null,
-      clientSecretHash: null,
-      currentManifestId: null,
-      createdAt: now,
-      updatedAt: now,
-    });
-    serviceId = service.id;
-    planId = (
-      await store.plans.save({
-        id: newId(),
-        serviceId,
-        name: 'mini',
-        humanName: 'Mini',
-        description: '',
-        priceCents: 300,
-        priceUnit: 'month',
-        isDefault: true,
-        state: 'public',
-        meters: [],
-        createdAt: now,
-        updatedAt: now,
-      })
-    ).id;
-    appId = (await store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, regionId, createdAt: now, updatedAt: now, deletedAt: null })).id;
+    },
+    plan: { name: 'mini', humanName: 'Mini', priceCents: 300 },
+    addonStem: 'redis',
   });
+  let dataSource: DataSource;
+  let store: TypeOrmStore;
+  const { newAddon } = fixture;
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await database?.drop();
+  beforeAll(() => {
+    ({ dataSource, store } = fixture);
   });
-
-  const newAddon = async (): Promise<Addon> => {
-    const now = new Date();
-    const addon: Addon = {
-      id: newId(),
-      name: `redis-${newId()}`,
-      serviceId,
-      planId,
-      appId,
-      regionId,
-      state: 'provisioned',
-      billedPriceCents: 300,
-      billedPriceUnit: 'month',
-      pendingPlanId: null,
-      planChangeSeq: 0,
-      providerId: null,
-      configSealed: null,
-      namespaceConfigSealed: null,
-      options: {},
-      provisionMessage: null,
-      failureReason: null,
-      planChangeError: null,
-      asyncDeadlineAt: null,
-      cleanupPending: false,
-      createdAt: now,
-      updatedAt: now,
-      provisionedAt: now,
-      deprovisionRequestedAt: null,
-      deprovisionedAt: null,
-    };
-    expect(await store.addons.createIfNameFree(addon)).toBe(true);
-    return addon;
-  };
 
   const newHost = async (name: string, capacity: number, state: RedisHost['state'] = 'active'): Promise<RedisHost> => {
     const now = new Date();
@@ -152,25 +78,6 @@ describe('TypeOrmStore.redis', () => {
     for (let i = 0; i < count; i++) {
       await store.redis.instances.create(instanceOf((await newAddon()).id, host.id, { state, destroyedAt: state === 'destroyed' ? new Date() : null }));
     }
-  };
-
-  const unique = (stem: string) => `${stem}-${newId().slice(0, 8)}`;
-
-  /** Sessions of this database waiting on a row lock taken with FOR UPDATE. */
-  const blockedSessions = async () =>
-    Number(
-      (
-        await dataSource.query(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'`,
-        )
-      )[0].n,
-    );
-
-  /** A gate a test opens by hand, to hold a transaction open at a known point. */
-  const gate = () => {
-    let open!: () => void;
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    return { open, opened };
   };
 
   describe('hosts', () => {
@@ -226,7 +133,7 @@ describe('TypeOrmStore.redis', () => {
       await store.transaction((tx) => tx.redis.hosts.lock(other.id));
       let secondDone = false;
       const second = store.transaction((tx) => tx.redis.hosts.lock(host.id)).then(() => (secondDone = true));
-      await waitFor(async () => (await blockedSessions()) > 0);
+      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
       expect(secondDone).toBe(false);
       release.open();
       await first;
@@ -307,7 +214,7 @@ describe('TypeOrmStore.redis', () => {
         return host;
       });
       // The second placement waits on the first's locks until it commits.
-      await waitFor(async () => (await blockedSessions()) > 0);
+      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
       let secondDone = false;
       void second.then(() => (secondDone = true));
       await new Promise((r) => setTimeout(r, 100));
@@ -363,7 +270,7 @@ describe('TypeOrmStore.redis', () => {
       });
       await locked.opened;
       const second = store.transaction((tx) => tx.redis.instances.findByAddonForUpdate(addon.id));
-      await waitFor(async () => (await blockedSessions()) > 0);
+      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
       release.open();
       await first;
       // The second read waited for the first to commit, and sees its write.
@@ -503,11 +410,3 @@ describe('TypeOrmStore.redis', () => {
     });
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,8 +1,7 @@
 import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
 import { Addon, AddonService, App, Plan } from '@app/domain';
-import { createTestDatabase } from '../../../../test/support/test-database';
-import { createDataSource } from '../data-source';
+import { addonOf, createApp, useStoreFixture } from '../../../../test/support/store-fixtures';
 import { TypeOrmStore } from './typeorm-store';
 
 /**
@@ -10,99 +9,33 @@ import { TypeOrmStore } from './typeorm-store';
  * the events with COMMIT) and the hand-written statements of the provisioning path.
  */
 describe('TypeOrmStore', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let dataSource: DataSource;
-  let store: TypeOrmStore;
-  let accountId: string;
-  let service: AddonService;
-  let plan: Plan;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await createDataSource({ database: { url: database.url, poolSize: 4 } }).initialize();
-    store = new TypeOrmStore(dataSource.manager);
-    accountId = (await store.accounts.create({ email: `store-${newId()}@example.test` })).id;
-    const now = new Date();
-    service = await store.services.save({
-      id: newId(),
+  const fixture = useStoreFixture({
+    poolSize: 4,
+    emailStem: 'store',
+    service: {
       slug: `svc-${newId().slice(0, 8)}`,
       humanName: 'Service',
-      ownerAccountId: accountId,
       provider: 'http',
-      state: 'ga',
-      published: true,
       configVarsPrefix: 'SVC',
       defaultAlias: 'SVC',
       configVars: ['SVC_URL'],
-      requires: ['many_per_app'],
-      regions: ['*'],
       baseUrl: 'http://127.0.0.1:1',
-      ssoUrl: null,
-      passwordSealed: null,
-      ssoSaltSealed: null,
-      timeoutMs: null,
-      clientSecretHash: null,
-      currentManifestId: null,
-      createdAt: now,
-      updatedAt: now,
-    });
-    plan = await store.plans.save({
-      id: newId(),
-      serviceId: service.id,
-      name: 'basic',
-      humanName: 'Basic',
-      description: '',
-      priceCents: 500,
-      priceUnit: 'month',
-      isDefault: true,
-      state: 'public',
-      meters: [],
-      createdAt: now,
-      updatedAt: now,
-    });
+    },
+    plan: { name: 'basic', humanName: 'Basic', priceCents: 500 },
+  });
+  let dataSource: DataSource;
+  let store: TypeOrmStore;
+  let service: AddonService;
+  let plan: Plan;
+
+  beforeAll(() => {
+    ({ dataSource, store, service, plan } = fixture);
   });
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await database?.drop();
-  });
+  const newApp = (): Promise<App> => createApp(fixture);
 
-  const newApp = async (): Promise<App> => {
-    const now = new Date();
-    const region = await store.regions.findDefault();
-    return store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, regionId: region.id, createdAt: now, updatedAt: now, deletedAt: null });
-  };
-
-  const newAddon = (app: App, name = `svc-${newId()}`): Addon => {
-    const now = new Date();
-    return {
-      id: newId(),
-      name,
-      serviceId: service.id,
-      planId: plan.id,
-      appId: app.id,
-      regionId: app.regionId,
-      state: 'provisioning',
-      billedPriceCents: plan.priceCents,
-      billedPriceUnit: plan.priceUnit,
-      pendingPlanId: null,
-      planChangeSeq: 0,
-      providerId: null,
-      configSealed: null,
-      namespaceConfigSealed: null,
-      options: { size: 'small' },
-      provisionMessage: null,
-      failureReason: null,
-      planChangeError: null,
-      asyncDeadlineAt: null,
-      cleanupPending: false,
-      createdAt: now,
-      updatedAt: now,
-      provisionedAt: null,
-      deprovisionRequestedAt: null,
-      deprovisionedAt: null,
-    };
-  };
+  const newAddon = (app: App, name = `svc-${newId()}`): Addon =>
+    addonOf(fixture, app, { name, state: 'provisioning', options: { size: 'small' }, provisionedAt: null });
 
   const eventsOf = async (appId: string) =>
     (await dataSource.query('SELECT type FROM lifecycle_events WHERE app_id = $1 ORDER BY id', [appId])).map((r: { type: string }) => r.type);
