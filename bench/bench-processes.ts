@@ -1,9 +1,15 @@
-/** What the benchmarks share: free ports, Attache's processes started from dist/, waiting on them, percentiles. */
+/** What the benchmarks share: their arguments, free ports, Attache's processes started from dist/, waiting on them, percentiles and their lines. */
 import { ChildProcess, spawn } from 'node:child_process';
 import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const root = join(__dirname, '..', '..');
+
+/** `--name value` from the command line, or `fallback`. */
+export const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
 
 /** A port nothing listens on now (a random one could be PostgreSQL's or another run's). */
 export function freePort(): Promise<number> {
@@ -46,3 +52,18 @@ export async function stopAll(): Promise<void> {
 }
 
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+export function stats(values: number[]): { p50: number; p90: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted[sorted.length - 1] };
+}
+const ms = (value: number) => `${value.toFixed(1).padStart(6)} ms`;
+/** One figure's line: p50, p90 and max. */
+export function line(label: string, values: number[]): string {
+  const s = stats(values);
+  return `  ${label.padEnd(28)} p50 ${ms(s.p50)}   p90 ${ms(s.p90)}   max ${ms(s.max)}`;
+}
+/** Adds to `parts[k]` the time from mark k - 1 (or from 0) to mark k. */
+export function addParts(parts: number[][], marks: number[]): void {
+  marks.forEach((mark, k) => parts[k].push(mark - (k === 0 ? 0 : marks[k - 1])));
+}

@@ -20,31 +20,25 @@
  * `addons` table (NOTIFY is delivered at commit, the moment a GET would first see the state), so
  * nothing polls the processes measured; `--observe poll` GETs /addons/{id} every `--poll-ms`.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
 import { localPostgresClusters } from '@app/config';
 import { BackendConnection, TenantNames, tenantNames } from '@app/domain';
-import { QUEUES, jobIds } from '@app/queues';
+import { jobIds } from '@app/queues';
 // The adapter itself, not its module: the baseline must send exactly the statements the worker sends.
 import { PgClusterAdmin } from '../libs/provisioners/src/postgres/pg-cluster-admin';
-import { freePort, percentile, root, start, stopAll, waitFor } from './bench-processes';
+import { BenchAttache } from './bench-attache';
+import { addParts, arg, line, stats } from './bench-processes';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const N = Number(arg('n', '50'));
 const WARMUP = Number(arg('warmup', '5'));
 const OBSERVE = arg('observe', 'listen');
 const POLL_MS = Number(arg('poll-ms', '3'));
 /** Idle time before each round: past 10 s, every pool involved has closed its idle connections, as between real provisions. */
 const GAP_MS = Number(arg('gap-ms', '0'));
-const PG = process.env.ATTACHE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const PLAN = 'postgresql:essential-0';
 const TARGET = 1.25;
 if (!['listen', 'poll'].includes(OBSERVE)) throw new Error('--observe must be listen or poll');
@@ -63,16 +57,6 @@ const PARTS = [
   ['→ provisioned seen', 'config vars, release, events, commit, notification'],
 ] as const;
 const TENANT_PART = 4;
-
-function stats(values: number[]): { p50: number; p90: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted[sorted.length - 1] };
-}
-const ms = (value: number) => `${value.toFixed(1).padStart(6)} ms`;
-function line(label: string, values: number[]): string {
-  const s = stats(values);
-  return `  ${label.padEnd(28)} p50 ${ms(s.p50)}   p90 ${ms(s.p90)}   max ${ms(s.max)}`;
-}
 
 /**
  * The same tenant as createTenant, written out by hand in four round trips and a connection: the
@@ -101,23 +85,7 @@ async function minimalTenant(session: Client, backend: BackendConnection, names:
 }
 
 async function main(): Promise<void> {
-  const database = `attache_bench_${randomBytes(4).toString('hex')}`;
-  const port = await freePort();
   const backupDir = mkdtempSync(join(tmpdir(), 'attache-bench-backups-'));
-  const env = {
-    ...process.env,
-    NODE_ENV: 'development',
-    DATABASE_URL: `${PG}/${database}${process.env.ATTACHE_BENCH_PG_QUERY ?? ''}`,
-    ATTACHE_QUEUE_PREFIX: `attache-bench-${randomBytes(3).toString('hex')}`,
-    ATTACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    ATTACHE_BACKUP_DIR: backupDir,
-    PORT: String(port),
-    WORKER_PORT: String(await freePort()),
-    ATTACHE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_HOUR: '100000000',
-  };
-  const cli = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'attache.js'), ...args], { env, encoding: 'utf8' });
   const backends: BackendConnection[] = localPostgresClusters().map((c) => ({
     id: c.name,
     name: c.name,
@@ -131,67 +99,21 @@ async function main(): Promise<void> {
   const sessions = backends.map((b) => new Client({ host: b.host, port: b.port, user: b.user, password: b.password, database: 'postgres' }));
   /** Every tenant this run made (raw, minimal, and the add-ons'), by cluster: none may outlive it. */
   const made = backends.map(() => [] as TenantNames[]);
-  const addonIds: string[] = [];
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const admin = new Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  let db: Client | undefined;
-  let api: { base: string; headers: Record<string, string> } | undefined;
+  const attache = await BenchAttache.open({ backupDir });
   try {
     for (const session of sessions) await session.connect();
-    cli('db:migrate');
-    cli('catalog:seed');
-    cli('postgres:backends:add-local');
-    const key = cli('accounts:create', `bench-${randomBytes(3).toString('hex')}@example.test`).trim().split('\n').pop()!;
-    start('api', env);
-    start('worker', env);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'api and worker');
-    const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' };
-    api = { base, headers };
-
-    db = new Client({ connectionString: env.DATABASE_URL });
-    // After a failed run the database is dropped under this connection; that is no news.
-    db.on('error', () => undefined);
-    await db.connect();
+    await attache.start(['postgres:backends:add-local']);
+    const { db } = attache;
     const registered = new Set((await db.query<{ name: string }>('SELECT name FROM postgres_backends')).rows.map((r) => r.name));
     if (backends.some((b) => !registered.has(b.name))) throw new Error('postgres:backends:add-local did not register every local cluster');
 
-    const seen = new Map<string, number>();
-    const waiters = new Map<string, (at: number) => void>();
-    if (OBSERVE === 'listen') {
-      // Bench-only, on the private database: told of the commit without polling the processes measured.
-      await db.query(`CREATE FUNCTION bench_provisioned() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.state = 'provisioned' AND OLD.state IS DISTINCT FROM 'provisioned' THEN PERFORM pg_notify('bench_provisioned', NEW.id::text); END IF;
-          RETURN NEW;
-        END $$`);
-      await db.query('CREATE TRIGGER bench_provisioned AFTER UPDATE OF state ON addons FOR EACH ROW EXECUTE FUNCTION bench_provisioned()');
-      db.on('notification', (message) => {
-        const at = performance.now();
-        const id = message.payload!;
-        seen.set(id, at);
-        waiters.get(id)?.(at);
-      });
-      await db.query('LISTEN bench_provisioned');
-    }
+    const listened = OBSERVE === 'listen' ? await attache.listenProvisioned() : undefined;
     /** When the add-on was first seen provisioned (performance.now()). */
     const provisioned = async (id: string): Promise<number> => {
-      if (OBSERVE === 'listen') {
-        const at = seen.get(id);
-        if (at !== undefined) return at;
-        return new Promise<number>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`add-on ${id} not provisioned after 60 s`)), 60_000);
-          waiters.set(id, (when) => {
-            clearTimeout(timer);
-            waiters.delete(id);
-            resolve(when);
-          });
-        });
-      }
+      if (listened) return listened(id);
       const deadline = performance.now() + 60_000;
       while (performance.now() < deadline) {
-        const response = await fetch(`${base}/addons/${id}`, { headers });
+        const response = await attache.fetch(`/addons/${id}`);
         const at = performance.now();
         const { state } = (await response.json()) as { state: string };
         if (state === 'provisioned') return at;
@@ -203,11 +125,7 @@ async function main(): Promise<void> {
 
     // One app per database, as most apps have (an app's vars and releases would grow otherwise).
     const apps: string[] = [];
-    for (let i = 0; i < N + WARMUP; i++) {
-      const app = await fetch(`${base}/apps`, { method: 'POST', headers, body: '{}' });
-      if (!app.ok) throw new Error(`app create failed: ${app.status} ${await app.text()}`);
-      apps.push(((await app.json()) as { name: string }).name);
-    }
+    for (let i = 0; i < N + WARMUP; i++) apps.push(await attache.createApp());
     // The worker hardens each cluster once per process; so does this one, untimed.
     for (const backend of backends) await clusterAdmin.harden(backend);
 
@@ -234,31 +152,17 @@ async function main(): Promise<void> {
       await minimalTenant(sessions[c], backend, minimalNames);
       if (counted) minimal.push(performance.now() - t0);
 
-      const wall0 = Date.now();
-      t0 = performance.now();
-      const response = await fetch(`${base}/apps/${apps[i]}/addons`, { method: 'POST', headers, body: JSON.stringify({ plan: PLAN }) });
-      const answered = performance.now();
-      const body = (await response.json()) as { id: string };
-      if (response.status !== 201) throw new Error(`create failed: ${response.status} ${JSON.stringify(body)}`);
-      addonIds.push(body.id);
-      made[c].push(tenantNames(body.id));
-      const done = await provisioned(body.id);
+      const run = await attache.createAddon(apps[i], PLAN, (id) => {
+        made[c].push(tenantNames(id));
+        return provisioned(id);
+      });
       if (!counted) continue;
-      endToEnd.push(done - t0);
-      post.push(answered - t0);
-      measured.set(body.id, { wall0, total: done - t0, cluster: backend.name });
+      endToEnd.push(run.total);
+      post.push(run.post);
+      measured.set(run.id, { wall0: run.wall0, total: run.total, cluster: backend.name });
     }
 
-    // The marks, read once the runs are over so that reading them costs the runs nothing.
-    const queued = new Map<string, { added?: number; active?: number }>();
-    for (const [streamId, fields] of await redis.xrange(`${env.ATTACHE_QUEUE_PREFIX}:${QUEUES.provision}:events`, '-', '+')) {
-      const field = (name: string) => fields[fields.indexOf(name) + 1];
-      const at = Number(streamId.split('-')[0]);
-      const entry = queued.get(field('jobId')) ?? {};
-      if (field('event') === 'added') entry.added ??= at;
-      if (field('event') === 'active') entry.active ??= at;
-      queued.set(field('jobId'), entry);
-    }
+    const queued = await attache.queueMarks();
     const parts: number[][] = PARTS.map(() => []);
     for (const [id, { wall0, total, cluster }] of measured) {
       const { rows } = await db.query<{ created: Date; placed: Date; finished: Date; backend: string }>(
@@ -272,7 +176,7 @@ async function main(): Promise<void> {
       if (added === undefined || active === undefined) throw new Error(`no queue events for ${id}`);
       const marks = [rows[0].created.getTime(), added, active, rows[0].placed.getTime(), rows[0].finished.getTime()].map((at) => at - wall0);
       marks.push(total);
-      marks.forEach((mark, k) => parts[k].push(mark - (k === 0 ? 0 : marks[k - 1])));
+      addParts(parts, marks);
     }
 
     const ratio = stats(endToEnd).p50 / stats(raw).p50;
@@ -294,25 +198,10 @@ async function main(): Promise<void> {
       ].join('\n') + '\n',
     );
   } finally {
-    // Destroy the add-ons as a user would, and wait for the worker to drop their tenants.
-    if (api && db && addonIds.length > 0) {
-      const { base, headers } = api;
-      const probe = db;
-      try {
-        for (const id of addonIds) await fetch(`${base}/addons/${id}`, { method: 'DELETE', headers }).then((res) => res.arrayBuffer());
-        await waitFor(
-          async () => Number((await probe.query(`SELECT count(*) AS n FROM postgres_databases WHERE state = 'active'`)).rows[0].n) === 0,
-          120_000,
-          'the add-ons deprovisioned',
-        );
-      } catch (error) {
-        process.stderr.write(`destroying the add-ons: ${(error as Error).message}; dropping their tenants directly\n`);
-      }
-    }
-    await stopAll();
-    await db?.end().catch(() => undefined);
+    // The add-ons as a user would destroy them, then the worker drops their tenants.
+    await attache.stop('postgres_databases', 'dropping their tenants directly');
     // What is left (the baselines' tenants, and any add-on the worker did not get to) goes here.
-    const addonDatabases = new Set(addonIds.map((id) => tenantNames(id).database));
+    const addonDatabases = new Set(attache.addonIds.map((id) => tenantNames(id).database));
     for (const [c, tenants] of made.entries()) {
       const present = async () =>
         (await sessions[c].query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [tenants.map((t) => t.database)])).rows.map(
@@ -330,14 +219,8 @@ async function main(): Promise<void> {
     }
     await clusterAdmin.onModuleDestroy();
     for (const session of sessions) await session.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await attache.dispose();
     rmSync(backupDir, { recursive: true, force: true });
-    // The run's queues, schedulers and rate-limit counters.
-    for await (const keys of redis.scanStream({ match: `${env.ATTACHE_QUEUE_PREFIX}:*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-    redis.disconnect();
   }
 }
 

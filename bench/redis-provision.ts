@@ -22,7 +22,7 @@
  * the product's default, 1000, unless given): every interval the worker runs `ensure` on every
  * provisioned instance, so the instances of earlier rounds cost the later ones some CPU.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -31,18 +31,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import { RedisInstanceSpec, redisInstanceKey, redisPlanShape } from '@app/domain';
-import { QUEUES, jobIds } from '@app/queues';
+import { jobIds } from '@app/queues';
 // The adapter itself, not its module: the second baseline must be exactly what the worker runs.
 import { LocalRedisDriver } from '../libs/provisioners/src/redis/local-redis.driver';
-import { freePort, percentile, root, start, stopAll, waitFor } from './bench-processes';
+import { BenchAttache } from './bench-attache';
+import { addParts, arg, freePort, line, stats } from './bench-processes';
 
 const execFileAsync = promisify(execFile);
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const N = Number(arg('n', '30'));
 const WARMUP = Number(arg('warmup', '3'));
 /** Outside the driver's default block (17000-17999) and the tests', so the bench never collides with them. */
@@ -50,7 +46,6 @@ const PORTS = arg('ports', '30000-30999');
 /** How long instances sit untouched before their memory is read. */
 const IDLE_MS = Number(arg('idle-ms', '3000'));
 const SUPERVISE_MS = arg('supervise-ms', '');
-const PG = process.env.ATTACHE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const TARGET = 1.5;
 /** The bare server's PING poll: as tight as can be without taking the CPU the starting server needs. */
 const BARE_POLL_MS = 1;
@@ -86,15 +81,6 @@ const BARE_PARTS = [
   ['→ PING answered', 'daemon parent exit seen, AUTH and PING (polled every 1 ms)'],
 ] as const;
 
-function stats(values: number[]): { p50: number; p90: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted[sorted.length - 1] };
-}
-const ms = (value: number) => `${value.toFixed(1).padStart(6)} ms`;
-function line(label: string, values: number[]): string {
-  const s = stats(values);
-  return `  ${label.padEnd(28)} p50 ${ms(s.p50)}   p90 ${ms(s.p90)}   max ${ms(s.max)}`;
-}
 function partLines(labels: readonly (readonly [string, string])[], parts: number[][]): string[] {
   return labels.map(([label, what], k) => {
     const s = stats(parts[k]);
@@ -255,109 +241,35 @@ async function startBare(files: NodeFiles, dir: string, port: number, password: 
 }
 
 async function main(): Promise<void> {
-  const database = `attache_bench_${randomBytes(4).toString('hex')}`;
-  const port = await freePort();
   const tmp = mkdtempSync(join(tmpdir(), 'attache-bench-redis-'));
   const [dataDir, bareDir, ensureDir, backupDir] = ['instances', 'bare', 'ensure', 'backups'].map((d) => join(tmp, d));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'development',
-    DATABASE_URL: `${PG}/${database}`,
-    ATTACHE_QUEUE_PREFIX: `attache-bench-${randomBytes(3).toString('hex')}`,
-    ATTACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    ATTACHE_BACKUP_DIR: backupDir,
-    // The host the bench registers below has its own; nothing of the run may point at the user's directory or ports either.
-    ATTACHE_REDIS_DATA_DIR: dataDir,
-    ATTACHE_REDIS_PORTS: PORTS,
-    ...(SUPERVISE_MS ? { ATTACHE_REDIS_SUPERVISE_INTERVAL_MS: SUPERVISE_MS } : {}),
-    PORT: String(port),
-    WORKER_PORT: String(await freePort()),
-    ATTACHE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_HOUR: '100000000',
-  };
-  const cli = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'attache.js'), ...args], { env, encoding: 'utf8' });
   // The driver logs each start and destroy through Nest's logger; the figures are the output here.
   Logger.overrideLogger(['error', 'warn']);
   const driver = new LocalRedisDriver();
   /** The driver's own instances not yet destroyed. */
   const ensured = new Set<RedisInstanceSpec>();
   const barePids = new Set<number>();
-  const addonIds: string[] = [];
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const admin = new Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  let db: Client | undefined;
-  let api: { base: string; headers: Record<string, string> } | undefined;
+  const attache = await BenchAttache.open({
+    backupDir,
+    env: {
+      // The host the bench registers below has its own; nothing of the run may point at the user's directory or ports either.
+      ATTACHE_REDIS_DATA_DIR: dataDir,
+      ATTACHE_REDIS_PORTS: PORTS,
+      ...(SUPERVISE_MS ? { ATTACHE_REDIS_SUPERVISE_INTERVAL_MS: SUPERVISE_MS } : {}),
+    },
+  });
   try {
-    cli('db:migrate');
-    cli('catalog:seed');
-    cli('redis:hosts:add', '--name', 'local', '--ports', PORTS, '--data-dir', dataDir);
-    const key = cli('accounts:create', `bench-${randomBytes(3).toString('hex')}@example.test`).trim().split('\n').pop()!;
-    start('api', env);
-    const worker = start('worker', env);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'api and worker');
-    const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' };
-    api = { base, headers };
-
-    db = new Client({ connectionString: env.DATABASE_URL });
-    // After a failed run the database is dropped under this connection; that is no news.
-    db.on('error', () => undefined);
-    await db.connect();
+    await attache.start(['redis:hosts:add', '--name', 'local', '--ports', PORTS, '--data-dir', dataDir]);
+    const { db, worker } = attache;
     const hosts = (await db.query<{ name: string; data_dir: string }>('SELECT name, data_dir FROM redis_hosts')).rows;
     if (hosts.length !== 1 || hosts[0].data_dir !== dataDir) throw new Error(`expected the one host the bench registered, found ${JSON.stringify(hosts)}`);
-
-    // Bench-only, on the private database: told of the commit without polling the processes measured.
-    const seen = new Map<string, number>();
-    const waiters = new Map<string, (at: number) => void>();
-    await db.query(`CREATE FUNCTION bench_provisioned() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.state = 'provisioned' AND OLD.state IS DISTINCT FROM 'provisioned' THEN PERFORM pg_notify('bench_provisioned', NEW.id::text); END IF;
-        RETURN NEW;
-      END $$`);
-    await db.query('CREATE TRIGGER bench_provisioned AFTER UPDATE OF state ON addons FOR EACH ROW EXECUTE FUNCTION bench_provisioned()');
-    db.on('notification', (message) => {
-      const at = performance.now();
-      const id = message.payload!;
-      seen.set(id, at);
-      waiters.get(id)?.(at);
-    });
-    await db.query('LISTEN bench_provisioned');
-    /** When the add-on was first seen provisioned (performance.now()). */
-    const provisioned = (id: string): Promise<number> => {
-      const at = seen.get(id);
-      if (at !== undefined) return Promise.resolve(at);
-      return new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`add-on ${id} not provisioned after 60 s`)), 60_000);
-        waiters.set(id, (when) => {
-          clearTimeout(timer);
-          waiters.delete(id);
-          resolve(when);
-        });
-      });
-    };
-    const newApp = async () => {
-      const app = await fetch(`${base}/apps`, { method: 'POST', headers, body: '{}' });
-      if (!app.ok) throw new Error(`app create failed: ${app.status} ${await app.text()}`);
-      return ((await app.json()) as { name: string }).name;
-    };
-    /** POST, then the NOTIFY: [add-on id, ms to provisioned seen, ms to 201, performance.now() and Date.now() at the start]. */
-    const create = async (app: string, plan: string) => {
-      const wall0 = Date.now();
-      const t0 = performance.now();
-      const response = await fetch(`${base}/apps/${app}/addons`, { method: 'POST', headers, body: JSON.stringify({ plan }) });
-      const answered = performance.now();
-      const body = (await response.json()) as { id: string };
-      if (response.status !== 201) throw new Error(`create failed: ${response.status} ${JSON.stringify(body)}`);
-      addonIds.push(body.id);
-      const done = await provisioned(body.id);
-      return { id: body.id, total: done - t0, post: answered - t0, wall0 };
-    };
+    const provisioned = await attache.listenProvisioned();
+    /** POST, then the NOTIFY. */
+    const create = (app: string, plan: string) => attache.createAddon(app, plan, provisioned);
 
     const files = await driverFiles(driver, ensureDir);
     const apps: string[] = [];
-    for (let i = 0; i < N + WARMUP; i++) apps.push(await newApp());
+    for (let i = 0; i < N + WARMUP; i++) apps.push(await attache.createApp());
 
     const bare: number[] = [];
     const ensure: number[] = [];
@@ -381,7 +293,7 @@ async function main(): Promise<void> {
         bare.push(took);
         const marks = nodeMarks(bareNode).map((at) => at - wall0);
         marks.push(took);
-        marks.forEach((mark, k) => bareParts[k].push(mark - (k === 0 ? 0 : marks[k - 1])));
+        addParts(bareParts, marks);
       }
       await kill(barePid);
       barePids.delete(barePid);
@@ -396,7 +308,7 @@ async function main(): Promise<void> {
         ensure.push(took);
         const marks = nodeMarks(join(ensureDir, spec.key, `node-${spec.nodePorts[0]}`)).map((at) => at - wall0);
         marks.push(took);
-        marks.forEach((mark, k) => ensureParts[k].push(mark - (k === 0 ? 0 : marks[k - 1])));
+        addParts(ensureParts, marks);
       }
       await driver.destroy(spec);
       ensured.delete(spec);
@@ -408,19 +320,10 @@ async function main(): Promise<void> {
       measured.push({ id: run.id, app: apps[i], total: run.total, wall0: run.wall0 });
     }
 
-    // The marks, read once the runs are over so that reading them costs the runs nothing.
-    const queued = new Map<string, { added?: number; active?: number }>();
-    for (const [streamId, fields] of await redis.xrange(`${env.ATTACHE_QUEUE_PREFIX}:${QUEUES.provision}:events`, '-', '+')) {
-      const field = (name: string) => fields[fields.indexOf(name) + 1];
-      const at = Number(streamId.split('-')[0]);
-      const entry = queued.get(field('jobId')) ?? {};
-      if (field('event') === 'added') entry.added ??= at;
-      if (field('event') === 'active') entry.active ??= at;
-      queued.set(field('jobId'), entry);
-    }
+    const queued = await attache.queueMarks();
     const instanceOf = async (id: string) =>
       (
-        await db!.query<{ created: Date; placed: Date; finished: Date; ports: number[]; sentinel: number | null }>(
+        await db.query<{ created: Date; placed: Date; finished: Date; ports: number[]; sentinel: number | null }>(
           `SELECT a.created_at AS created, i.created_at AS placed, a.provisioned_at AS finished, i.node_ports AS ports, i.sentinel_port AS sentinel
              FROM addons a JOIN redis_instances i ON i.addon_id = a.id WHERE a.id = $1`,
           [id],
@@ -435,12 +338,12 @@ async function main(): Promise<void> {
       const instanceDir = join(dataDir, redisInstanceKey(id));
       const marks = [row.created.getTime(), added, active, row.placed.getTime(), ...nodeMarks(join(instanceDir, `node-${row.ports[0]}`)), row.finished.getTime()].map((at) => at - wall0);
       marks.push(total);
-      marks.forEach((mark, k) => parts[k].push(mark - (k === 0 ? 0 : marks[k - 1])));
+      addParts(parts, marks);
       minis.push({ app, pidfile: join(instanceDir, `node-${row.ports[0]}`, 'redis.pid'), port: row.ports[0] });
     }
 
     // Memory. A premium-0 (untimed beyond one figure) and a bare server, then everything sits idle.
-    const premiumApp = await newApp();
+    const premiumApp = await attache.createApp();
     const premium = await create(premiumApp, 'redis:premium-0');
     const premiumRow = await instanceOf(premium.id);
     const premiumDir = join(dataDir, redisInstanceKey(premium.id));
@@ -452,7 +355,7 @@ async function main(): Promise<void> {
     await sleep(IDLE_MS);
     const workerIdle = (cpuMs(worker.pid!) - idleFrom.cpu) / ((performance.now() - idleFrom.at) / 1000);
     const appUrl = async (app: string) => {
-      const vars = (await (await fetch(`${base}/apps/${app}/config-vars`, { headers })).json()) as Record<string, string>;
+      const vars = (await (await attache.fetch(`/apps/${app}/config-vars`)).json()) as Record<string, string>;
       return new URL(vars.REDIS_URL);
     };
     const miniRss: number[] = [];
@@ -503,23 +406,8 @@ async function main(): Promise<void> {
       ].join('\n') + '\n',
     );
   } finally {
-    // Destroy the add-ons as a user would, and wait for the worker to stop their processes.
-    if (api && db && addonIds.length > 0) {
-      const { base, headers } = api;
-      const probe = db;
-      try {
-        for (const id of addonIds) await fetch(`${base}/addons/${id}`, { method: 'DELETE', headers }).then((res) => res.arrayBuffer());
-        await waitFor(
-          async () => Number((await probe.query(`SELECT count(*) AS n FROM redis_instances WHERE state = 'active'`)).rows[0].n) === 0,
-          120_000,
-          'the add-ons deprovisioned',
-        );
-      } catch (error) {
-        process.stderr.write(`destroying the add-ons: ${(error as Error).message}; stopping their processes directly\n`);
-      }
-    }
-    await stopAll();
-    await db?.end().catch(() => undefined);
+    // The add-ons as a user would destroy them, then the worker stops their processes.
+    await attache.stop('redis_instances', 'stopping their processes directly');
     // What is left (any instance the worker did not get to, the bare servers, the driver's own) goes here.
     const leftovers: number[] = [...barePids];
     const pidfiles = (dir: string) =>
@@ -540,13 +428,7 @@ async function main(): Promise<void> {
     for (const pid of leftovers) await kill(pid).catch(() => undefined);
     for (const spec of ensured) await driver.destroy(spec).catch((error: Error) => process.stderr.write(`could not destroy ${spec.key}: ${error.message}\n`));
     rmSync(tmp, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-    // The run's queues, schedulers and rate-limit counters.
-    for await (const keys of redis.scanStream({ match: `${env.ATTACHE_QUEUE_PREFIX}:*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-    redis.disconnect();
+    await attache.dispose();
   }
 }
 

@@ -1,10 +1,8 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { localPostgresClusters } from '@app/config';
 import { tenantNames } from '@app/domain';
-import { HerokuCli, ensureHerokuCli } from '@app/testing';
-import { AttacheHarness } from '../support/attache-harness';
+import { herokuCliSuite } from '../support/heroku-cli-suite';
 
 interface Psql {
   code: number;
@@ -16,38 +14,19 @@ interface Psql {
  * `postgresql` service on the local shared clusters, and psql on the URL the CLI prints.
  */
 describe('the Heroku CLI with first-party PostgreSQL', () => {
-  let attache: AttacheHarness;
-  let cli: HerokuCli;
-  let apiKey: string;
+  const suite = herokuCliSuite('cli-pg', { postgres: true });
+  const { heroku } = suite;
 
-  beforeAll(async () => {
-    ensureHerokuCli();
-    attache = await AttacheHarness.start({ postgres: true });
-    apiKey = (await attache.createAccount('cli-pg')).apiKey;
-    cli = new HerokuCli({ host: attache.url, apiKey });
-  }, 600_000);
-
-  afterAll(async () => {
-    cli?.cleanup();
-    await attache?.stop();
-  });
-
-  const heroku = async (...args: string[]) => {
-    const result = await cli.run(args, { timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(`heroku ${args.join(' ')} exited ${result.code}:\n${result.output}`);
-    return result.output;
-  };
-
-  /** Two apps of the test's own, made over the API: the CLI's apps commands are covered elsewhere. */
+  /** Two apps of the test's own, the second named after the first. */
   const newApps = async (prefix: string) => {
-    const owner = `${prefix}-${randomBytes(3).toString('hex')}`;
-    await attache.createApp(apiKey, owner);
-    await attache.createApp(apiKey, `${owner}-b`);
+    const owner = await suite.newApp(prefix);
+    await suite.attache.createApp(suite.apiKey, `${owner}-b`);
     return { owner, other: `${owner}-b` };
   };
 
   /** A provisioned essential-0 database on `app`, made over the API. */
   const newDatabase = async (app: string) => {
+    const { attache, apiKey } = suite;
     const created = await attache.client(apiKey).post(`/apps/${app}/addons`).send({ plan: 'postgresql:essential-0' });
     expect(created.status).toBe(201);
     await attache.waitForAddon(apiKey, created.body.id, (addon) => addon.state === 'provisioned');
@@ -57,6 +36,7 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
   };
 
   it('creates a database, shows it, and psql works with the URL config:get prints', async () => {
+    const { attache, apiKey } = suite;
     const { owner } = await newApps('pg-create');
 
     const created = await heroku('addons:create', 'postgresql:essential-0', '-a', owner, '--wait');
@@ -97,6 +77,7 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
   });
 
   it('upgrades a database to essential-1 and keeps its data', async () => {
+    const { attache, apiKey } = suite;
     const { owner } = await newApps('pg-upgrade');
     const database = await newDatabase(owner);
     expect((await psql(database.url, 'CREATE TABLE kept (v text)', "INSERT INTO kept VALUES ('still here')")).code).toBe(0);
@@ -114,6 +95,7 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
   });
 
   it('shares a database with another app, with the default and with a named credential', async () => {
+    const { attache, apiKey } = suite;
     const { owner, other } = await newApps('pg-share');
     const database = await newDatabase(owner);
 
@@ -148,6 +130,7 @@ describe('the Heroku CLI with first-party PostgreSQL', () => {
   });
 
   it('detaches a shared database, then destroys it and its database on the cluster', async () => {
+    const { attache, apiKey } = suite;
     const { owner, other } = await newApps('pg-destroy');
     const database = await newDatabase(owner);
     const attached = await attache.client(apiKey).post('/addon-attachments').send({ addon: { name: database.name }, app: { name: other }, name: 'SHARED_DB' });

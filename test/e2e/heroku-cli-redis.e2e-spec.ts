@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HerokuCli, ensureHerokuCli } from '@app/testing';
-import { AttacheHarness } from '../support/attache-harness';
+import { herokuCliSuite } from '../support/heroku-cli-suite';
 
 interface RedisCli {
   code: number;
@@ -16,34 +14,13 @@ interface RedisCli {
  * service on this machine, and redis-cli on the URL the CLI prints.
  */
 describe('the Heroku CLI with first-party Redis', () => {
-  let attache: AttacheHarness;
-  let cli: HerokuCli;
-  let apiKey: string;
+  const suite = herokuCliSuite('cli-redis', { redis: true });
+  const { heroku, newApp } = suite;
 
-  beforeAll(async () => {
-    ensureHerokuCli();
-    attache = await AttacheHarness.start({ redis: true });
-    apiKey = (await attache.createAccount('cli-redis')).apiKey;
-    cli = new HerokuCli({ host: attache.url, apiKey });
-  }, 600_000);
-
-  afterAll(async () => {
-    cli?.cleanup();
-    await attache?.stop();
-  });
-
-  const heroku = async (...args: string[]) => {
-    const result = await cli.run(args, { timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(`heroku ${args.join(' ')} exited ${result.code}:\n${result.output}`);
-    return result.output;
-  };
-
-  /** An app of the test's own, made over the API: the CLI's apps commands are covered elsewhere. */
-  const newApp = async (prefix: string) => (await attache.createApp(apiKey, `${prefix}-${randomBytes(3).toString('hex')}`)).name;
-
-  const instanceDir = (addonId: string) => join(attache.env.ATTACHE_REDIS_DATA_DIR, `r_${addonId.replace(/-/g, '')}`);
+  const instanceDir = (addonId: string) => join(suite.attache.env.ATTACHE_REDIS_DATA_DIR, `r_${addonId.replace(/-/g, '')}`);
 
   it('creates a redis:mini, shows it, and redis-cli works with the URL config:get prints', async () => {
+    const { attache, apiKey } = suite;
     const app = await newApp('redis-create');
 
     const created = await heroku('addons:create', 'redis:mini', '-a', app, '--wait');
@@ -76,6 +53,7 @@ describe('the Heroku CLI with first-party Redis', () => {
   });
 
   it('upgrades a redis:mini to premium-0 keeping its data, then destroys it with every process and file', async () => {
+    const { attache, apiKey } = suite;
     const app = await newApp('redis-upgrade');
     const created = await attache.client(apiKey).post(`/apps/${app}/addons`).send({ plan: 'redis:mini' });
     expect(created.status).toBe(201);

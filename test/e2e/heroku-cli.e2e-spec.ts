@@ -1,23 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { ExampleVendorServer, exampleVendorManifest } from '../../apps/example-vendor/src';
-import { HerokuCli, ensureHerokuCli } from '@app/testing';
-import { AttacheHarness } from '../support/attache-harness';
+import { herokuCliSuite } from '../support/heroku-cli-suite';
 
 /**
  * The real Heroku CLI (npm heroku@11) against a running Attache, for the apps, addons and
  * config commands, with the example vendor as the add-on provider.
  */
 describe('the Heroku CLI against Attache', () => {
-  let attache: AttacheHarness;
+  const suite = herokuCliSuite('cli');
+  const { heroku } = suite;
   let vendor: ExampleVendorServer;
-  let cli: HerokuCli;
   let slug: string;
   const app = `cli-${randomBytes(3).toString('hex')}`;
   const consumer = `${app}-b`;
 
   beforeAll(async () => {
-    ensureHerokuCli();
-    attache = await AttacheHarness.start();
+    const { attache } = suite;
     slug = `notes-${randomBytes(3).toString('hex')}`;
     const password = randomBytes(16).toString('hex');
     const ssoSalt = randomBytes(16).toString('hex');
@@ -29,21 +27,11 @@ describe('the Heroku CLI against Attache', () => {
     vendor = new ExampleVendorServer({ port: 0, slug, password, ssoSalt, attacheUrl: attache.url, asyncDelayMs: 50, clientSecret: registered.clientSecret });
     await vendor.start();
     await attache.pg.query('UPDATE addon_services SET base_url = $1 WHERE slug = $2', [vendor.baseUrl, slug]);
-    const developer = await attache.createAccount('cli');
-    cli = new HerokuCli({ host: attache.url, apiKey: developer.apiKey });
-  }, 600_000);
-
-  afterAll(async () => {
-    cli?.cleanup();
-    await vendor?.stop();
-    await attache?.stop();
   });
 
-  const heroku = async (...args: string[]) => {
-    const result = await cli.run(args, { timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(`heroku ${args.join(' ')} exited ${result.code}:\n${result.output}`);
-    return result.output;
-  };
+  afterAll(async () => {
+    await vendor?.stop();
+  });
 
   it('creates, lists and shows apps', async () => {
     expect(await heroku('apps:create', app)).toContain(`Creating ${app}... done`);
@@ -82,7 +70,7 @@ describe('the Heroku CLI against Attache', () => {
       expect(info).toMatch(/State:\s+created/);
     }
     // Two add-ons of the service on the app: the service name alone is ambiguous.
-    expect((await cli.run(['addons:info', slug, '-a', app])).output).toContain('Ambiguous identifier');
+    expect((await suite.cli.run(['addons:info', slug, '-a', app])).output).toContain('Ambiguous identifier');
   });
 
   it('shares an add-on with another app and detaches it', async () => {
