@@ -52,7 +52,7 @@ export class RedisProvisioner extends Provisioner {
     const { addon, plan } = request;
     if (!isRedisPlan(plan.name)) throw new ProviderRefusedError(`redis:${plan.name} is not available.`);
     const shape = redisPlanShape(plan);
-    const { instance, host } = await this.store.transaction(async (tx) => {
+    const { instance, host, previous } = await this.store.transaction(async (tx) => {
       const current = await tx.redis.instances.findByAddonForUpdate(addon.id);
       if (!current || current.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no instance yet.`);
       const host = (await tx.redis.hosts.findById(current.hostId))!;
@@ -82,17 +82,52 @@ export class RedisProvisioner extends Provisioner {
         updatedAt: this.clock.now(),
       };
       await tx.redis.instances.update(addon.id, patch);
-      return { instance: { ...current, ...patch }, host };
+      const previous: Partial<RedisInstance> = {
+        nodePorts: current.nodePorts,
+        primaryIndex: current.nodePorts.indexOf(primaryPort),
+        sentinelPort: current.sentinelPort,
+        maxmemoryBytes: current.maxmemoryBytes,
+        maxclients: current.maxclients,
+        persistence: current.persistence,
+        highAvailability: current.highAvailability,
+      };
+      return { instance: { ...current, ...patch }, host, previous: { ...current, ...previous } };
     });
-    const spec = redisSpec(instance, host, this.box);
-    // Live settings first (persistence on before a standby syncs from it), then the processes.
-    await this.driver.configure(spec);
-    await this.driver.ensure(spec);
+    try {
+      const spec = redisSpec(instance, host, this.box);
+      // Live settings first (persistence on before a standby syncs from it), then the processes.
+      await this.driver.configure(spec);
+      await this.driver.ensure(spec);
+    } catch (error) {
+      // Back to the shape of the plan the add-on is still on: if this was the last attempt, the plan
+      // change fails and supervision must not keep running (and the bill not mismatch) the new one.
+      await this.revertShape(previous, host).catch(() => undefined);
+      throw error;
+    }
     // Whatever the add-on holds beyond what it now runs (also on a retry of this step).
     const inUse = new Set([...instance.nodePorts, ...(instance.sentinelPort !== null ? [instance.sentinelPort] : [])]);
     const released = (await this.store.redis.ports.heldBy(addon.id)).filter((port) => !inUse.has(port));
     if (released.length > 0) await this.store.redis.ports.release(addon.id, released);
     return { kind: 'changed', config: redisConfig(instance, host, this.box), message: null };
+  }
+
+  private async revertShape(previous: RedisInstance, host: RedisHost): Promise<void> {
+    const { nodePorts, primaryIndex, sentinelPort, maxmemoryBytes, maxclients, persistence, highAvailability } = previous;
+    const shape = { nodePorts, primaryIndex, sentinelPort, maxmemoryBytes, maxclients, persistence, highAvailability };
+    const reverted = await this.store.transaction(async (tx) => {
+      // Re-read: only the shape goes back; a password rotated meanwhile stays.
+      const current = await tx.redis.instances.findByAddonForUpdate(previous.addonId);
+      if (!current || current.state !== 'active') return null;
+      await tx.redis.instances.update(previous.addonId, { ...shape, updatedAt: this.clock.now() });
+      return { ...current, ...shape };
+    });
+    if (!reverted) return;
+    const spec = redisSpec(reverted, host, this.box);
+    await this.driver.configure(spec);
+    await this.driver.ensure(spec);
+    const inUse = new Set([...nodePorts, ...(sentinelPort !== null ? [sentinelPort] : [])]);
+    const extra = (await this.store.redis.ports.heldBy(previous.addonId)).filter((port) => !inUse.has(port));
+    if (extra.length > 0) await this.store.redis.ports.release(previous.addonId, extra);
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
