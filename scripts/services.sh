@@ -28,3 +28,6 @@ fi
 
 # Attache's own PostgreSQL clusters (password auth) for the first-party "essential" plans.
 bash "$(dirname "$0")/postgres-clusters.sh"
+
+# The Kafka 4 broker first-party Kafka add-ons will use (fetched from Maven Central on first run).
+bash "$(dirname "$0")/kafka.sh"

@@ -4,7 +4,7 @@ const path = require('node:path');
 const { compilerOptions } = require('../tsconfig.json');
 
 /** ESM-only packages the tests load; see test/esm-to-cjs.transformer.js. */
-const ESM_PACKAGES = ['@nestjs', '@standard-schema', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras'];
+const ESM_PACKAGES = ['@nestjs', '@platformatic', '@standard-schema', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras'];
 
 const moduleNameMapper = {};
 for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {

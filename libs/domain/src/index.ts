@@ -45,4 +45,5 @@ export * from './redis/redis-config';
 export * from './redis/redis-hosts.service';
 export * from './redis/redis-addons';
 export * from './redis/redis-operations.use-case';
+export * from './kafka/kafka-cluster.port';
 export * from './domain.module';
