@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { PostgresBackup, PostgresBackupKind, PostgresJobState } from '@app/domain';
-import { bigintAsNumber } from './postgres-database.entity';
+import { bigintAsNumber } from './column-transformers';
 
 @Entity('postgres_backups')
 export class PostgresBackupEntity implements PostgresBackup {

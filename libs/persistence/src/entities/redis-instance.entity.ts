@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { RedisInstance, RedisInstanceState, RedisMaxmemoryPolicy } from '@app/domain';
-import { bigintAsNumber } from './postgres-database.entity';
+import { bigintAsNumber } from './column-transformers';
 
 @Entity('redis_instances')
 export class RedisInstanceEntity implements RedisInstance {
