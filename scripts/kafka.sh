@@ -3,7 +3,7 @@
 # authenticated with SASL SCRAM-SHA-512, StandardAuthorizer, super user `attache`. Reuses a running
 # broker, starts a stopped one, fetches (Maven Central) and formats only what is missing.
 #   bash scripts/kafka.sh          make sure the broker runs; prints one line:
-#                                  kafka: broker on 127.0.0.1:<port> (reused|started|created)
+#                                  kafka: broker on 127.0.0.1:<port> (reused|started|created|recreated)
 #   bash scripts/kafka.sh stop     stop it (SIGTERM, then wait for a clean shutdown)
 # Settings: ATTACHE_KAFKA_PORT (client listener, default 9094), ATTACHE_KAFKA_CONTROLLER_PORT
 # (default client port + 1), ATTACHE_KAFKA_HOME (state and cache directory; default
@@ -21,6 +21,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 POM="$HERE/kafka/pom.xml"
 START_TIMEOUT_S=90
 STOP_TIMEOUT_S=60
+AUTH_GRACE_S=15
 HEAP_OPTS=(-Xms256m -Xmx512m)
 # The tarball's defaults (kafka-run-class.sh) minus GC logging, plus exiting on OutOfMemoryError so
 # that the next run starts a fresh broker instead of reusing a wedged one.
@@ -88,14 +89,14 @@ broker_pid() {
   local pid cmd
   if [ -s "$PIDFILE" ]; then
     pid="$(cat "$PIDFILE")"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" &&
+    if [[ "$pid" =~ ^[0-9]+$ ]] && cmd="$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" &&
       [[ "$cmd" == *" kafka.Kafka $PROPS"* ]]; then
       echo "$pid"
       return 0
     fi
   fi
   for f in /proc/[0-9]*/cmdline; do
-    cmd="$(tr '\0' ' ' <"$f" 2>/dev/null)" || continue
+    cmd="$({ tr '\0' ' ' <"$f"; } 2>/dev/null)" || continue
     if [[ "$cmd" == *" kafka.Kafka $PROPS"* ]]; then
       pid="${f#/proc/}"
       echo "${pid%/cmdline}"
@@ -275,8 +276,10 @@ admin_answers() {
     --command-config "$BASE/attache.properties" --list >/dev/null 2>"$BASE/probe.err" </dev/null
 }
 
+# Returns 0 once the super user's admin request succeeds, 2 when the broker keeps refusing the
+# super user's password (its metadata no longer holds the credential in attache.password).
 wait_ready() {
-  local pid=$1 deadline=$((SECONDS + START_TIMEOUT_S))
+  local pid=$1 deadline=$((SECONDS + START_TIMEOUT_S)) refused_since=""
   while :; do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 20 "$LOG" >&2 || true
@@ -285,10 +288,17 @@ wait_ready() {
     if port_answers "$PORT" && admin_answers; then
       return 0
     fi
-    # A wrong password or a broken classpath will not heal by waiting.
-    if grep -qE 'SaslAuthenticationException|Could not find or load main class' "$BASE/probe.err" 2>/dev/null; then
-      grep -vE '^\s+at ' "$BASE/probe.err" | head -n 5 >&2
-      die "the super user cannot use the broker on 127.0.0.1:$PORT (see above; credentials in $BASE/attache.password)"
+    grep -q 'Could not find or load main class' "$BASE/probe.err" 2>/dev/null &&
+      die "the Kafka admin tools do not start: $(head -n 1 "$BASE/probe.err")"
+    # A broker still loading its metadata can refuse a login briefly; a persistent refusal is final.
+    if grep -q 'SaslAuthenticationException' "$BASE/probe.err" 2>/dev/null; then
+      refused_since="${refused_since:-$SECONDS}"
+      if [ $((SECONDS - refused_since)) -ge "$AUTH_GRACE_S" ]; then
+        grep -vE '^\s+at ' "$BASE/probe.err" | head -n 3 >&2
+        return 2
+      fi
+    else
+      refused_since=""
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       cat "$BASE/probe.err" >&2 2>/dev/null || true
@@ -296,6 +306,24 @@ wait_ready() {
     fi
     sleep 0.5
   done
+}
+
+# The formatted cluster refuses the super user whose password is on file (its metadata and the
+# password files come from different formats, e.g. a partly restored state directory). Nothing
+# can reset a SCRAM credential without a working super user, so keep that cluster's data aside and
+# start a new, empty one.
+recreate_cluster() {
+  local aside
+  aside="$DATA.unusable-$(date -u +%Y%m%dT%H%M%SZ)"
+  echo "kafka: the broker in $BASE refuses the super user in attache.password; moving its data to $aside and formatting a new, empty cluster" >&2
+  stop_broker >/dev/null
+  PROBE_CP="$CP"
+  mv "$DATA" "$aside"
+  rm -f "$BASE/cluster.id"
+  format_storage
+  start_broker
+  wait_ready "$(cat "$PIDFILE")" ||
+    die "a newly formatted broker refuses the super user too; see $LOG and $BASE/probe.err"
 }
 
 ensure_running() {
@@ -314,8 +342,9 @@ ensure_running() {
       echo "kafka: note: the running broker is not Kafka $KAFKA_VERSION; '$0 stop' and run again to switch" >&2
       PROBE_CP="$running_cp"
     fi
-    wait_ready "$pid"
-    say "broker on 127.0.0.1:$PORT (reused)"
+    outcome=reused
+    wait_ready "$pid" || { recreate_cluster; outcome=recreated; }
+    say "broker on 127.0.0.1:$PORT ($outcome)"
     return 0
   fi
 
@@ -337,7 +366,7 @@ ensure_running() {
     outcome=created
   fi
   start_broker
-  wait_ready "$(cat "$PIDFILE")"
+  wait_ready "$(cat "$PIDFILE")" || { recreate_cluster; outcome=recreated; }
   say "broker on 127.0.0.1:$PORT ($outcome)"
 }
 
