@@ -13,6 +13,7 @@ import { TEMPLATE_DATABASE, adminUrl, databaseUrl } from './support/test-databas
 export default async function globalSetup(): Promise<void> {
   // `npx jest` alone (without scripts/services.sh) also gets the shared PostgreSQL clusters.
   execFileSync('bash', [`${__dirname}/../scripts/postgres-clusters.sh`], { stdio: 'inherit' });
+  execFileSync('bash', [`${__dirname}/../scripts/kafka.sh`], { stdio: 'inherit' });
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();
   try {

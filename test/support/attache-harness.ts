@@ -7,9 +7,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
-import { AppConfig, ConfigModule, loadConfig, localPostgresClusters } from '@app/config';
+import { AppConfig, ConfigModule, loadConfig, localKafkaCluster, localPostgresClusters } from '@app/config';
 import { SecretBox } from '@app/common';
-import { AccountsService, FirstPartyCatalogService, ManifestService, PostgresBackends, PostgresClusterAdmin, RedisDriver, RedisHosts, Store, redisSpec, tenantNames } from '@app/domain';
+import {
+  AccountsService,
+  FirstPartyCatalogService,
+  KafkaClusterAdmin,
+  KafkaClusters,
+  ManifestService,
+  PostgresBackends,
+  PostgresClusterAdmin,
+  RedisDriver,
+  RedisHosts,
+  Store,
+  kafkaConnection,
+  redisSpec,
+  tenantNames,
+} from '@app/domain';
 import { ScriptedVendor, VendorManifestOverrides, manifestFor } from '@app/testing';
 import { createApiApp } from '../../apps/api/src/create-api-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -40,6 +54,11 @@ export interface HarnessOptions {
   postgres?: boolean;
   /** Seed the first-party catalog and register this machine as a Redis host (a private data directory and port block). */
   redis?: boolean;
+  /**
+   * Seed the first-party catalog and register the local Kafka broker (scripts/kafka.sh) as the
+   * clusters named here (default one, `local-1`); several names are several backends on one broker.
+   */
+  kafka?: boolean | string[];
 }
 
 /**
@@ -93,6 +112,7 @@ export class AttacheHarness {
     const harness = new AttacheHarness(config, env, api, database.drop, pg);
     if (options.postgres) await harness.seedPostgres();
     if (options.redis) await harness.seedRedis();
+    if (options.kafka) await harness.seedKafka(options.kafka === true ? ['local-1'] : options.kafka);
     if (options.worker !== false) await harness.startWorker();
     return harness;
   }
@@ -124,6 +144,22 @@ export class AttacheHarness {
       await this.api.get(RedisDriver).destroy(redisSpec(instance, host, box));
     }
     await rm(this.config.redisInstances.dataDir, { recursive: true, force: true });
+  }
+
+  private async seedKafka(names: string[]): Promise<void> {
+    await this.api.get(FirstPartyCatalogService).seed();
+    const local = localKafkaCluster();
+    for (const name of names) await this.api.get(KafkaClusters).register({ name, ...local, capacity: 1000 });
+  }
+
+  /** Tenants left on the broker by a test outlive its database otherwise. */
+  private async dropKafkaTenants(): Promise<void> {
+    const store = this.api.get(Store);
+    const box = this.api.get(SecretBox);
+    for (const tenant of await store.kafka.tenants.listActive()) {
+      const cluster = (await store.kafka.clusters.findById(tenant.clusterId))!;
+      await this.api.get(KafkaClusterAdmin).dropTenant(kafkaConnection(cluster, box), { username: tenant.username, prefix: tenant.prefix });
+    }
   }
 
   /** Tenants left on the shared clusters by a test outlive its database otherwise. */
@@ -262,6 +298,7 @@ export class AttacheHarness {
     await this.stopWorker();
     await this.dropPostgresTenants();
     await this.destroyRedisInstances();
+    await this.dropKafkaTenants();
     await this.api.close();
     await this.pg.end();
     await this.dropDatabase();

@@ -14,6 +14,7 @@ import { ConfigVarsController } from './controllers/config-vars.controller';
 import { OAuthController } from './controllers/oauth.controller';
 import { PostgresController, PostgresDownloadsController } from './controllers/postgres.controller';
 import { RedisController } from './controllers/redis.controller';
+import { KafkaController } from './controllers/kafka.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RequestContextMiddleware } from './http/request-context.middleware';
@@ -53,6 +54,7 @@ class QueueJobCounts extends JobCountsSource {
     PostgresController,
     PostgresDownloadsController,
     RedisController,
+    KafkaController,
   ],
   providers: [RateLimitGuard],
 })

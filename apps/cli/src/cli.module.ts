@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { DomainModule, JobDispatcher, ProvisionerRegistry } from '@app/domain';
 import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
-import { PostgresAdapterModule, RedisAdapterModule } from '@app/provisioners';
+import { KafkaAdapterModule, PostgresAdapterModule, RedisAdapterModule } from '@app/provisioners';
 
 /** Admin commands change state directly; they never enqueue provider work. */
 class NoJobs extends JobDispatcher {
@@ -41,5 +41,5 @@ class NoProvisioners extends ProvisionerRegistry {
 })
 class CliPortsModule {}
 
-@Module({ imports: [PersistenceModule, CliPortsModule, PostgresAdapterModule, RedisAdapterModule, DomainOptionsModule, DomainModule] })
+@Module({ imports: [PersistenceModule, CliPortsModule, PostgresAdapterModule, RedisAdapterModule, KafkaAdapterModule, DomainOptionsModule, DomainModule] })
 export class CliModule {}

@@ -6,6 +6,7 @@ import { accountCommands } from './commands/accounts.command';
 import { dbCommands } from './commands/db.command';
 import { postgresCommands } from './commands/postgres.command';
 import { redisCommands } from './commands/redis.command';
+import { kafkaCommands } from './commands/kafka.command';
 import { serviceCommands } from './commands/services.command';
 
 const program = new Command('attache')
@@ -16,6 +17,7 @@ serviceCommands(program);
 dbCommands(program);
 postgresCommands(program);
 redisCommands(program);
+kafkaCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError || error instanceof DomainError ? error.message : (error as Error).message;

@@ -31,6 +31,11 @@ export interface AppConfig {
     portMin: number;
     portMax: number;
   };
+  /** First-party Kafka add-ons. */
+  kafka: {
+    /** How often the worker samples every tenant's topic counters (the traffic history). */
+    sampleIntervalMs: number;
+  };
   rateLimit: { perHour: number };
   worker: { port: number };
   log: { level: string };

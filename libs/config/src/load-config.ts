@@ -126,6 +126,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       dataDir: resolve(str('ATTACHE_REDIS_DATA_DIR', join(localStateDir(env), 'redis'))),
       ...portRange(str('ATTACHE_REDIS_PORTS', '17000-17999'), problems),
     },
+    kafka: {
+      sampleIntervalMs: int('ATTACHE_KAFKA_SAMPLE_INTERVAL_MS', 60_000, 100, 3600_000),
+    },
     rateLimit: { perHour: int('RATE_LIMIT_PER_HOUR', 4_500, 1, 100_000_000) },
     worker: { port: int('WORKER_PORT', 5001, 0, 65535) },
     log: { level: str('LOG_LEVEL', envName === 'test' ? 'warn' : 'info') },

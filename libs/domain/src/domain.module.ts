@@ -30,6 +30,10 @@ import { RedisAddons } from './redis/redis-addons';
 import { RedisConfigPublisher } from './redis/redis-config';
 import { RedisHosts } from './redis/redis-hosts.service';
 import { RedisOperationsUseCase } from './redis/redis-operations.use-case';
+import { KafkaAddons } from './kafka/kafka-addons';
+import { KafkaClusters } from './kafka/kafka-clusters.service';
+import { KafkaConfigPublisher } from './kafka/kafka-config';
+import { KafkaOperationsUseCase } from './kafka/kafka-operations.use-case';
 
 const services = [
   AccountsService,
@@ -63,11 +67,15 @@ const services = [
   RedisConfigPublisher,
   RedisHosts,
   RedisOperationsUseCase,
+  KafkaAddons,
+  KafkaClusters,
+  KafkaConfigPublisher,
+  KafkaOperationsUseCase,
 ];
 
 /**
  * The domain's services. Its ports (Store, JobDispatcher, ProvisionerRegistry, PostgresClusterAdmin,
- * BackupFiles, RedisDriver, SecretBox, Clock and the *Options classes) come from global adapter modules
+ * BackupFiles, RedisDriver, KafkaClusterAdmin, SecretBox, Clock and the *Options classes) come from global adapter modules
  * imported by each app.
  */
 @Module({ providers: services, exports: services })

@@ -6,3 +6,5 @@ export * from './postgres/postgres-adapter.module';
 export * from './postgres/postgres.provisioner';
 export * from './redis/redis-adapter.module';
 export * from './redis/redis.provisioner';
+export * from './kafka/kafka-adapter.module';
+export * from './kafka/kafka.provisioner';

@@ -3,6 +3,7 @@ import { AddonService, Provisioner, ProvisionerRegistry } from '@app/domain';
 import { HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
 import { PostgresProvisioner } from './postgres/postgres.provisioner';
 import { RedisProvisioner } from './redis/redis.provisioner';
+import { KafkaProvisioner } from './kafka/kafka.provisioner';
 
 /** Maps a service's provider kind to its implementation. First-party kinds register here as they arrive. */
 @Injectable()
@@ -11,6 +12,7 @@ export class DefaultProvisionerRegistry extends ProvisionerRegistry {
     private readonly http: HttpVendorProvisioner,
     private readonly postgres: PostgresProvisioner,
     private readonly redis: RedisProvisioner,
+    private readonly kafka: KafkaProvisioner,
   ) {
     super();
   }
@@ -23,6 +25,8 @@ export class DefaultProvisionerRegistry extends ProvisionerRegistry {
         return this.postgres;
       case 'redis':
         return this.redis;
+      case 'kafka':
+        return this.kafka;
       default:
         throw new Error(`No provisioner is installed for ${service.provider} services.`);
     }

@@ -6,18 +6,21 @@ import { PostgresAdapterModule } from './postgres/postgres-adapter.module';
 import { PostgresProvisioner } from './postgres/postgres.provisioner';
 import { RedisAdapterModule } from './redis/redis-adapter.module';
 import { RedisProvisioner } from './redis/redis.provisioner';
+import { KafkaAdapterModule } from './kafka/kafka-adapter.module';
+import { KafkaProvisioner } from './kafka/kafka.provisioner';
 import { ProviderCallMetrics } from './provider-call-metrics';
 import { DefaultProvisionerRegistry } from './provisioner.registry';
 
 @Global()
 @Module({
-  imports: [PostgresAdapterModule, RedisAdapterModule],
+  imports: [PostgresAdapterModule, RedisAdapterModule, KafkaAdapterModule],
   providers: [
     ProviderCallMetrics,
     HttpVendorProvisioner,
     { provide: HttpVendorOptions, inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ timeoutMs: config.provider.timeoutMs }) },
     PostgresProvisioner,
     RedisProvisioner,
+    KafkaProvisioner,
     DefaultProvisionerRegistry,
     { provide: ProvisionerRegistry, useExisting: DefaultProvisionerRegistry },
   ],

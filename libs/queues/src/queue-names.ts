@@ -23,6 +23,7 @@ export const RECONCILE_JOB = 'reconcile';
 export const POSTGRES_MAINTENANCE_JOB = 'postgres-maintenance';
 /** First-party Redis supervision: crashed processes restarted, failovers followed, rotations finished. */
 export const REDIS_SUPERVISE_JOB = 'redis-supervise';
+export const KAFKA_SAMPLE_JOB = 'kafka-sample';
 
 export const POSTGRES_JOBS = { backup: 'backup', restore: 'restore' } as const;
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { PostgresMaintenance, Reconciler, RedisOperationsUseCase } from '@app/domain';
-import { POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
+import { KafkaOperationsUseCase, PostgresMaintenance, Reconciler, RedisOperationsUseCase } from '@app/domain';
+import { KAFKA_SAMPLE_JOB, POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 /** Periodic upkeep. The schedule lives in Redis, so several workers share one reconcile run per interval. */
@@ -16,6 +16,7 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
     private readonly reconciler: Reconciler,
     private readonly postgres: PostgresMaintenance,
     private readonly redis: RedisOperationsUseCase,
+    private readonly kafka: KafkaOperationsUseCase,
   ) {
     super(config);
   }
@@ -38,6 +39,11 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
       { every: this.config.redisInstances.superviseIntervalMs },
       { name: REDIS_SUPERVISE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
     );
+    await this.scheduler.upsertJobScheduler(
+      KAFKA_SAMPLE_JOB,
+      { every: this.config.kafka.sampleIntervalMs },
+      { name: KAFKA_SAMPLE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
+    );
   }
 
   /** Runs under way in this process: a slow run is not overlapped by the next tick. */
@@ -50,6 +56,7 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
       if (job.name === RECONCILE_JOB) return await this.reconciler.run();
       if (job.name === POSTGRES_MAINTENANCE_JOB) return await this.postgres.run();
       if (job.name === REDIS_SUPERVISE_JOB) return await this.redis.supervise();
+      if (job.name === KAFKA_SAMPLE_JOB) return await this.kafka.sample();
       throw new Error(`No handler for maintenance job ${job.name}`);
     } finally {
       this.running.delete(job.name);

@@ -36,6 +36,17 @@ export interface KafkaGroupLag {
   partitions: { topic: string; partition: number; committedOffset: number; endOffset: number; lag: number }[];
 }
 
+/** Cumulative counters of one topic, summed over its partitions. */
+export interface KafkaTopicCounters {
+  name: string;
+  partitions: number;
+  startOffsets: number;
+  endOffsets: number;
+  sizeBytes: number;
+  /** Committed offsets of the consumer groups under the same prefix (a group that never committed adds nothing). */
+  committedOffsets: number;
+}
+
 /**
  * Administers a shared Kafka cluster as its super user. Every method is idempotent: creating
  * what exists or deleting what is gone succeeds.
@@ -50,9 +61,13 @@ export abstract class KafkaClusterAdmin {
   abstract dropTenant(cluster: KafkaClusterConnection, tenant: { username: string; prefix: string }): Promise<void>;
   abstract createTopic(cluster: KafkaClusterConnection, topic: KafkaTopicSpec): Promise<void>;
   abstract configureTopic(cluster: KafkaClusterConnection, name: string, config: Partial<Pick<KafkaTopicSpec, 'retentionMs' | 'retentionBytes' | 'compaction'>>): Promise<void>;
+  /** Raises the topic's partition count to `total` (Kafka never lowers it). */
+  abstract addPartitions(cluster: KafkaClusterConnection, name: string, total: number): Promise<void>;
   abstract deleteTopic(cluster: KafkaClusterConnection, name: string): Promise<void>;
   /** Topics whose names start with `prefix`, with partitions, configuration and size on disk. */
   abstract listTopics(cluster: KafkaClusterConnection, prefix: string): Promise<KafkaTopicInfo[]>;
+  /** Offsets and sizes of the topics under `prefix`, and what the groups under `prefix` committed on them. */
+  abstract topicCounters(cluster: KafkaClusterConnection, prefix: string): Promise<KafkaTopicCounters[]>;
   /** Consumer groups whose ids start with `prefix`, with lag per partition. */
   abstract listGroups(cluster: KafkaClusterConnection, prefix: string): Promise<KafkaGroupLag[]>;
 }

@@ -15,6 +15,7 @@ import {
 } from './models';
 import { PostgresStore } from '../postgres/postgres.repositories';
 import { RedisStore } from '../redis/redis.repositories';
+import { KafkaStore } from '../kafka/kafka.repositories';
 
 export interface AccountRepository {
   create(input: { email: string; name?: string | null; isOperator?: boolean }): Promise<Account>;
@@ -204,5 +205,6 @@ export abstract class Store {
   abstract readonly oauth: OAuthRepository;
   abstract readonly postgres: PostgresStore;
   abstract readonly redis: RedisStore;
+  abstract readonly kafka: KafkaStore;
   abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 }

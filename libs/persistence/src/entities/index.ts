@@ -6,6 +6,9 @@ import { AppEntity } from './app.entity';
 import { AttachmentEntity } from './attachment.entity';
 import { CollaboratorEntity } from './collaborator.entity';
 import { ConfigVarEntity } from './config-var.entity';
+import { KafkaClusterEntity } from './kafka-cluster.entity';
+import { KafkaTenantEntity } from './kafka-tenant.entity';
+import { KafkaTopicSampleEntity } from './kafka-topic-sample.entity';
 import { LifecycleEventEntity } from './lifecycle-event.entity';
 import { ManifestEntity } from './manifest.entity';
 import { OAuthGrantEntity, OAuthTokenEntity } from './oauth.entity';
@@ -30,6 +33,9 @@ export const ENTITIES = [
   AttachmentEntity,
   CollaboratorEntity,
   ConfigVarEntity,
+  KafkaClusterEntity,
+  KafkaTenantEntity,
+  KafkaTopicSampleEntity,
   LifecycleEventEntity,
   ManifestEntity,
   OAuthGrantEntity,
@@ -56,6 +62,9 @@ export {
   AttachmentEntity,
   CollaboratorEntity,
   ConfigVarEntity,
+  KafkaClusterEntity,
+  KafkaTenantEntity,
+  KafkaTopicSampleEntity,
   LifecycleEventEntity,
   ManifestEntity,
   OAuthGrantEntity,

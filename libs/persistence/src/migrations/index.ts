@@ -1,6 +1,7 @@
 import { CorePlatform1764000000000 } from './1764000000000-core-platform';
 import { PostgresShared1764100000000 } from './1764100000000-postgres-shared';
 import { Redis1764200000000 } from './1764200000000-redis';
+import { Kafka1764300000000 } from './1764300000000-kafka';
 
 /** Every migration, in order. Committed migrations are never edited; add a new one instead. */
-export const MIGRATIONS = [CorePlatform1764000000000, PostgresShared1764100000000, Redis1764200000000];
+export const MIGRATIONS = [CorePlatform1764000000000, PostgresShared1764100000000, Redis1764200000000, Kafka1764300000000];

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
+import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, KafkaStore, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
 
 import { TypeOrmAccounts } from './account.typeorm-repository';
 import { TypeOrmRegions } from './region.typeorm-repository';
@@ -15,6 +15,7 @@ import { TypeOrmEvents } from './lifecycle-event.typeorm-repository';
 import { TypeOrmOAuth } from './oauth.typeorm-repository';
 import { TypeOrmPostgres } from './postgres.typeorm-repository';
 import { TypeOrmRedis } from './redis.typeorm-repository';
+import { TypeOrmKafka } from './kafka.typeorm-repository';
 import { pipelinedTransaction } from './pipelined-transaction';
 
 /** The Store port on TypeORM; `transaction` rebinds every repository to the transaction's manager. */
@@ -33,6 +34,7 @@ export class TypeOrmStore extends Store {
   readonly oauth: OAuthRepository;
   readonly postgres: PostgresStore;
   readonly redis: RedisStore;
+  readonly kafka: KafkaStore;
 
   constructor(
     private readonly manager: EntityManager,
@@ -53,6 +55,7 @@ export class TypeOrmStore extends Store {
     this.oauth = new TypeOrmOAuth(manager);
     this.postgres = new TypeOrmPostgres(manager);
     this.redis = new TypeOrmRedis(manager);
+    this.kafka = new TypeOrmKafka(manager);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

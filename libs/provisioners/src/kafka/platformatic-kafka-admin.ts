@@ -26,6 +26,7 @@ import {
   KafkaClusterConnection,
   KafkaGroupLag,
   KafkaTenantLimits,
+  KafkaTopicCounters,
   KafkaTopicInfo,
   KafkaTopicSpec,
 } from '@app/domain';
@@ -227,6 +228,14 @@ export class PlatformaticKafkaAdmin extends KafkaClusterAdmin implements OnModul
     );
   }
 
+  async addPartitions(cluster: KafkaClusterConnection, name: string, total: number): Promise<void> {
+    await this.call(cluster, `Adding partitions to ${name}`, async (admin) => {
+      const metadata = await admin.metadata({ topics: [name], forceUpdate: true });
+      if ((metadata.topics.get(name)?.partitionsCount ?? 0) >= total) return;
+      await admin.createPartitions({ topics: [{ name, count: total }] });
+    });
+  }
+
   async deleteTopic(cluster: KafkaClusterConnection, name: string): Promise<void> {
     // A missing topic is a retriable error to the client (stale metadata?), so look first instead of waiting out retries.
     if (!(await this.topicNames(cluster, name)).includes(name)) return;
@@ -267,6 +276,41 @@ export class PlatformaticKafkaAdmin extends KafkaClusterAdmin implements OnModul
         }
         return { name, partitions: partitionCount(name), config, sizeBytes: sizes.get(name) ?? 0 };
       });
+    });
+  }
+
+  async topicCounters(cluster: KafkaClusterConnection, prefix: string): Promise<KafkaTopicCounters[]> {
+    const topics = await this.listTopics(cluster, prefix);
+    if (!topics.length) return [];
+    const groups = await this.groupIds(cluster, prefix);
+    return this.call(cluster, 'Reading topic offsets', async (admin) => {
+      const offsetsAt = async (timestamp: bigint) => {
+        const listed = await admin.listOffsets({
+          topics: topics.map((t) => ({
+            name: t.name,
+            partitions: [...Array(t.partitions).keys()].map((partitionIndex) => ({ partitionIndex, timestamp })),
+          })),
+        });
+        return new Map(listed.map((t) => [t.name, t.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0)]));
+      };
+      const [starts, ends] = await Promise.all([offsetsAt(ListOffsetTimestamps.EARLIEST), offsetsAt(ListOffsetTimestamps.LATEST)]);
+      const committed = new Map<string, number>();
+      if (groups.length) {
+        for (const group of await admin.listConsumerGroupOffsets({ groups })) {
+          for (const topic of group.topics) {
+            const sum = topic.partitions.reduce((acc, p) => acc + Math.max(0, Number(p.committedOffset)), 0);
+            committed.set(topic.name, (committed.get(topic.name) ?? 0) + sum);
+          }
+        }
+      }
+      return topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions,
+        startOffsets: starts.get(t.name) ?? 0,
+        endOffsets: ends.get(t.name) ?? 0,
+        sizeBytes: t.sizeBytes,
+        committedOffsets: committed.get(t.name) ?? 0,
+      }));
     });
   }
 

@@ -1,0 +1,337 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock, ConflictError, DomainError, InvalidInputError, NotFoundError, SecretBox, randomToken } from '@app/common';
+import { Store } from '../shared/store.port';
+import { KafkaAddon, KafkaAddons } from './kafka-addons';
+import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicCounters, KafkaTopicInfo } from './kafka-cluster.port';
+import { KafkaConfigPublisher, kafkaConfig, kafkaConnection } from './kafka-config';
+import { KafkaPlanLimits, kafkaPlanLimits } from './kafka-plans';
+import { KafkaTopicSample } from './kafka.models';
+
+/** A rotation pending longer than this was interrupted. */
+const REPAIR_AFTER_MS = 60_000;
+/** Samples are kept this long; the traffic window reaches back at most `MAX_WINDOW_MINUTES`. */
+const SAMPLES_KEPT_MS = 2 * 3600_000;
+export const MAX_WINDOW_MINUTES = 60;
+const MIN_RETENTION_MS = 60_000;
+/** Kafka's own limit on a topic name, the prefix included. */
+const MAX_TOPIC_NAME = 249;
+const TOPIC_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A broker that cannot be reached is the service being unavailable (503), not Attache failing (500). */
+async function unavailableOnFailure<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw new DomainError('unavailable', 'kafka_unavailable', `The Kafka cluster did not answer (${(error as Error).message}); try again shortly.`);
+  }
+}
+
+/** A topic as the tenant names it (without its prefix). */
+export interface KafkaTopicView extends KafkaTopicInfo {
+  shortName: string;
+}
+
+export interface KafkaTopicTraffic {
+  topic: string;
+  partitions: number;
+  sizeBytes: number;
+  /** Over the window; null until a sample older than the request exists. */
+  messagesIn: number | null;
+  messagesOut: number | null;
+  /** Estimated from the messages and the topic's average message size on disk. */
+  bytesIn: number | null;
+  bytesOut: number | null;
+}
+
+export interface KafkaMetrics {
+  window: { start: Date | null; end: Date; minutes: number };
+  topics: KafkaTopicTraffic[];
+}
+
+export interface CreateKafkaTopicInput {
+  name: string;
+  partitions?: number | null;
+  retentionMs?: number | null;
+  compaction?: boolean | null;
+}
+
+export type ConfigureKafkaTopicInput = Omit<CreateKafkaTopicInput, 'name'>;
+
+/**
+ * What a developer does with a Kafka add-on besides the lifecycle: topics within the plan's
+ * limits, consumer groups and lag, traffic, credential rotation; and the sampling the worker runs.
+ */
+@Injectable()
+export class KafkaOperationsUseCase {
+  private readonly logger = new Logger(KafkaOperationsUseCase.name);
+
+  constructor(
+    private readonly store: Store,
+    private readonly addons: KafkaAddons,
+    private readonly admin: KafkaClusterAdmin,
+    private readonly publisher: KafkaConfigPublisher,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The add-on, its limits and the traffic of its topics over the last `minutes`. */
+  async info(accountId: string, addonRef: string, minutes = 5): Promise<{ target: KafkaAddon; limits: KafkaPlanLimits; metrics: KafkaMetrics }> {
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_WINDOW_MINUTES) {
+      throw new InvalidInputError(`minutes is a whole number from 1 to ${MAX_WINDOW_MINUTES}.`);
+    }
+    const target = await this.addons.viewable(accountId, addonRef);
+    const end = this.clock.now();
+    const [live, earliest] = await Promise.all([
+      unavailableOnFailure(() => this.admin.topicCounters(kafkaConnection(target.cluster, this.box), target.tenant.prefix)),
+      this.store.kafka.samples.earliestSince(target.addon.id, new Date(end.getTime() - minutes * 60_000)),
+    ]);
+    const base = new Map(earliest.map((s) => [s.topic, s]));
+    const topics = live.map((counters) => traffic(this.shortName(target, counters.name), counters, base.get(this.shortName(target, counters.name))));
+    const starts = earliest.filter((s) => live.some((c) => this.shortName(target, c.name) === s.topic)).map((s) => s.sampledAt.getTime());
+    return {
+      target,
+      limits: kafkaPlanLimits(target.plan),
+      metrics: { window: { start: starts.length ? new Date(Math.min(...starts)) : null, end, minutes }, topics },
+    };
+  }
+
+  async listTopics(accountId: string, addonRef: string): Promise<{ target: KafkaAddon; topics: KafkaTopicView[] }> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    return { target, topics: await this.topics(target) };
+  }
+
+  async getTopic(accountId: string, addonRef: string, name: string): Promise<{ target: KafkaAddon; topic: KafkaTopicView }> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    return { target, topic: await this.findTopic(target, name) };
+  }
+
+  /** Creates `<prefix><name>` within the plan's limits. */
+  async createTopic(accountId: string, addonRef: string, input: CreateKafkaTopicInput): Promise<{ target: KafkaAddon; topic: KafkaTopicView }> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    const limits = kafkaPlanLimits(target.plan);
+    const name = this.checkTopicName(target, input.name);
+    const partitions = input.partitions ?? 1;
+    this.checkPartitions(target, limits, partitions);
+    const retentionMs = input.retentionMs ?? limits.maxRetentionMs;
+    this.checkRetention(target, limits, retentionMs);
+    return this.underLock(target, async (locked) => {
+      const existing = await this.topics(locked);
+      if (existing.some((t) => t.shortName === name)) throw new ConflictError('topic_exists', `${locked.addon.name} already has a topic named ${name}.`);
+      // Kafka refuses topics whose names differ only in '.' and '_' (their metric names collide).
+      const clash = existing.find((t) => t.shortName.replace(/\./g, '_') === name.replace(/\./g, '_'));
+      if (clash) throw new ConflictError('topic_exists', `${name} would collide with topic ${clash.shortName}: Kafka treats '.' and '_' alike in topic names.`);
+      if (existing.length >= limits.topics) {
+        throw new InvalidInputError(`kafka:${locked.plan.name} allows ${limits.topics} topics and ${locked.addon.name} has ${existing.length}; delete one or upgrade.`, 'plan_limit');
+      }
+      await unavailableOnFailure(() =>
+        this.admin.createTopic(kafkaConnection(locked.cluster, this.box), {
+          name: locked.tenant.prefix + name,
+          partitions,
+          retentionMs,
+          retentionBytes: limits.retentionBytesPerPartition,
+          compaction: input.compaction ?? false,
+        }),
+      );
+      return { target: locked, topic: await this.findTopic(locked, name) };
+    });
+  }
+
+  /** Retention, compaction and more partitions (Kafka never removes partitions). */
+  async configureTopic(accountId: string, addonRef: string, name: string, input: ConfigureKafkaTopicInput): Promise<{ target: KafkaAddon; topic: KafkaTopicView }> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    const limits = kafkaPlanLimits(target.plan);
+    const has = (v: unknown) => v !== undefined && v !== null;
+    if (!has(input.partitions) && !has(input.retentionMs) && !has(input.compaction)) throw new InvalidInputError('Pass partitions, retention_ms or compaction.');
+    if (has(input.retentionMs)) this.checkRetention(target, limits, input.retentionMs!);
+    if (has(input.partitions)) this.checkPartitions(target, limits, input.partitions!);
+    return this.underLock(target, async (locked) => {
+      const topic = await this.findTopic(locked, name);
+      const cluster = kafkaConnection(locked.cluster, this.box);
+      if (has(input.partitions) && input.partitions! !== topic.partitions) {
+        if (input.partitions! < topic.partitions) {
+          throw new InvalidInputError(`${topic.shortName} has ${topic.partitions} partitions; Kafka can add partitions but never remove them.`);
+        }
+        await unavailableOnFailure(() => this.admin.addPartitions(cluster, topic.name, input.partitions!));
+      }
+      const config = {
+        ...(has(input.retentionMs) ? { retentionMs: input.retentionMs! } : {}),
+        ...(has(input.compaction) ? { compaction: input.compaction! } : {}),
+      };
+      await unavailableOnFailure(() => this.admin.configureTopic(cluster, topic.name, config));
+      return { target: locked, topic: await this.findTopic(locked, name) };
+    });
+  }
+
+  async deleteTopic(accountId: string, addonRef: string, name: string): Promise<{ target: KafkaAddon; topic: KafkaTopicView }> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    return this.underLock(target, async (locked) => {
+      const topic = await this.findTopic(locked, name);
+      await unavailableOnFailure(() => this.admin.deleteTopic(kafkaConnection(locked.cluster, this.box), topic.name));
+      return { target: locked, topic };
+    });
+  }
+
+  async consumerGroups(accountId: string, addonRef: string): Promise<{ target: KafkaAddon; groups: (KafkaGroupLag & { shortName: string })[] }> {
+    const target = await this.addons.viewable(accountId, addonRef);
+    const groups = await unavailableOnFailure(() => this.admin.listGroups(kafkaConnection(target.cluster, this.box), target.tenant.prefix));
+    return {
+      target,
+      groups: groups.map((g) => ({
+        ...g,
+        shortName: this.shortName(target, g.group),
+        partitions: g.partitions.map((p) => ({ ...p, topic: this.shortName(target, p.topic) })),
+      })),
+    };
+  }
+
+  /** The config vars with the password (billing-app members only). */
+  async credentials(accountId: string, addonRef: string): Promise<{ target: KafkaAddon; config: Record<string, string> }> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    return { target, config: kafkaConfig(target.tenant, target.cluster, this.box) };
+  }
+
+  /**
+   * A new password: logins with the old one fail at once, sessions opened with it end at their
+   * next re-authentication (the cluster's `connections.max.reauth.ms`), and every attached app
+   * gets the new one in one release.
+   */
+  async rotate(accountId: string, addonRef: string): Promise<KafkaAddon> {
+    const target = await this.addons.manageable(accountId, addonRef);
+    await this.store.transaction(async (tx) => {
+      await this.addons.locked(tx, target.addon.id);
+      await tx.kafka.tenants.update(target.addon.id, { pendingPasswordSealed: this.box.seal(randomToken(40)), pendingSince: this.clock.now() });
+    });
+    const finished = await this.finishRotation(target.addon.id);
+    if (!finished) throw new InvalidInputError(`${target.addon.name} is being destroyed; its password cannot change now.`, 'addon_not_ready');
+    return finished;
+  }
+
+  /**
+   * The worker's run: a sample of every tenant's topic counters (the traffic history), old
+   * samples pruned, interrupted rotations finished.
+   */
+  async sample(): Promise<{ tenants: number; samples: number; rotations: number; failures: number }> {
+    const result = { tenants: 0, samples: 0, rotations: 0, failures: 0 };
+    const now = this.clock.now();
+    for (const pending of await this.store.kafka.tenants.listPendingRotation(new Date(now.getTime() - REPAIR_AFTER_MS), 100)) {
+      try {
+        if (await this.finishRotation(pending.addonId)) result.rotations++;
+      } catch (error) {
+        result.failures++;
+        this.logger.warn({ addonId: pending.addonId, err: (error as Error).message }, 'finishing a Kafka password rotation failed; will retry');
+      }
+    }
+    const clusters = new Map((await this.store.kafka.clusters.list()).map((c) => [c.id, c]));
+    for (const tenant of await this.store.kafka.tenants.listActive()) {
+      const cluster = clusters.get(tenant.clusterId);
+      if (!cluster) continue;
+      try {
+        const counters = await this.admin.topicCounters(kafkaConnection(cluster, this.box), tenant.prefix);
+        const sampledAt = this.clock.now();
+        const samples: KafkaTopicSample[] = counters.map((c) => ({
+          addonId: tenant.addonId,
+          topic: c.name.slice(tenant.prefix.length),
+          sampledAt,
+          endOffsets: c.endOffsets,
+          startOffsets: c.startOffsets,
+          sizeBytes: c.sizeBytes,
+          committedOffsets: c.committedOffsets,
+        }));
+        if (samples.length) await this.store.kafka.samples.add(samples);
+        result.tenants++;
+        result.samples += samples.length;
+      } catch (error) {
+        result.failures++;
+        this.logger.warn({ addonId: tenant.addonId, cluster: cluster.name, err: (error as Error).message }, 'sampling Kafka topics failed');
+      }
+    }
+    await this.store.kafka.samples.prune(new Date(now.getTime() - SAMPLES_KEPT_MS));
+    return result;
+  }
+
+  /** Applies the pending password on the cluster and publishes it, with the add-on locked. Null if it is not provisioned. */
+  private finishRotation(addonId: string): Promise<KafkaAddon | null> {
+    return this.store.transaction(async (tx) => {
+      const locked = await this.addons.locked(tx, addonId);
+      if (!locked || !locked.tenant.pendingPasswordSealed) return locked;
+      const password = this.box.open(locked.tenant.pendingPasswordSealed);
+      await unavailableOnFailure(() => this.admin.setPassword(kafkaConnection(locked.cluster, this.box), locked.tenant.username, password));
+      const now = this.clock.now();
+      const patch = { passwordSealed: locked.tenant.pendingPasswordSealed, pendingPasswordSealed: null, pendingSince: null, updatedAt: now };
+      const tenant = { ...locked.tenant, ...patch };
+      await tx.kafka.tenants.update(addonId, patch);
+      await this.publisher.publish(tx, locked.addon, locked.service, tenant, locked.cluster, `Rotate the credentials of ${locked.addon.name}`, now);
+      await tx.events.append({ type: 'addon.credentials_rotated', addonId, appId: locked.addon.appId, occurredAt: now, data: {} });
+      return { ...locked, tenant };
+    });
+  }
+
+  /** Topic changes of one add-on happen one at a time, so limits count every topic. */
+  private underLock<T>(target: KafkaAddon, work: (locked: KafkaAddon) => Promise<T>): Promise<T> {
+    return this.store.transaction(async (tx) => {
+      const locked = await this.addons.locked(tx, target.addon.id);
+      if (!locked) throw new InvalidInputError(`${target.addon.name} is being destroyed; its topics cannot change now.`, 'addon_not_ready');
+      return work(locked);
+    });
+  }
+
+  private async topics(target: KafkaAddon): Promise<KafkaTopicView[]> {
+    const topics = await unavailableOnFailure(() => this.admin.listTopics(kafkaConnection(target.cluster, this.box), target.tenant.prefix));
+    return topics.map((t) => ({ ...t, shortName: this.shortName(target, t.name) }));
+  }
+
+  /** By the name the tenant uses; the full name (prefix included) is accepted too. */
+  private async findTopic(target: KafkaAddon, name: string): Promise<KafkaTopicView> {
+    const short = name.startsWith(target.tenant.prefix) ? name.slice(target.tenant.prefix.length) : name;
+    const topic = (await this.topics(target)).find((t) => t.shortName === short);
+    if (!topic) throw new NotFoundError('topic', `${target.addon.name} has no topic named ${short}.`);
+    return topic;
+  }
+
+  private shortName(target: KafkaAddon, name: string): string {
+    return name.startsWith(target.tenant.prefix) ? name.slice(target.tenant.prefix.length) : name;
+  }
+
+  private checkTopicName(target: KafkaAddon, name: unknown): string {
+    if (typeof name !== 'string' || !TOPIC_NAME.test(name)) {
+      throw new InvalidInputError('A topic name is letters, digits, dots, dashes and underscores, starting with a letter or digit.');
+    }
+    const short = name.startsWith(target.tenant.prefix) ? name.slice(target.tenant.prefix.length) : name;
+    if (!TOPIC_NAME.test(short)) throw new InvalidInputError('A topic name needs something after the prefix.');
+    if (target.tenant.prefix.length + short.length > MAX_TOPIC_NAME) {
+      throw new InvalidInputError(`A topic name is at most ${MAX_TOPIC_NAME - target.tenant.prefix.length} characters (${MAX_TOPIC_NAME} with the prefix ${target.tenant.prefix}).`);
+    }
+    return short;
+  }
+
+  private checkPartitions(target: KafkaAddon, limits: KafkaPlanLimits, partitions: number): void {
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > limits.partitionsPerTopic) {
+      throw new InvalidInputError(`kafka:${target.plan.name} allows 1 to ${limits.partitionsPerTopic} partitions per topic.`, 'plan_limit');
+    }
+  }
+
+  private checkRetention(target: KafkaAddon, limits: KafkaPlanLimits, retentionMs: number): void {
+    if (!Number.isInteger(retentionMs) || retentionMs < MIN_RETENTION_MS || retentionMs > limits.maxRetentionMs) {
+      throw new InvalidInputError(`kafka:${target.plan.name} allows retention_ms from ${MIN_RETENTION_MS} to ${limits.maxRetentionMs}.`, 'plan_limit');
+    }
+  }
+}
+
+/** A topic's traffic between a sample and now; counters that went back (a topic deleted and created again) start over. */
+function traffic(topic: string, live: KafkaTopicCounters, base: KafkaTopicSample | undefined): KafkaTopicTraffic {
+  const retained = live.endOffsets - live.startOffsets;
+  const bytesPerMessage = retained > 0 ? live.sizeBytes / retained : 0;
+  const delta = (now: number, then: number) => (now >= then ? now - then : now);
+  const messagesIn = base ? delta(live.endOffsets, base.endOffsets) : null;
+  const messagesOut = base ? delta(live.committedOffsets, base.committedOffsets) : null;
+  return {
+    topic,
+    partitions: live.partitions,
+    sizeBytes: live.sizeBytes,
+    messagesIn,
+    messagesOut,
+    bytesIn: messagesIn === null ? null : Math.round(messagesIn * bytesPerMessage),
+    bytesOut: messagesOut === null ? null : Math.round(messagesOut * bytesPerMessage),
+  };
+}
