@@ -53,4 +53,5 @@ export * from './kafka/kafka-config';
 export * from './kafka/kafka-clusters.service';
 export * from './kafka/kafka-addons';
 export * from './kafka/kafka-operations.use-case';
+export * from './kafka/kafka-traffic';
 export * from './domain.module';

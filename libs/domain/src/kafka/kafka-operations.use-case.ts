@@ -6,6 +6,7 @@ import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicCounters, KafkaTopicInfo } 
 import { KafkaConfigPublisher, kafkaConfig, kafkaConnection } from './kafka-config';
 import { KafkaPlanLimits, kafkaPlanLimits } from './kafka-plans';
 import { KafkaTopicSample } from './kafka.models';
+import { KafkaTopicTraffic, topicTraffic } from './kafka-traffic';
 
 /** A rotation pending longer than this was interrupted. */
 const REPAIR_AFTER_MS = 60_000;
@@ -30,18 +31,6 @@ async function unavailableOnFailure<T>(work: () => Promise<T>): Promise<T> {
 /** A topic as the tenant names it (without its prefix). */
 export interface KafkaTopicView extends KafkaTopicInfo {
   shortName: string;
-}
-
-export interface KafkaTopicTraffic {
-  topic: string;
-  partitions: number;
-  sizeBytes: number;
-  /** Over the window; null until a sample older than the request exists. */
-  messagesIn: number | null;
-  messagesOut: number | null;
-  /** Estimated from the messages and the topic's average message size on disk. */
-  bytesIn: number | null;
-  bytesOut: number | null;
 }
 
 export interface KafkaMetrics {
@@ -87,7 +76,7 @@ export class KafkaOperationsUseCase {
       this.store.kafka.samples.earliestSince(target.addon.id, new Date(end.getTime() - minutes * 60_000)),
     ]);
     const base = new Map(earliest.map((s) => [s.topic, s]));
-    const topics = live.map((counters) => traffic(this.shortName(target, counters.name), counters, base.get(this.shortName(target, counters.name))));
+    const topics = live.map((counters) => topicTraffic(this.shortName(target, counters.name), counters, base.get(this.shortName(target, counters.name))));
     const starts = earliest.filter((s) => live.some((c) => this.shortName(target, c.name) === s.topic)).map((s) => s.sampledAt.getTime());
     return {
       target,
@@ -316,22 +305,4 @@ export class KafkaOperationsUseCase {
       throw new InvalidInputError(`kafka:${target.plan.name} allows retention_ms from ${MIN_RETENTION_MS} to ${limits.maxRetentionMs}.`, 'plan_limit');
     }
   }
-}
-
-/** A topic's traffic between a sample and now; counters that went back (a topic deleted and created again) start over. */
-function traffic(topic: string, live: KafkaTopicCounters, base: KafkaTopicSample | undefined): KafkaTopicTraffic {
-  const retained = live.endOffsets - live.startOffsets;
-  const bytesPerMessage = retained > 0 ? live.sizeBytes / retained : 0;
-  const delta = (now: number, then: number) => (now >= then ? now - then : now);
-  const messagesIn = base ? delta(live.endOffsets, base.endOffsets) : null;
-  const messagesOut = base ? delta(live.committedOffsets, base.committedOffsets) : null;
-  return {
-    topic,
-    partitions: live.partitions,
-    sizeBytes: live.sizeBytes,
-    messagesIn,
-    messagesOut,
-    bytesIn: messagesIn === null ? null : Math.round(messagesIn * bytesPerMessage),
-    bytesOut: messagesOut === null ? null : Math.round(messagesOut * bytesPerMessage),
-  };
 }
