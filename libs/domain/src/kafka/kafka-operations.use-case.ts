@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock, ConflictError, DomainError, InvalidInputError, NotFoundError, SecretBox, randomToken } from '@app/common';
 import { Store } from '../shared/store.port';
 import { KafkaAddon, KafkaAddons } from './kafka-addons';
-import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicCounters, KafkaTopicInfo } from './kafka-cluster.port';
+import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicInfo } from './kafka-cluster.port';
 import { KafkaConfigPublisher, kafkaConfig, kafkaConnection } from './kafka-config';
 import { KafkaPlanLimits, kafkaPlanLimits } from './kafka-plans';
 import { KafkaTopicSample } from './kafka.models';
