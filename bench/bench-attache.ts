@@ -191,7 +191,7 @@ export class BenchAttache {
    * provider's table) is active, then stops api and worker. What the worker did not get to is the
    * bench's to remove (`otherwise` says how, should the wait fail).
    */
-  async stop(backing: 'postgres_databases' | 'redis_instances', otherwise: string): Promise<void> {
+  async stop(backing: 'postgres_databases' | 'redis_instances' | 'kafka_tenants', otherwise: string): Promise<void> {
     if (this.headers && this.connection && this.addonIds.length > 0) {
       const probe = this.connection;
       try {

@@ -15,6 +15,7 @@ const PROGRAMS = {
   'bench-provision': 'bench/provision.js',
   'bench-postgres-provision': 'bench/postgres-provision.js',
   'bench-redis-provision': 'bench/redis-provision.js',
+  'bench-kafka-provision': 'bench/kafka-provision.js',
 };
 
 function run(name) {

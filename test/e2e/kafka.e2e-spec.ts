@@ -139,6 +139,8 @@ describe('first-party Kafka', () => {
     const patched = await as.patch(`/addons/${addon.name}/kafka/topics/events`).send({ partitions: 4, retention_ms: 3_600_000, compaction: true });
     expect({ status: patched.status, body: patched.body }).toMatchObject({ status: 200 });
     expect(patched.body).toMatchObject({ partitions: 4, retention_ms: 3_600_000, compaction: true });
+    // Compacted topics keep deleting by retention, and segments roll at a quarter of it, so the plan bounds their size.
+    expect(patched.body.config).toMatchObject({ 'cleanup.policy': 'compact,delete', 'segment.ms': '900000', 'segment.bytes': String(16 * 1024 * 1024) });
     const fewer = await as.patch(`/addons/${addon.name}/kafka/topics/events`).send({ partitions: 2 });
     expect(fewer.status).toBe(422);
 
@@ -181,7 +183,7 @@ describe('first-party Kafka', () => {
   });
 
   it('refuses topics, partitions and retention past the plan, and a downgrade the topics do not fit', async () => {
-    const { dev, app, addon, as } = await kafka('kafka-limits');
+    const { dev, app, addon, vars, as } = await kafka('kafka-limits');
     const refused = async (body: Record<string, unknown>, status: number, id: string) => {
       const response = await as.post(`/addons/${addon.name}/kafka/topics`).send(body);
       expect({ body, status: response.status, id: response.body.id }).toEqual({ body, status, id });
@@ -193,6 +195,9 @@ describe('first-party Kafka', () => {
     await refused({ name: '.hidden' }, 422, 'invalid_params');
     await refused({ name: 'x'.repeat(250) }, 422, 'invalid_params');
     await refused({ partitions: 1 }, 422, 'invalid_params');
+    await refused({ name: 'short', retention_ms: 1_000 }, 422, 'invalid_params');
+    // A name that would still start with the prefix once the prefix is added would be ambiguous.
+    await refused({ name: `${vars.prefix}${vars.prefix}x` }, 422, 'invalid_params');
 
     for (let i = 0; i < 10; i++) await createTopic(dev.apiKey, addon.name, { name: `t${i}`, partitions: 4 });
     await refused({ name: 't0' }, 409, 'topic_exists');

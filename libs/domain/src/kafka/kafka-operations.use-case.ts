@@ -4,7 +4,7 @@ import { Store } from '../shared/store.port';
 import { KafkaAddon, KafkaAddons } from './kafka-addons';
 import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicInfo } from './kafka-cluster.port';
 import { KafkaConfigPublisher, kafkaConfig, kafkaConnection } from './kafka-config';
-import { KafkaPlanLimits, kafkaPlanLimits } from './kafka-plans';
+import { KafkaPlanLimits, isKafkaPlan, kafkaPlanLimits } from './kafka-plans';
 import { KafkaTopicSample } from './kafka.models';
 import { KafkaTopicTraffic, topicTraffic } from './kafka-traffic';
 
@@ -98,20 +98,19 @@ export class KafkaOperationsUseCase {
   /** Creates `<prefix><name>` within the plan's limits. */
   async createTopic(accountId: string, addonRef: string, input: CreateKafkaTopicInput): Promise<{ target: KafkaAddon; topic: KafkaTopicView }> {
     const target = await this.addons.manageable(accountId, addonRef);
-    const limits = kafkaPlanLimits(target.plan);
     const name = this.checkTopicName(target, input.name);
-    const partitions = input.partitions ?? 1;
-    this.checkPartitions(target, limits, partitions);
-    const retentionMs = input.retentionMs ?? limits.maxRetentionMs;
-    this.checkRetention(target, limits, retentionMs);
-    return this.underLock(target, async (locked) => {
+    return this.underLock(target, async (locked, limits) => {
+      const partitions = input.partitions ?? 1;
+      this.checkPartitions(locked, limits, partitions);
+      const retentionMs = input.retentionMs ?? limits.maxRetentionMs;
+      this.checkRetention(locked, limits, retentionMs);
       const existing = await this.topics(locked);
       if (existing.some((t) => t.shortName === name)) throw new ConflictError('topic_exists', `${locked.addon.name} already has a topic named ${name}.`);
       // Kafka refuses topics whose names differ only in '.' and '_' (their metric names collide).
       const clash = existing.find((t) => t.shortName.replace(/\./g, '_') === name.replace(/\./g, '_'));
       if (clash) throw new ConflictError('topic_exists', `${name} would collide with topic ${clash.shortName}: Kafka treats '.' and '_' alike in topic names.`);
       if (existing.length >= limits.topics) {
-        throw new InvalidInputError(`kafka:${locked.plan.name} allows ${limits.topics} topics and ${locked.addon.name} has ${existing.length}; delete one or upgrade.`, 'plan_limit');
+        throw new InvalidInputError(`${this.planLabel(locked)} allows ${limits.topics} topics and ${locked.addon.name} has ${existing.length}; delete one or upgrade.`, 'plan_limit');
       }
       await unavailableOnFailure(() =>
         this.admin.createTopic(kafkaConnection(locked.cluster, this.box), {
@@ -122,19 +121,24 @@ export class KafkaOperationsUseCase {
           compaction: input.compaction ?? false,
         }),
       );
-      return { target: locked, topic: await this.findTopic(locked, name) };
+      try {
+        return { target: locked, topic: await this.findTopic(locked, name) };
+      } catch (error) {
+        // Deleting a topic finishes in the background: until then its name is taken but it is not listed.
+        if (error instanceof NotFoundError) throw new ConflictError('topic_exists', `A topic named ${name} is still being deleted; try again shortly.`);
+        throw error;
+      }
     });
   }
 
   /** Retention, compaction and more partitions (Kafka never removes partitions). */
   async configureTopic(accountId: string, addonRef: string, name: string, input: ConfigureKafkaTopicInput): Promise<{ target: KafkaAddon; topic: KafkaTopicView }> {
     const target = await this.addons.manageable(accountId, addonRef);
-    const limits = kafkaPlanLimits(target.plan);
     const has = (v: unknown) => v !== undefined && v !== null;
     if (!has(input.partitions) && !has(input.retentionMs) && !has(input.compaction)) throw new InvalidInputError('Pass partitions, retention_ms or compaction.');
-    if (has(input.retentionMs)) this.checkRetention(target, limits, input.retentionMs!);
-    if (has(input.partitions)) this.checkPartitions(target, limits, input.partitions!);
-    return this.underLock(target, async (locked) => {
+    return this.underLock(target, async (locked, limits) => {
+      if (has(input.retentionMs)) this.checkRetention(locked, limits, input.retentionMs!);
+      if (has(input.partitions)) this.checkPartitions(locked, limits, input.partitions!);
       const topic = await this.findTopic(locked, name);
       const cluster = kafkaConnection(locked.cluster, this.box);
       if (has(input.partitions) && input.partitions! !== topic.partitions) {
@@ -188,7 +192,9 @@ export class KafkaOperationsUseCase {
   async rotate(accountId: string, addonRef: string): Promise<KafkaAddon> {
     const target = await this.addons.manageable(accountId, addonRef);
     await this.store.transaction(async (tx) => {
-      await this.addons.locked(tx, target.addon.id);
+      if (!(await this.addons.locked(tx, target.addon.id))) {
+        throw new InvalidInputError(`${target.addon.name} is being destroyed; its password cannot change now.`, 'addon_not_ready');
+      }
       await tx.kafka.tenants.update(target.addon.id, { pendingPasswordSealed: this.box.seal(randomToken(40)), pendingSince: this.clock.now() });
     });
     const finished = await this.finishRotation(target.addon.id);
@@ -256,13 +262,27 @@ export class KafkaOperationsUseCase {
     });
   }
 
-  /** Topic changes of one add-on happen one at a time, so limits count every topic. */
-  private underLock<T>(target: KafkaAddon, work: (locked: KafkaAddon) => Promise<T>): Promise<T> {
+  /**
+   * Topic changes of one add-on happen one at a time (and not during a plan change's work), so
+   * limits count every topic. While a plan change is pending, the stricter of the two plans applies.
+   */
+  private underLock<T>(target: KafkaAddon, work: (locked: KafkaAddon, limits: KafkaPlanLimits) => Promise<T>): Promise<T> {
     return this.store.transaction(async (tx) => {
       const locked = await this.addons.locked(tx, target.addon.id);
       if (!locked) throw new InvalidInputError(`${target.addon.name} is being destroyed; its topics cannot change now.`, 'addon_not_ready');
-      return work(locked);
+      let limits = kafkaPlanLimits(locked.plan);
+      const pending = locked.addon.pendingPlanId ? await tx.plans.findById(locked.addon.pendingPlanId) : null;
+      if (pending && isKafkaPlan(pending.name)) {
+        const next = kafkaPlanLimits(pending);
+        limits = Object.fromEntries(Object.entries(limits).map(([key, value]) => [key, Math.min(value, next[key as keyof KafkaPlanLimits])])) as unknown as KafkaPlanLimits;
+      }
+      return work(locked, limits);
     });
+  }
+
+  /** The plan the limits come from, both while a change is pending. */
+  private planLabel(target: KafkaAddon): string {
+    return target.addon.pendingPlanId ? `kafka:${target.plan.name} (with a plan change pending)` : `kafka:${target.plan.name}`;
   }
 
   private async topics(target: KafkaAddon): Promise<KafkaTopicView[]> {
@@ -270,11 +290,11 @@ export class KafkaOperationsUseCase {
     return topics.map((t) => ({ ...t, shortName: this.shortName(target, t.name) }));
   }
 
-  /** By the name the tenant uses; the full name (prefix included) is accepted too. */
+  /** By the name the tenant uses, or else its full name (prefix included). */
   private async findTopic(target: KafkaAddon, name: string): Promise<KafkaTopicView> {
-    const short = name.startsWith(target.tenant.prefix) ? name.slice(target.tenant.prefix.length) : name;
-    const topic = (await this.topics(target)).find((t) => t.shortName === short);
-    if (!topic) throw new NotFoundError('topic', `${target.addon.name} has no topic named ${short}.`);
+    const topics = await this.topics(target);
+    const topic = topics.find((t) => t.shortName === name) ?? topics.find((t) => t.name === name);
+    if (!topic) throw new NotFoundError('topic', `${target.addon.name} has no topic named ${name}.`);
     return topic;
   }
 
@@ -288,6 +308,7 @@ export class KafkaOperationsUseCase {
     }
     const short = name.startsWith(target.tenant.prefix) ? name.slice(target.tenant.prefix.length) : name;
     if (!TOPIC_NAME.test(short)) throw new InvalidInputError('A topic name needs something after the prefix.');
+    if (short.startsWith(target.tenant.prefix)) throw new InvalidInputError(`Give the topic's name without the prefix ${target.tenant.prefix}.`);
     if (target.tenant.prefix.length + short.length > MAX_TOPIC_NAME) {
       throw new InvalidInputError(`A topic name is at most ${MAX_TOPIC_NAME - target.tenant.prefix.length} characters (${MAX_TOPIC_NAME} with the prefix ${target.tenant.prefix}).`);
     }
@@ -295,14 +316,16 @@ export class KafkaOperationsUseCase {
   }
 
   private checkPartitions(target: KafkaAddon, limits: KafkaPlanLimits, partitions: number): void {
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > limits.partitionsPerTopic) {
-      throw new InvalidInputError(`kafka:${target.plan.name} allows 1 to ${limits.partitionsPerTopic} partitions per topic.`, 'plan_limit');
+    if (!Number.isInteger(partitions) || partitions < 1) throw new InvalidInputError('partitions is a whole number from 1.');
+    if (partitions > limits.partitionsPerTopic) {
+      throw new InvalidInputError(`${this.planLabel(target)} allows 1 to ${limits.partitionsPerTopic} partitions per topic.`, 'plan_limit');
     }
   }
 
   private checkRetention(target: KafkaAddon, limits: KafkaPlanLimits, retentionMs: number): void {
-    if (!Number.isInteger(retentionMs) || retentionMs < MIN_RETENTION_MS || retentionMs > limits.maxRetentionMs) {
-      throw new InvalidInputError(`kafka:${target.plan.name} allows retention_ms from ${MIN_RETENTION_MS} to ${limits.maxRetentionMs}.`, 'plan_limit');
+    if (!Number.isInteger(retentionMs) || retentionMs < MIN_RETENTION_MS) throw new InvalidInputError(`retention_ms is a whole number from ${MIN_RETENTION_MS}.`);
+    if (retentionMs > limits.maxRetentionMs) {
+      throw new InvalidInputError(`${this.planLabel(target)} allows retention_ms from ${MIN_RETENTION_MS} to ${limits.maxRetentionMs}.`, 'plan_limit');
     }
   }
 }

@@ -13,13 +13,16 @@ export interface KafkaTopicTraffic {
   bytesOut: number | null;
 }
 
-/** A topic's traffic between a sample and now; counters that went back (a topic deleted and created again) start over. */
+/**
+ * A topic's traffic between a sample and now. End offsets that went back mean the topic was
+ * deleted and made again: its traffic starts over. Committed offsets that went back (a group
+ * deleted or reset) say nothing about what was consumed: unknown.
+ */
 export function topicTraffic(topic: string, live: KafkaTopicCounters, base: KafkaTopicSample | undefined): KafkaTopicTraffic {
   const retained = live.endOffsets - live.startOffsets;
   const bytesPerMessage = retained > 0 ? live.sizeBytes / retained : 0;
-  const delta = (now: number, then: number) => (now >= then ? now - then : now);
-  const messagesIn = base ? delta(live.endOffsets, base.endOffsets) : null;
-  const messagesOut = base ? delta(live.committedOffsets, base.committedOffsets) : null;
+  const messagesIn = base ? (live.endOffsets >= base.endOffsets ? live.endOffsets - base.endOffsets : live.endOffsets) : null;
+  const messagesOut = base && live.committedOffsets >= base.committedOffsets ? live.committedOffsets - base.committedOffsets : null;
   return {
     topic,
     partitions: live.partitions,

@@ -46,7 +46,7 @@ export class TypeOrmKafkaTenants implements KafkaTenantRepository {
     // Ordered by pending_since, the column of the partial index on pending rotations.
     return this.m
       .createQueryBuilder(KafkaTenantEntity, 't')
-      .where('t.pending_password_sealed IS NOT NULL AND t.pending_since < :olderThan', { olderThan })
+      .where("t.state = 'active' AND t.pending_password_sealed IS NOT NULL AND t.pending_since < :olderThan", { olderThan })
       .orderBy('t.pending_since')
       .addOrderBy('t.addon_id')
       .take(limit)

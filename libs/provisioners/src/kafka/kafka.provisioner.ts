@@ -6,7 +6,9 @@ import {
   DeprovisionOutcome,
   KafkaCluster,
   KafkaClusterAdmin,
+  KafkaClusterConnection,
   KafkaTenant,
+  KafkaTopicInfo,
   Plan,
   PlanChangeOutcome,
   ProviderRefusedError,
@@ -59,23 +61,45 @@ export class KafkaProvisioner extends Provisioner {
     return { kind: 'provisioned', providerId: null, config: kafkaConfig(tenant, cluster, this.box), message: null };
   }
 
-  /** Quotas change in place; a plan too small for the topics the add-on has is refused. */
+  /**
+   * Quotas and topic settings change in place; a plan too small for the topics the add-on has is
+   * refused. Under the add-on's lock, so topic changes wait (they count against the stricter of
+   * the two plans while the change is pending). The config vars stay as they are.
+   */
   async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
     const { addon, plan } = request;
     if (!isKafkaPlan(plan.name)) throw new ProviderRefusedError(`kafka:${plan.name} is not available.`);
-    const tenant = await this.store.kafka.tenants.findByAddon(addon.id);
-    if (!tenant || tenant.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no Kafka tenant yet.`);
-    const cluster = (await this.store.kafka.clusters.findById(tenant.clusterId))!;
-    const connection = kafkaConnection(cluster, this.box);
+    await this.store.transaction(async (tx) => {
+      await tx.addons.findByIdForUpdate(addon.id);
+      const tenant = await tx.kafka.tenants.findByAddonForUpdate(addon.id);
+      if (!tenant || tenant.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no Kafka tenant yet.`);
+      const cluster = (await tx.kafka.clusters.findById(tenant.clusterId))!;
+      const connection = kafkaConnection(cluster, this.box);
+      const limits = kafkaPlanLimits(plan);
+      const topics = await this.admin.listTopics(connection, tenant.prefix);
+      if (topics.length > limits.topics) {
+        throw new ProviderRefusedError(`kafka:${plan.name} allows ${limits.topics} topics and ${addon.name} has ${topics.length}; delete some first.`);
+      }
+      const wide = topics.filter((t) => t.partitions > limits.partitionsPerTopic).map((t) => t.name.slice(tenant.prefix.length));
+      if (wide.length) {
+        throw new ProviderRefusedError(`kafka:${plan.name} allows ${limits.partitionsPerTopic} partitions per topic; ${wide.join(', ')} ${wide.length === 1 ? 'has' : 'have'} more.`);
+      }
+      try {
+        await this.applyPlan(connection, tenant, plan, topics);
+      } catch (error) {
+        // Back to the plan the add-on is still on: if this was the last attempt, it must not run
+        // (or be billed) as the other one.
+        const current = await tx.plans.findById(addon.planId);
+        if (current && isKafkaPlan(current.name)) await this.applyPlan(connection, tenant, current, topics).catch(() => undefined);
+        throw error;
+      }
+    });
+    return { kind: 'changed', config: null, message: null };
+  }
+
+  /** The plan's quotas, and its retention bounds on every topic (`retention.ms` lowered where it is above the plan's). */
+  private async applyPlan(connection: KafkaClusterConnection, tenant: KafkaTenant, plan: Plan, topics: KafkaTopicInfo[]): Promise<void> {
     const limits = kafkaPlanLimits(plan);
-    const topics = await this.admin.listTopics(connection, tenant.prefix);
-    if (topics.length > limits.topics) {
-      throw new ProviderRefusedError(`kafka:${plan.name} allows ${limits.topics} topics and ${addon.name} has ${topics.length}; delete some first.`);
-    }
-    const wide = topics.filter((t) => t.partitions > limits.partitionsPerTopic).map((t) => t.name.slice(tenant.prefix.length));
-    if (wide.length) {
-      throw new ProviderRefusedError(`kafka:${plan.name} allows ${limits.partitionsPerTopic} partitions per topic; ${wide.join(', ')} ${wide.length === 1 ? 'has' : 'have'} more.`);
-    }
     await this.admin.setLimits(connection, tenant.username, quotas(plan));
     for (const topic of topics) {
       const retentionMs = Number(topic.config['retention.ms']);
@@ -84,17 +108,20 @@ export class KafkaProvisioner extends Provisioner {
         ...(!(retentionMs > 0 && retentionMs <= limits.maxRetentionMs) ? { retentionMs: limits.maxRetentionMs } : {}),
       });
     }
-    return { kind: 'changed', config: kafkaConfig(tenant, cluster, this.box), message: null };
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
     const { addon } = request;
     const tenant = await this.store.kafka.tenants.findByAddon(addon.id);
-    if (tenant && tenant.state === 'active') {
+    if (tenant) {
+      // Also when already destroyed: a provision that was still running when the first drop ran
+      // may have made the user, ACLs or quotas again. Dropping what is gone costs a few lookups.
       const cluster = (await this.store.kafka.clusters.findById(tenant.clusterId))!;
       await this.admin.dropTenant(kafkaConnection(cluster, this.box), { username: tenant.username, prefix: tenant.prefix });
-      const now = this.clock.now();
-      await this.store.kafka.tenants.update(addon.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null, updatedAt: now });
+      if (tenant.state === 'active') {
+        const now = this.clock.now();
+        await this.store.kafka.tenants.update(addon.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null, updatedAt: now });
+      }
     }
     return { kind: 'deprovisioned' };
   }

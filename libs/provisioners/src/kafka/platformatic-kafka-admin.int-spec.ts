@@ -81,11 +81,12 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
         ...CLIENT_TIMEOUTS,
       }),
     );
-  const consumerAs = (t: Pick<Tenant, 'username' | 'password'>, groupId: string) =>
+  const consumerAs = (t: Pick<Tenant, 'username' | 'password'>, groupId: string, groupProtocol: 'classic' | 'consumer' = 'classic') =>
     track(
       new Consumer({
         clientId: `c-${hex()}`,
         groupId,
+        groupProtocol,
         bootstrapBrokers: [cluster.bootstrapServers],
         sasl: sasl(t.username, t.password),
         deserializers: stringDeserializers,
@@ -101,8 +102,8 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
     });
 
   /** Reads `count` messages as the group and commits them. */
-  async function consume(t: Tenant, topic: string, groupId: string, count: number): Promise<string[]> {
-    const consumer = consumerAs(t, groupId);
+  async function consume(t: Tenant, topic: string, groupId: string, count: number, groupProtocol: 'classic' | 'consumer' = 'classic'): Promise<string[]> {
+    const consumer = consumerAs(t, groupId, groupProtocol);
     const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: 'earliest', autocommit: false, maxWaitTime: 200 });
     const values: string[] = [];
     try {
@@ -239,7 +240,7 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
     expect(topics.map((t) => t.name)).toEqual([`${b.prefix}events`, name]);
     const orders = topics.find((t) => t.name === name)!;
     expect(orders.partitions).toBe(3);
-    expect(orders.config).toMatchObject({ 'retention.ms': '600000', 'retention.bytes': '5000000', 'cleanup.policy': 'compact' });
+    expect(orders.config).toMatchObject({ 'retention.ms': '600000', 'retention.bytes': '5000000', 'cleanup.policy': 'compact,delete' });
     expect(orders.sizeBytes).toBe(0);
     expect(await kafka.listTopics(cluster, `t-${hex()}.`)).toEqual([]);
 
@@ -269,6 +270,8 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
 
     const [info] = await kafka.listTopics(cluster, topic);
     expect(info.sizeBytes).toBeGreaterThan(0);
+    // Segments at a quarter of the retention, so retention bounds what a partition holds.
+    expect(info.config).toMatchObject({ 'retention.bytes': '10000000', 'segment.bytes': '2500000', 'retention.ms': '3600000', 'segment.ms': '900000' });
   });
 
   it('drops a tenant: topics, groups, ACLs, quotas and credential, and again harmlessly', async () => {
@@ -279,6 +282,9 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
     await kafka.createTopic(cluster, { name: `${d.prefix}a`, partitions: 1, retentionMs: 3_600_000, retentionBytes: 1_000_000, compaction: false });
     await produce(d, `${d.prefix}a`, 2);
     await consume(d, `${d.prefix}a`, `${d.prefix}g`, 2);
+    // A group on Kafka 4's consumer protocol (KIP-848) too, which classic-only listings miss.
+    await consume(d, `${d.prefix}a`, `${d.prefix}g848`, 2, 'consumer');
+    expect((await kafka.listGroups(cluster, d.prefix)).map((g) => g.group)).toEqual([`${d.prefix}g`, `${d.prefix}g848`]);
 
     expect((await aclsOf(d.username)).flatMap((r) => r.acls)).toHaveLength(9);
     expect((await quotasOf(d.username))[0].values).toEqual(

@@ -66,11 +66,26 @@ function tenantAcls(username: string, prefix: string): Acl[] {
   );
 }
 
+/** Kafka's smallest `segment.bytes`. */
+const MIN_SEGMENT_BYTES = 1024 * 1024;
+
+/**
+ * Retention acts on closed segments only, so segments are kept at a quarter of the retention
+ * (size and time): a partition then holds at most about 1.25 × `retention.bytes`, and data
+ * outlives `retention.ms` by at most a quarter of it. Compaction keeps `delete` too, so
+ * compacted topics stay within the same bounds.
+ */
 function topicConfigs(config: Partial<Pick<KafkaTopicSpec, 'retentionMs' | 'retentionBytes' | 'compaction'>>): { name: string; value: string }[] {
   const out: { name: string; value: string }[] = [];
-  if (config.retentionMs !== undefined) out.push({ name: 'retention.ms', value: String(Math.trunc(config.retentionMs)) });
-  if (config.retentionBytes !== undefined) out.push({ name: 'retention.bytes', value: String(Math.trunc(config.retentionBytes)) });
-  if (config.compaction !== undefined) out.push({ name: 'cleanup.policy', value: config.compaction ? 'compact' : 'delete' });
+  if (config.retentionMs !== undefined) {
+    const ms = Math.trunc(config.retentionMs);
+    out.push({ name: 'retention.ms', value: String(ms) }, { name: 'segment.ms', value: String(Math.max(1, Math.floor(ms / 4))) });
+  }
+  if (config.retentionBytes !== undefined) {
+    const bytes = Math.trunc(config.retentionBytes);
+    out.push({ name: 'retention.bytes', value: String(bytes) }, { name: 'segment.bytes', value: String(Math.max(MIN_SEGMENT_BYTES, Math.floor(bytes / 4))) });
+  }
+  if (config.compaction !== undefined) out.push({ name: 'cleanup.policy', value: config.compaction ? 'compact,delete' : 'delete' });
   return out;
 }
 
@@ -102,11 +117,11 @@ function scrubbed(error: unknown, action: string, secrets: string[]): Error {
   return Object.assign(new Error(message), ids.length ? { kafkaErrors: [...new Set(ids)] } : {});
 }
 
-function firstBroker(cluster: KafkaClusterConnection): { host: string; port: number } {
-  const [first] = cluster.bootstrapServers.split(',').map((s) => s.trim()).filter(Boolean);
-  const match = first ? /^(.+):(\d{1,5})$/.exec(first) : null;
-  if (!match) throw new Error(`Kafka cluster ${cluster.id}: bad bootstrap servers '${cluster.bootstrapServers}'`);
-  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) };
+function bootstrapBrokers(cluster: KafkaClusterConnection): { host: string; port: number }[] {
+  const servers = cluster.bootstrapServers.split(',').map((s) => s.trim()).filter(Boolean);
+  const brokers = servers.map((server) => /^(.+):(\d{1,5})$/.exec(server));
+  if (!brokers.length || brokers.some((m) => !m)) throw new Error(`Kafka cluster ${cluster.id}: bad bootstrap servers '${cluster.bootstrapServers}'`);
+  return brokers.map((m) => ({ host: m![1].replace(/^\[(.*)\]$/, '$1'), port: Number(m![2]) }));
 }
 
 /**
@@ -318,28 +333,32 @@ export class PlatformaticKafkaAdmin extends KafkaClusterAdmin implements OnModul
     const ids = await this.groupIds(cluster, prefix);
     if (!ids.length) return [];
     return this.call(cluster, 'Describing consumer groups', async (admin) => {
-      const described = await admin.describeGroups({ groups: ids });
+      // States from ListGroups: DescribeGroups knows classic groups only.
+      const groupStates = await admin.listGroups({ types: [] });
       const offsets = await admin.listConsumerGroupOffsets({ groups: ids });
       const committed = offsets.flatMap((g) =>
         g.topics.flatMap((t) =>
           t.partitions.map((p) => ({ group: g.groupId, topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) })),
         ),
       );
-      // Every partition of a topic the group has committed on: a partition it never committed on lags by all it holds.
+      // Every partition of a topic the group has committed on: a partition it never committed on lags by all it retains.
       const existing = new Set(await admin.listTopics());
       const topics = [...new Set(committed.map((c) => c.topic))].filter((t) => existing.has(t));
       const ends = new Map<string, number>();
+      const starts = new Map<string, number>();
       const counts = new Map<string, number>();
       if (topics.length) {
         const metadata = await admin.metadata({ topics, forceUpdate: true });
         for (const t of topics) counts.set(t, metadata.topics.get(t)?.partitionsCount ?? 0);
-        const listed = await admin.listOffsets({
-          topics: topics.map((name) => ({
-            name,
-            partitions: [...Array(counts.get(name)).keys()].map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })),
-          })),
-        });
-        for (const t of listed) for (const p of t.partitions) ends.set(`${t.name}\0${p.partitionIndex}`, Number(p.offset));
+        const offsetsAt = (timestamp: bigint, into: Map<string, number>) =>
+          admin
+            .listOffsets({
+              topics: topics.map((name) => ({ name, partitions: [...Array(counts.get(name)).keys()].map((partitionIndex) => ({ partitionIndex, timestamp })) })),
+            })
+            .then((listed) => {
+              for (const t of listed) for (const p of t.partitions) into.set(`${t.name}\0${p.partitionIndex}`, Number(p.offset));
+            });
+        await Promise.all([offsetsAt(ListOffsetTimestamps.LATEST, ends), offsetsAt(ListOffsetTimestamps.EARLIEST, starts)]);
       }
       const positions = (group: string) => {
         const mine = committed.filter((c) => c.group === group);
@@ -354,12 +373,13 @@ export class PlatformaticKafkaAdmin extends KafkaClusterAdmin implements OnModul
       };
       return ids.map((group) => ({
         group,
-        state: described.get(group)?.state ?? 'UNKNOWN',
+        state: groupStates.get(group)?.state ?? 'UNKNOWN',
         partitions: positions(group)
           .map((c) => {
             const endOffset = ends.get(`${c.topic}\0${c.partition}`) ?? 0;
-            // No committed offset (-1) counts the whole partition as lag.
-            const lag = Math.max(0, endOffset - Math.max(0, c.offset));
+            const startOffset = starts.get(`${c.topic}\0${c.partition}`) ?? 0;
+            // No committed offset (-1), or one retention has passed, lags by what the partition retains.
+            const lag = Math.max(0, endOffset - Math.max(startOffset, c.offset));
             return { topic: c.topic, partition: c.partition, committedOffset: c.offset, endOffset, lag };
           })
           .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
@@ -380,7 +400,8 @@ export class PlatformaticKafkaAdmin extends KafkaClusterAdmin implements OnModul
   }
 
   private async groupIds(cluster: KafkaClusterConnection, prefix: string): Promise<string[]> {
-    const groups = await this.call(cluster, 'Listing consumer groups', (admin) => admin.listGroups());
+    // Every type (an empty filter): classic groups, KIP-848 consumer groups and share groups.
+    const groups = await this.call(cluster, 'Listing consumer groups', (admin) => admin.listGroups({ types: [] }));
     return [...groups.keys()].filter((id) => id.startsWith(prefix)).sort();
   }
 
@@ -430,22 +451,31 @@ export class PlatformaticKafkaAdmin extends KafkaClusterAdmin implements OnModul
    * so any broker will do; the request needs ALTER on CLUSTER, which only the super user has.
    */
   private async scram<T>(cluster: KafkaClusterConnection, action: string, secrets: string[], run: (conn: Connection) => Promise<T>): Promise<T> {
-    const { host, port } = firstBroker(cluster);
-    const conn = new Connection(CLIENT_ID, {
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      connectTimeout: REQUEST_TIMEOUT_MS,
-      sasl: { mechanism: 'SCRAM-SHA-512', username: cluster.adminUser, password: cluster.adminPassword },
-    });
-    // The connection reports socket errors as events; an unhandled 'error' event would crash the process.
-    conn.on('error', () => undefined);
-    try {
-      await conn.connect(host, port);
-      return await run(conn);
-    } catch (error) {
-      throw scrubbed(error, action, [...secrets, cluster.adminPassword]);
-    } finally {
-      await conn.close().catch(() => undefined);
+    let lastError: unknown;
+    // The first bootstrap server that takes the connection; a broker that is down must not stop the cluster's users changing.
+    for (const { host, port } of bootstrapBrokers(cluster)) {
+      const conn = new Connection(CLIENT_ID, {
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectTimeout: REQUEST_TIMEOUT_MS,
+        sasl: { mechanism: 'SCRAM-SHA-512', username: cluster.adminUser, password: cluster.adminPassword },
+      });
+      // The connection reports socket errors as events; an unhandled 'error' event would crash the process.
+      conn.on('error', () => undefined);
+      try {
+        try {
+          await conn.connect(host, port);
+        } catch (error) {
+          lastError = error;
+          continue;
+        }
+        return await run(conn);
+      } catch (error) {
+        throw scrubbed(error, action, [...secrets, cluster.adminPassword]);
+      } finally {
+        await conn.close().catch(() => undefined);
+      }
     }
+    throw scrubbed(lastError, action, [...secrets, cluster.adminPassword]);
   }
 
   private async call<T>(cluster: KafkaClusterConnection, action: string, run: (admin: Admin) => Promise<T>): Promise<T> {
