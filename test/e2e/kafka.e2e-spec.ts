@@ -211,6 +211,15 @@ describe('first-party Kafka', () => {
     const info = await as.get(`/addons/${addon.name}/kafka`);
     expect(info.body).toMatchObject({ plan: { name: 'kafka:basic-1' }, topics_count: 11, limits: { topics: 25, partitions_per_topic: 8 } });
 
+    // While a change back to basic-0 is pending (as recorded before the worker has run it), topics
+    // count against the stricter of the two plans.
+    const basic0 = await attache.pg.query<{ id: string }>(`SELECT p.id FROM plans p JOIN addon_services s ON s.id = p.service_id WHERE s.slug = 'kafka' AND p.name = 'basic-0'`);
+    await attache.pg.query('UPDATE addons SET pending_plan_id = $1 WHERE id = $2', [basic0.rows[0].id, addon.id]);
+    const duringChange = await as.post(`/addons/${addon.name}/kafka/topics`).send({ name: 'wide-again', partitions: 8 });
+    await attache.pg.query('UPDATE addons SET pending_plan_id = NULL WHERE id = $1', [addon.id]);
+    expect({ status: duringChange.status, id: duringChange.body.id }).toEqual({ status: 422, id: 'plan_limit' });
+    expect(duringChange.body.message).toMatch(/allows 1 to 4 partitions per topic/);
+
     // Back to basic-0: 11 topics do not fit in 10; the add-on stays on basic-1 and says why.
     expect((await as.patch(`/apps/${app.name}/addons/${addon.id}`).send({ plan: 'kafka:basic-0' })).status).toBe(200);
     const settled = await attache.waitForAddon(dev.apiKey, addon.id, (a) => a.pending_plan === null && a.plan_change_error !== null, 30_000);
