@@ -15,6 +15,7 @@ import { OAuthController } from './controllers/oauth.controller';
 import { PostgresController, PostgresDownloadsController } from './controllers/postgres.controller';
 import { RedisController } from './controllers/redis.controller';
 import { KafkaController } from './controllers/kafka.controller';
+import { UsageController } from './controllers/usage.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RequestContextMiddleware } from './http/request-context.middleware';
@@ -55,6 +56,7 @@ class QueueJobCounts extends JobCountsSource {
     PostgresDownloadsController,
     RedisController,
     KafkaController,
+    UsageController,
   ],
   providers: [RateLimitGuard],
 })

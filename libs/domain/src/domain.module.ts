@@ -34,6 +34,7 @@ import { KafkaAddons } from './kafka/kafka-addons';
 import { KafkaClusters } from './kafka/kafka-clusters.service';
 import { KafkaConfigPublisher } from './kafka/kafka-config';
 import { KafkaOperationsUseCase } from './kafka/kafka-operations.use-case';
+import { UsageReports } from './billing/usage-reports.service';
 
 const services = [
   AccountsService,
@@ -71,6 +72,7 @@ const services = [
   KafkaClusters,
   KafkaConfigPublisher,
   KafkaOperationsUseCase,
+  UsageReports,
 ];
 
 /**

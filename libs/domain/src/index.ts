@@ -54,4 +54,6 @@ export * from './kafka/kafka-clusters.service';
 export * from './kafka/kafka-addons';
 export * from './kafka/kafka-operations.use-case';
 export * from './kafka/kafka-traffic';
+export * from './billing/metering';
+export * from './billing/usage-reports.service';
 export * from './domain.module';

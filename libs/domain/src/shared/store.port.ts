@@ -8,6 +8,7 @@ import {
   Attachment,
   ConfigVar,
   LifecycleEvent,
+  LifecycleEventType,
   Manifest,
   Plan,
   Region,
@@ -69,6 +70,8 @@ export interface AppRepository {
   findById(id: string): Promise<App | null>;
   findByIds(ids: string[]): Promise<App[]>;
   listVisible(accountId: string, range: RangeSpec): Promise<Page<App>>;
+  /** Apps the account owns: live ones, and those deleted at or after `deletedSince`. */
+  listOwnedBy(accountId: string, deletedSince: Date): Promise<App[]>;
   isNameTaken(name: string): Promise<boolean>;
   update(id: string, patch: Partial<Pick<App, 'name' | 'deletedAt' | 'updatedAt'>>): Promise<void>;
   /** Serializes writers of one app (releases, config vars) for the rest of the transaction. */
@@ -132,6 +135,8 @@ export interface AddonRepository {
   /** Live add-ons attached to any app the account can access. */
   listVisible(accountId: string, range: RangeSpec): Promise<Page<Addon>>;
   listOwnedByApp(appId: string): Promise<Addon[]>;
+  /** Add-ons the apps own (bill), in any state, except those last changed before `since` and gone since. */
+  listBilledTo(appIds: string[], since: Date): Promise<Addon[]>;
   countLiveOnApp(appId: string, serviceId: string): Promise<number>;
   /** Add-ons in a transitional state not touched since `olderThan`. */
   findStuck(olderThan: Date, limit: number): Promise<Addon[]>;
@@ -156,6 +161,8 @@ export interface AttachmentRepository {
 
 export interface EventRepository {
   append(event: LifecycleEvent): Promise<void>;
+  /** The add-ons' events of the given types, per add-on in the order they were appended. */
+  listForAddons(addonIds: string[], types: LifecycleEventType[]): Promise<Map<string, LifecycleEvent[]>>;
 }
 
 export interface OAuthGrantRecord {

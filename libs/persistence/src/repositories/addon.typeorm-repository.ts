@@ -75,6 +75,14 @@ export class TypeOrmAddons implements AddonRepository {
   listOwnedByApp(appId: string): Promise<Addon[]> {
     return this.m.createQueryBuilder(AddonEntity, 'a').where("a.app_id = :appId AND a.state <> 'deprovisioned'", { appId }).getMany();
   }
+  listBilledTo(appIds: string[], since: Date): Promise<Addon[]> {
+    if (!appIds.length) return Promise.resolve([]);
+    return this.m
+      .createQueryBuilder(AddonEntity, 'a')
+      .where("a.app_id = ANY(:appIds) AND (a.state <> 'deprovisioned' OR a.updated_at >= :since)", { appIds, since })
+      .orderBy('a.name')
+      .getMany();
+  }
   countLiveOnApp(appId: string, serviceId: string): Promise<number> {
     return this.m
       .createQueryBuilder(AddonEntity, 'a')

@@ -48,6 +48,13 @@ export class TypeOrmApps implements AppRepository {
       );
     return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
   }
+  listOwnedBy(accountId: string, deletedSince: Date): Promise<App[]> {
+    return this.m
+      .createQueryBuilder(AppEntity, 'x')
+      .where('x.owner_account_id = :accountId AND (x.deleted_at IS NULL OR x.deleted_at >= :deletedSince)', { accountId, deletedSince })
+      .orderBy('x.name')
+      .getMany();
+  }
   async isNameTaken(name: string): Promise<boolean> {
     return (await this.m.createQueryBuilder(AppEntity, 'a').where('a.name = :name AND a.deleted_at IS NULL', { name }).getCount()) > 0;
   }

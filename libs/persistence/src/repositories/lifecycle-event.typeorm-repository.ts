@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { EventRepository, LifecycleEvent } from '@app/domain';
+import { EventRepository, LifecycleEvent, LifecycleEventType } from '@app/domain';
 import { Statement, query } from './sql';
 
 /**
@@ -21,6 +21,25 @@ export class TypeOrmEvents implements EventRepository {
       const insert = insertEvents([event]);
       await query(this.m, insert.text, insert.values);
     }
+  }
+
+  async listForAddons(addonIds: string[], types: LifecycleEventType[]): Promise<Map<string, LifecycleEvent[]>> {
+    const byAddon = new Map<string, LifecycleEvent[]>();
+    if (!addonIds.length || !types.length) return byAddon;
+    const rows = await query<(LifecycleEvent & { addonId: string })[]>(
+      this.m,
+      `SELECT type, addon_id AS "addonId", app_id AS "appId", occurred_at AS "occurredAt", data
+         FROM lifecycle_events
+        WHERE addon_id = ANY($1::uuid[]) AND type = ANY($2::text[])
+        ORDER BY addon_id, id`,
+      [addonIds, types],
+    );
+    for (const row of rows) {
+      const list = byAddon.get(row.addonId) ?? [];
+      list.push(row);
+      byAddon.set(row.addonId, list);
+    }
+    return byAddon;
   }
 
   /** The insert of the events held so far, which are no longer held; null if there are none. */

@@ -1,0 +1,132 @@
+import { Clock, ForbiddenError, newId } from '@app/common';
+import { Addon, AppAccess, LifecycleEvent, UsageReports } from '@app/domain';
+import { addonOf, createApp, useAppStoreFixture } from '../../../../test/support/store-fixtures';
+
+class FixedClock extends Clock {
+  constructor(public at: Date) {
+    super();
+  }
+  now(): Date {
+    return this.at;
+  }
+}
+
+const at = (iso: string) => new Date(iso);
+
+/**
+ * Live usage (DESIGN §6) from a real lifecycle log in PostgreSQL, with the clock held at
+ * 2026-11-20 00:00 UTC: November has 30 days, so a day of a 3000-cent plan is 100 cents.
+ */
+describe('UsageReports on a real store', () => {
+  const fixture = useAppStoreFixture({
+    poolSize: 2,
+    emailStem: 'usage',
+    service: {
+      slug: `usage-${newId().slice(0, 8)}`,
+      humanName: 'Usage',
+      provider: 'http',
+      configVarsPrefix: 'USAGE',
+      defaultAlias: 'USAGE',
+      configVars: ['USAGE_URL'],
+      baseUrl: 'http://127.0.0.1:1',
+    },
+    plan: { name: 'basic', humanName: 'Basic', priceCents: 3000 },
+    addonStem: 'usage',
+  });
+  const clock = new FixedClock(at('2026-11-20T00:00:00Z'));
+  let reports: UsageReports;
+
+  const addon = async (app = fixture.app, extra: Partial<Addon> = {}) => {
+    const created = addonOf(fixture, app, { name: `usage-${newId()}`, ...extra });
+    expect(await fixture.store.addons.createIfNameFree(created)).toBe(true);
+    return created;
+  };
+  const event = (a: Addon, type: LifecycleEvent['type'], iso: string, data: Record<string, unknown> = {}) =>
+    fixture.store.events.append({ type, addonId: a.id, appId: a.appId, occurredAt: at(iso), data });
+  const requested = (a: Addon, iso: string, planId = fixture.plan.id, price = 3000) =>
+    event(a, 'addon.provision_requested', iso, { plan_id: planId, price_cents: price });
+
+  beforeAll(() => {
+    reports = new UsageReports(fixture.store, new AppAccess(fixture.store), clock);
+  });
+
+  it('bills the app’s add-ons by the second, up to now, from their events', async () => {
+    const running = await addon();
+    await requested(running, '2026-11-10T00:00:00Z');
+
+    const destroyedThisMonth = await addon(fixture.app, { state: 'deprovisioned' });
+    await requested(destroyedThisMonth, '2026-10-25T00:00:00Z');
+    await event(destroyedThisMonth, 'addon.deprovision_requested', '2026-11-05T00:00:00Z');
+
+    const failed = await addon(fixture.app, { state: 'deprovisioned' });
+    await requested(failed, '2026-11-12T00:00:00Z');
+    await event(failed, 'addon.provision_failed', '2026-11-12T00:01:00Z');
+
+    const gone = await addon(fixture.app, { state: 'deprovisioned', updatedAt: at('2026-10-01T00:00:10Z') });
+    await requested(gone, '2026-09-01T00:00:00Z');
+    await event(gone, 'addon.deprovision_requested', '2026-10-01T00:00:00Z');
+
+    const pro = await fixture.store.plans.save({ ...fixture.plan, id: newId(), name: 'pro', humanName: 'Pro', priceCents: 9000, isDefault: false });
+    const upgraded = await addon();
+    await requested(upgraded, '2026-11-01T00:00:00Z');
+    await event(upgraded, 'addon.plan_changed', '2026-11-11T00:00:00Z', { from_plan_id: fixture.plan.id, to_plan_id: pro.id, price_cents: 9000 });
+
+    // The catalog price changes later: what was frozen on the add-ons stands.
+    await fixture.store.plans.save({ ...fixture.plan, priceCents: 5000 });
+
+    const report = await reports.forApp(fixture.accountId, fixture.app.name);
+    expect(report.period).toEqual({ start: at('2026-11-01T00:00:00Z'), end: at('2026-12-01T00:00:00Z') });
+    const byAddon = (a: Addon) => report.lines.filter((l) => l.addon.id === a.id).map((l) => ({ plan: l.plan.name.split(':')[1], seconds: l.seconds, cents: l.cents }));
+    expect(byAddon(running)).toEqual([{ plan: 'basic', seconds: 10 * 86_400, cents: 1000 }]);
+    expect(byAddon(destroyedThisMonth)).toEqual([{ plan: 'basic', seconds: 4 * 86_400, cents: 400 }]);
+    expect(byAddon(failed)).toEqual([]);
+    expect(byAddon(gone)).toEqual([]);
+    expect(byAddon(upgraded)).toEqual([
+      { plan: 'basic', seconds: 10 * 86_400, cents: 1000 },
+      { plan: 'pro', seconds: 9 * 86_400, cents: 2700 },
+    ]);
+    expect(report.totalCents).toBe(1000 + 400 + 1000 + 2700);
+    expect(report.totalCents).toBe(report.lines.reduce((sum, l) => sum + l.cents, 0));
+
+    // Later the same day, the open periods have run on.
+    clock.at = at('2026-11-20T12:00:00Z');
+    expect((await reports.forApp(fixture.accountId, fixture.app.name)).totalCents).toBe(report.totalCents + 50 + 150);
+    clock.at = at('2026-11-20T00:00:00Z');
+  });
+
+  it('bills the account for every app it owns, deleted ones of this month included, and attachments to others not at all', async () => {
+    const other = await createApp(fixture);
+    const onOther = await addon(other);
+    await requested(onOther, '2026-11-15T00:00:00Z');
+    await event(onOther, 'addon.deprovision_requested', '2026-11-18T00:00:00Z');
+    await fixture.store.apps.update(other.id, { deletedAt: at('2026-11-18T00:00:01Z'), updatedAt: at('2026-11-18T00:00:01Z') });
+
+    const account = await reports.forAccount(fixture.accountId);
+    expect(account.lines.filter((l) => l.addon.id === onOther.id).map((l) => l.cents)).toEqual([300]);
+    const appTotal = (await reports.forApp(fixture.accountId, fixture.app.name)).totalCents;
+    expect(account.totalCents).toBe(appTotal + 300);
+
+    // Another account, with one of this account's add-ons attached to its app, pays nothing for it.
+    const stranger = await fixture.store.accounts.create({ email: `stranger-${newId()}@example.test` });
+    const strangerApp = await createApp({ ...fixture, accountId: stranger.id });
+    const shared = await addon();
+    await requested(shared, '2026-11-01T00:00:00Z');
+    await fixture.store.attachments.create({
+      id: newId(),
+      addonId: shared.id,
+      appId: strangerApp.id,
+      name: 'SHARED',
+      namespace: null,
+      createdAt: at('2026-11-02T00:00:00Z'),
+      updatedAt: at('2026-11-02T00:00:00Z'),
+    });
+    expect((await reports.forAccount(stranger.id)).lines).toEqual([]);
+    expect((await reports.forAccount(fixture.accountId)).lines.filter((l) => l.addon.id === shared.id).map((l) => l.cents)).toEqual([1900]);
+  });
+
+  it('shows an app’s bill to its owner only', async () => {
+    const collaborator = await fixture.store.accounts.create({ email: `collab-${newId()}@example.test` });
+    await fixture.store.apps.addCollaborator(fixture.app.id, collaborator.id);
+    await expect(reports.forApp(collaborator.id, fixture.app.name)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+});
