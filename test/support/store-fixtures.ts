@@ -111,7 +111,7 @@ export function useAppStoreFixture(options: StoreFixtureOptions & { addonStem: s
 export async function createApp({ store, accountId }: StoreFixture): Promise<App> {
   const now = new Date();
   const region = await store.regions.findDefault();
-  return store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, regionId: region.id, createdAt: now, updatedAt: now, deletedAt: null });
+  return store.apps.create({ id: newId(), name: `app-${newId().slice(0, 12)}`, ownerAccountId: accountId, ownerTeamId: null, regionId: region.id, createdAt: now, updatedAt: now, deletedAt: null });
 }
 
 /** An add-on row (not stored) of the fixture's plan on `app`: provisioned, billed the plan's price, with no plan change, config or options unless `extra` says so. */

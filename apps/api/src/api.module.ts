@@ -16,6 +16,9 @@ import { PostgresController, PostgresDownloadsController } from './controllers/p
 import { RedisController } from './controllers/redis.controller';
 import { KafkaController } from './controllers/kafka.controller';
 import { UsageController } from './controllers/usage.controller';
+import { TeamsController } from './controllers/teams.controller';
+import { InvoicesController } from './controllers/invoices.controller';
+import { UsageRecordsController } from './controllers/usage-records.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RequestContextMiddleware } from './http/request-context.middleware';
@@ -57,6 +60,9 @@ class QueueJobCounts extends JobCountsSource {
     RedisController,
     KafkaController,
     UsageController,
+    TeamsController,
+    InvoicesController,
+    UsageRecordsController,
   ],
   providers: [RateLimitGuard],
 })

@@ -7,6 +7,7 @@ import { dbCommands } from './commands/db.command';
 import { postgresCommands } from './commands/postgres.command';
 import { redisCommands } from './commands/redis.command';
 import { kafkaCommands } from './commands/kafka.command';
+import { billingCommands } from './commands/billing.command';
 import { serviceCommands } from './commands/services.command';
 
 const program = new Command('attache')
@@ -18,6 +19,7 @@ dbCommands(program);
 postgresCommands(program);
 redisCommands(program);
 kafkaCommands(program);
+billingCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError || error instanceof DomainError ? error.message : (error as Error).message;

@@ -31,6 +31,14 @@ export interface AppConfig {
     portMin: number;
     portMax: number;
   };
+  billing: {
+    /** How long after a month ends its invoices wait for late vendor usage. */
+    invoiceGraceMs: number;
+    /** The platform's share of what vendors' add-ons earn, in percent. */
+    platformSharePercent: number;
+    /** How often the worker looks for a month to invoice. */
+    invoiceCheckIntervalMs: number;
+  };
   /** First-party Kafka add-ons. */
   kafka: {
     /** How often the worker samples every tenant's topic counters (the traffic history). */

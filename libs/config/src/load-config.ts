@@ -86,7 +86,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     env: envName,
-    http: { host, port, publicUrl, bodyLimit: str('ATTACHE_BODY_LIMIT', '100kb') },
+    http: { host, port, publicUrl, bodyLimit: str('ATTACHE_BODY_LIMIT', '1mb') },
     database: {
       url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/attache', ['postgres:', 'postgresql:']),
       poolSize: int('DATABASE_POOL_SIZE', 20, 1, 500),
@@ -125,6 +125,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       superviseIntervalMs: int('ATTACHE_REDIS_SUPERVISE_INTERVAL_MS', 1_000, 100, 3600_000),
       dataDir: resolve(str('ATTACHE_REDIS_DATA_DIR', join(localStateDir(env), 'redis'))),
       ...portRange(str('ATTACHE_REDIS_PORTS', '17000-17999'), problems),
+    },
+    billing: {
+      invoiceGraceMs: int('ATTACHE_BILLING_GRACE_MS', 2 * 24 * 3600_000, 0, 28 * 24 * 3600_000),
+      platformSharePercent: num('ATTACHE_PLATFORM_SHARE_PERCENT', 20, 0, 100),
+      invoiceCheckIntervalMs: int('ATTACHE_BILLING_CHECK_INTERVAL_MS', 3600_000, 100, 24 * 3600_000),
     },
     kafka: {
       sampleIntervalMs: int('ATTACHE_KAFKA_SAMPLE_INTERVAL_MS', 60_000, 100, 3600_000),

@@ -35,6 +35,10 @@ import { KafkaClusters } from './kafka/kafka-clusters.service';
 import { KafkaConfigPublisher } from './kafka/kafka-config';
 import { KafkaOperationsUseCase } from './kafka/kafka-operations.use-case';
 import { UsageReports } from './billing/usage-reports.service';
+import { UsageIngestion } from './billing/usage-ingestion.service';
+import { TeamsService } from './teams/teams.service';
+import { InvoicingService } from './billing/invoicing.service';
+import { PayoutReports } from './billing/payouts.service';
 
 const services = [
   AccountsService,
@@ -73,6 +77,10 @@ const services = [
   KafkaConfigPublisher,
   KafkaOperationsUseCase,
   UsageReports,
+  UsageIngestion,
+  TeamsService,
+  InvoicingService,
+  PayoutReports,
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { LifecycleOptions, ManifestServiceOptions, PostgresOptions, ReconcilerOptions } from '@app/domain';
+import { BillingOptions, LifecycleOptions, ManifestServiceOptions, PostgresOptions, ReconcilerOptions } from '@app/domain';
 
 /** Settings the domain needs from configuration. */
 @Global()
@@ -14,7 +14,8 @@ import { LifecycleOptions, ManifestServiceOptions, PostgresOptions, ReconcilerOp
     },
     { provide: ReconcilerOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig) => ({ stuckAfterMs: c.reconciler.stuckAfterMs }) },
     { provide: PostgresOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig): PostgresOptions => c.postgres },
+    { provide: BillingOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig): BillingOptions => c.billing },
   ],
-  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions, PostgresOptions],
+  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions, PostgresOptions, BillingOptions],
 })
 export class DomainOptionsModule {}

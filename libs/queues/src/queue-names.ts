@@ -24,6 +24,7 @@ export const POSTGRES_MAINTENANCE_JOB = 'postgres-maintenance';
 /** First-party Redis supervision: crashed processes restarted, failovers followed, rotations finished. */
 export const REDIS_SUPERVISE_JOB = 'redis-supervise';
 export const KAFKA_SAMPLE_JOB = 'kafka-sample';
+export const BILLING_INVOICES_JOB = 'billing-invoices';
 
 export const POSTGRES_JOBS = { backup: 'backup', restore: 'restore' } as const;
 

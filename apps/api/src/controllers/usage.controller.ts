@@ -18,6 +18,11 @@ export class UsageController {
     return toUsageResponse(await this.usage.forApp(account(principal).id, app));
   }
 
+  @Get('teams/:team/usage')
+  async team(@CurrentPrincipal() principal: Principal, @Param('team') team: string) {
+    return toUsageResponse(await this.usage.forTeam(account(principal).id, team));
+  }
+
   @Get('account/usage')
   async account(@CurrentPrincipal() principal: Principal) {
     return toUsageResponse(await this.usage.forAccount(account(principal).id));

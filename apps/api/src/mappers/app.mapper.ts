@@ -19,15 +19,15 @@ export const toAccountResponse = (a: Account) => ({
   updated_at: a.updatedAt.toISOString(),
 });
 
-export const toAppResponse = ({ app, owner, region }: AppView, publicUrl: string) => ({
+export const toAppResponse = ({ app, owner, team, region }: AppView, publicUrl: string) => ({
   id: app.id,
   name: app.name,
   owner: { id: owner.id, email: owner.email },
   region: { id: region.id, name: region.name },
   stack: { id: null, name: 'container' },
   build_stack: { id: null, name: 'container' },
-  organization: null,
-  team: null,
+  organization: team ? { id: team.id, name: team.name } : null,
+  team: team ? { id: team.id, name: team.name } : null,
   space: null,
   maintenance: false,
   acm: false,

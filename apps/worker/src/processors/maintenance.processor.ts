@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { KafkaOperationsUseCase, PostgresMaintenance, Reconciler, RedisOperationsUseCase } from '@app/domain';
-import { KAFKA_SAMPLE_JOB, POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
+import { InvoicingService, KafkaOperationsUseCase, PostgresMaintenance, Reconciler, RedisOperationsUseCase, previousMonth } from '@app/domain';
+import { BILLING_INVOICES_JOB, KAFKA_SAMPLE_JOB, POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 /** Periodic upkeep. The schedule lives in Redis, so several workers share one reconcile run per interval. */
@@ -17,6 +17,7 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
     private readonly postgres: PostgresMaintenance,
     private readonly redis: RedisOperationsUseCase,
     private readonly kafka: KafkaOperationsUseCase,
+    private readonly invoicing: InvoicingService,
   ) {
     super(config);
   }
@@ -44,6 +45,11 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
       { every: this.config.kafka.sampleIntervalMs },
       { name: KAFKA_SAMPLE_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
     );
+    await this.scheduler.upsertJobScheduler(
+      BILLING_INVOICES_JOB,
+      { every: this.config.billing.invoiceCheckIntervalMs },
+      { name: BILLING_INVOICES_JOB, opts: { removeOnComplete: true, removeOnFail: true } },
+    );
   }
 
   /** Runs under way in this process: a slow run is not overlapped by the next tick. */
@@ -57,10 +63,17 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
       if (job.name === POSTGRES_MAINTENANCE_JOB) return await this.postgres.run();
       if (job.name === REDIS_SUPERVISE_JOB) return await this.redis.supervise();
       if (job.name === KAFKA_SAMPLE_JOB) return await this.kafka.sample();
+      if (job.name === BILLING_INVOICES_JOB) return await this.invoiceDueMonths();
       throw new Error(`No handler for maintenance job ${job.name}`);
     } finally {
       this.running.delete(job.name);
     }
+  }
+
+  /** The month whose grace window has passed, and the one before in case the worker was down then: a completed month is skipped at once. */
+  private async invoiceDueMonths(): Promise<unknown[]> {
+    const due = this.invoicing.dueMonth();
+    return [await this.invoicing.run(previousMonth(due)), await this.invoicing.run(due)];
   }
 
   override async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { LifecycleEvent } from '../shared/models';
+import { LifecycleEvent, LifecycleEventType } from '../shared/models';
 
 /**
  * Time-based metering (DESIGN §6): an add-on accrues from its provisioning request to its
@@ -61,6 +61,8 @@ const wholeSecond = (at: Date) => new Date(Math.floor(at.getTime() / 1000) * 100
  * the add-on is billed from then on); the deprovisioning request ends the last one.
  */
 export function planPeriods(events: Pick<LifecycleEvent, 'type' | 'occurredAt' | 'data'>[]): PlanPeriod[] {
+  // A failed provision costs nothing, whatever else its log holds.
+  if (events.some((e) => e.type === 'addon.provision_failed')) return [];
   const periods: PlanPeriod[] = [];
   let open: PlanPeriod | null = null;
   const close = (at: Date) => {
@@ -75,8 +77,6 @@ export function planPeriods(events: Pick<LifecycleEvent, 'type' | 'occurredAt' |
         if (open || periods.length) break;
         open = { planId: String(event.data.plan_id), priceCents: Number(event.data.price_cents), start: wholeSecond(event.occurredAt), end: null };
         break;
-      case 'addon.provision_failed':
-        return [];
       case 'addon.plan_changed':
         if (!open) break;
         close(event.occurredAt);
@@ -122,3 +122,8 @@ export function timeChargeLines(periods: PlanPeriod[], month: BillingMonth, unti
   }
   return [...lines.values()].map((line) => ({ ...line, seconds: Math.min(line.seconds, monthSeconds), cents: prorate(line.priceCents, line.seconds, monthSeconds) }));
 }
+
+/** The events the meter reads (DESIGN §6): nothing else changes what an add-on costs. */
+export const METERED_EVENTS: LifecycleEventType[] = ['addon.provision_requested', 'addon.provision_failed', 'addon.plan_changed', 'addon.deprovision_requested'];
+
+export const previousMonth = (month: BillingMonth): BillingMonth => monthOf(new Date(monthBounds(month).start.getTime() - 1));

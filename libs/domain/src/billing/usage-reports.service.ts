@@ -1,19 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@app/common';
 import { AppAccess } from '../apps/app-access';
-import { App, LifecycleEventType } from '../shared/models';
 import { Store } from '../shared/store.port';
-import { BillingMonth, monthBounds, monthOf, planPeriods, timeChargeLines } from './metering';
+import { BillingMonth, monthBounds, monthOf, previousMonth } from './metering';
+import { BillingData, inputsFor, readBillingData } from './billing-inputs';
+import { buildInvoiceLines } from './invoice-builder';
+import { BillingEntity } from '../teams/teams.models';
+import { TeamsService } from '../teams/teams.service';
 
-/** The events the meter reads (DESIGN §6): nothing else changes what an add-on costs. */
-export const METERED_EVENTS: LifecycleEventType[] = ['addon.provision_requested', 'addon.provision_failed', 'addon.plan_changed', 'addon.deprovision_requested'];
 
 export interface UsageLine {
   addon: { id: string; name: string };
   app: { id: string; name: string };
   plan: { id: string; name: string };
-  /** Whole seconds on the plan in the period so far. */
-  seconds: number;
+  /** Whole seconds on the plan in the period so far (null for vendor-reported usage). */
+  seconds: number | null;
   /** Metered dimensions (none yet: every line is time on a plan). */
   dimension: string | null;
   quantity: number | null;
@@ -32,58 +33,57 @@ export interface UsageReport {
 /**
  * Live usage and estimated cost of the current month (UTC): per add-on and plan, from the
  * lifecycle log, open periods counted up to the moment of the request. An app's report holds the
- * add-ons it owns (bills), destroyed ones included; an account's, those of every app it owns.
- * Attachments cost nothing: a shared add-on is on its owning app's report only.
+ * add-ons it owns (bills), destroyed ones included; an account's or a team's, those of every app
+ * it owned during the month, for the time it owned them (an app transferred mid-month is split
+ * between its owners by the second). Attachments cost nothing: a shared add-on is on its owning
+ * app's bill only.
  */
 @Injectable()
 export class UsageReports {
   constructor(
     private readonly store: Store,
     private readonly access: AppAccess,
+    private readonly teams: TeamsService,
     private readonly clock: Clock,
   ) {}
 
-  /** The app's owner only: collaborators use the app, its owner pays for it. */
+  /** The app's owner (for a team's app, the team's admins) only: collaborators use the app, its owner pays for it. */
   async forApp(accountId: string, appRef: string): Promise<UsageReport> {
     const app = await this.access.owner(accountId, appRef);
-    return this.report([app], this.clock.now());
+    const now = this.clock.now();
+    const month = monthOf(now);
+    return this.report(await readBillingData(this.store, { apps: [app] }, month, previousMonth(month)), null, now);
   }
 
   async forAccount(accountId: string): Promise<UsageReport> {
-    const now = this.clock.now();
-    const apps = await this.store.apps.listOwnedBy(accountId, monthBounds(monthOf(now)).start);
-    return this.report(apps, now);
+    return this.forEntity({ kind: 'account', id: accountId });
   }
 
-  private async report(apps: App[], now: Date): Promise<UsageReport> {
+  /** Any member of the team. */
+  async forTeam(accountId: string, teamRef: string): Promise<UsageReport> {
+    const { team } = await this.teams.get(accountId, teamRef);
+    return this.forEntity({ kind: 'team', id: team.id });
+  }
+
+  private async forEntity(entity: BillingEntity): Promise<UsageReport> {
+    const now = this.clock.now();
+    const month = monthOf(now);
+    return this.report(await readBillingData(this.store, { entities: [entity] }, month, previousMonth(month)), entity, now);
+  }
+
+  /** The bill of the month so far: the invoice's lines as they would be now, without adjustments. */
+  private async report(data: BillingData, entity: BillingEntity | null, now: Date): Promise<UsageReport> {
     const month: BillingMonth = monthOf(now);
-    const period = monthBounds(month);
-    const appsById = new Map(apps.map((app) => [app.id, app]));
-    const addons = await this.store.addons.listBilledTo([...appsById.keys()], period.start);
-    const events = await this.store.events.listForAddons(
-      addons.map((a) => a.id),
-      METERED_EVENTS,
-    );
-    const charged = addons.flatMap((addon) =>
-      timeChargeLines(planPeriods(events.get(addon.id) ?? []), month, now).map((line) => ({ addon, line })),
-    );
-    const plans = new Map((await this.store.plans.findByIds([...new Set(charged.map((c) => c.line.planId))])).map((p) => [p.id, p]));
-    const services = new Map((await this.store.services.findByIds([...new Set([...plans.values()].map((p) => p.serviceId))])).map((s) => [s.id, s]));
-    const planName = (planId: string) => {
-      const plan = plans.get(planId);
-      const service = plan ? services.get(plan.serviceId) : undefined;
-      return plan && service ? `${service.slug}:${plan.name}` : planId;
-    };
-    const lines: UsageLine[] = charged.map(({ addon, line }) => ({
-      addon: { id: addon.id, name: addon.name },
-      app: { id: addon.appId, name: appsById.get(addon.appId)?.name ?? addon.appId },
-      plan: { id: line.planId, name: planName(line.planId) },
+    const lines: UsageLine[] = buildInvoiceLines(inputsFor(data, entity, month, previousMonth(month), now)).map((line) => ({
+      addon: { id: line.addonId, name: line.addonName },
+      app: { id: line.appId, name: line.appName },
+      plan: { id: line.planId, name: line.planName },
       seconds: line.seconds,
-      dimension: null,
-      quantity: null,
-      unitPriceCents: line.priceCents,
+      dimension: line.dimension,
+      quantity: line.quantity === null ? null : Number(line.quantity),
+      unitPriceCents: line.unitPriceCents,
       cents: line.cents,
     }));
-    return { period, asOf: now, lines, totalCents: lines.reduce((sum, l) => sum + l.cents, 0) };
+    return { period: monthBounds(month), asOf: now, lines, totalCents: lines.reduce((sum, l) => sum + l.cents, 0) };
   }
 }

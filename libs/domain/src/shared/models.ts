@@ -24,6 +24,8 @@ export interface App {
   id: string;
   name: string;
   ownerAccountId: string;
+  /** Set for a team's app: the team is its billing entity and its members its users. */
+  ownerTeamId: string | null;
   regionId: string;
   createdAt: Date;
   updatedAt: Date;
@@ -171,6 +173,7 @@ export type LifecycleEventType =
   | 'attachment.removed'
   | 'app.created'
   | 'app.renamed'
+  | 'app.transferred'
   | 'app.deleted'
   | 'config_vars.changed';
 

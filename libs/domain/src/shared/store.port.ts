@@ -17,6 +17,11 @@ import {
 import { PostgresStore } from '../postgres/postgres.repositories';
 import { RedisStore } from '../redis/redis.repositories';
 import { KafkaStore } from '../kafka/kafka.repositories';
+import { UsageRecordRepository } from '../billing/usage-records';
+import { TeamRepository } from '../teams/teams.repository';
+import { BillingEntity } from '../teams/teams.models';
+import { AppTransfer } from '../billing/ownership';
+import { InvoiceRepository } from '../billing/invoices';
 
 export interface AccountRepository {
   create(input: { email: string; name?: string | null; isOperator?: boolean }): Promise<Account>;
@@ -35,6 +40,8 @@ export interface RegionRepository {
 export interface ServiceRepository {
   /** Published services, plus unpublished ones owned by `viewerId`. */
   listVisible(viewerId: string | null, range: RangeSpec): Promise<Page<AddonService>>;
+  /** The services the account publishes; with null, every vendor's service (not first-party ones). */
+  listOwnedBy(accountId: string | null): Promise<AddonService[]>;
   findByIdOrSlug(idOrSlug: string): Promise<AddonService | null>;
   /** The service by id or slug and, in the same read, its plan by id or name (null if it has no such plan). */
   findWithPlan(serviceIdOrSlug: string, planIdOrName: string): Promise<{ service: AddonService; plan: Plan | null } | null>;
@@ -70,10 +77,12 @@ export interface AppRepository {
   findById(id: string): Promise<App | null>;
   findByIds(ids: string[]): Promise<App[]>;
   listVisible(accountId: string, range: RangeSpec): Promise<Page<App>>;
-  /** Apps the account owns: live ones, and those deleted at or after `deletedSince`. */
-  listOwnedBy(accountId: string, deletedSince: Date): Promise<App[]>;
+  /** Apps the entity owns now (an account: its personal apps): live ones, and those deleted at or after `deletedSince`. */
+  listOwnedBy(entity: BillingEntity, deletedSince: Date): Promise<App[]>;
+  /** `listOwnedBy` for several entities at once. */
+  listOwnedByAny(entities: BillingEntity[], deletedSince: Date): Promise<App[]>;
   isNameTaken(name: string): Promise<boolean>;
-  update(id: string, patch: Partial<Pick<App, 'name' | 'deletedAt' | 'updatedAt'>>): Promise<void>;
+  update(id: string, patch: Partial<Pick<App, 'name' | 'ownerAccountId' | 'ownerTeamId' | 'deletedAt' | 'updatedAt'>>): Promise<void>;
   /** Serializes writers of one app (releases, config vars) for the rest of the transaction. */
   lock(id: string): Promise<void>;
   /** `lock`, and in the same read the app's attachment aliases and config var names. */
@@ -163,6 +172,8 @@ export interface EventRepository {
   append(event: LifecycleEvent): Promise<void>;
   /** The add-ons' events of the given types, per add-on in the order they were appended. */
   listForAddons(addonIds: string[], types: LifecycleEventType[]): Promise<Map<string, LifecycleEvent[]>>;
+  /** `app.transferred` events, oldest first: of the given apps, or those the entity was a side of. */
+  listTransfers(filter: { appIds: string[] } | { entity: BillingEntity } | { entities: BillingEntity[] }): Promise<AppTransfer[]>;
 }
 
 export interface OAuthGrantRecord {
@@ -213,5 +224,8 @@ export abstract class Store {
   abstract readonly postgres: PostgresStore;
   abstract readonly redis: RedisStore;
   abstract readonly kafka: KafkaStore;
+  abstract readonly usage: UsageRecordRepository;
+  abstract readonly teams: TeamRepository;
+  abstract readonly invoices: InvoiceRepository;
   abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 }

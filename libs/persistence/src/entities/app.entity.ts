@@ -6,6 +6,7 @@ export class AppEntity implements App {
   @PrimaryColumn('uuid') id!: string;
   @Column('text') name!: string;
   @Column('uuid', { name: 'owner_account_id' }) ownerAccountId!: string;
+  @Column('uuid', { name: 'owner_team_id', nullable: true }) ownerTeamId!: string | null;
   @Column('uuid', { name: 'region_id' }) regionId!: string;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;

@@ -22,7 +22,9 @@ import { RedisHostEntity } from './redis-host.entity';
 import { RedisInstanceEntity } from './redis-instance.entity';
 import { RedisPortEntity } from './redis-port.entity';
 import { RegionEntity } from './region.entity';
+import { TeamEntity, TeamMemberEntity } from './team.entity';
 import { ReleaseEntity } from './release.entity';
+import { UsageRecordEntity } from './usage-record.entity';
 
 export const ENTITIES = [
   AccountEntity,
@@ -49,8 +51,11 @@ export const ENTITIES = [
   RedisHostEntity,
   RedisInstanceEntity,
   RedisPortEntity,
+  TeamEntity,
+  TeamMemberEntity,
   RegionEntity,
   ReleaseEntity,
+  UsageRecordEntity,
 ];
 
 export {
@@ -78,6 +83,9 @@ export {
   RedisHostEntity,
   RedisInstanceEntity,
   RedisPortEntity,
+  TeamEntity,
+  TeamMemberEntity,
   RegionEntity,
   ReleaseEntity,
+  UsageRecordEntity,
 };

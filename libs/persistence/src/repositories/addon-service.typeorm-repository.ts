@@ -17,6 +17,12 @@ export class TypeOrmServices implements ServiceRepository {
     );
     return paginate(qb, range, { id: 'x.id', name: 'x.slug' }, (s) => (range.field === 'id' ? s.id : s.slug));
   }
+  listOwnedBy(accountId: string | null): Promise<AddonService[]> {
+    const qb = this.m.createQueryBuilder(AddonServiceEntity, 'x').orderBy('x.slug');
+    if (accountId === null) qb.where('x.owner_account_id IS NOT NULL');
+    else qb.where('x.owner_account_id = :accountId', { accountId });
+    return qb.getMany();
+  }
   findByIdOrSlug(idOrSlug: string) {
     if (!storable(idOrSlug)) return Promise.resolve(null);
     return this.m.findOneBy(AddonServiceEntity, isUuid(idOrSlug) ? { id: idOrSlug } : { slug: idOrSlug });

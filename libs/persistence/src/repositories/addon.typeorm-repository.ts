@@ -3,7 +3,7 @@ import { Page, RangeSpec } from '@app/common';
 import { Addon, AddonRepository, AddonService, AddonState, Plan } from '@app/domain';
 import { AddonEntity, AddonServiceEntity, PlanEntity } from '../entities';
 import { paginate } from './paginate';
-import { byNameOrId, isUuid, storable } from './query-helpers';
+import { appMemberSql, byNameOrId, isUuid, storable } from './query-helpers';
 import { insertRow, query, selectList, setClause, unprefixed } from './sql';
 
 export class TypeOrmAddons implements AddonRepository {
@@ -67,7 +67,7 @@ export class TypeOrmAddons implements AddonRepository {
       .andWhere(
         `EXISTS (SELECT 1 FROM apps a WHERE a.deleted_at IS NULL
            AND (a.id = x.app_id OR a.id IN (SELECT t.app_id FROM addon_attachments t WHERE t.addon_id = x.id))
-           AND (a.owner_account_id = :accountId OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = :accountId)))`,
+           AND ${appMemberSql('a', ':accountId')})`,
         { accountId },
       );
     return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));

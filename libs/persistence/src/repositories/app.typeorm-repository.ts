@@ -1,9 +1,9 @@
 import { EntityManager, In } from 'typeorm';
 import { Page, RangeSpec } from '@app/common';
-import { Account, App, AppRepository } from '@app/domain';
+import { Account, App, AppRepository, BillingEntity } from '@app/domain';
 import { AccountEntity, AppEntity, CollaboratorEntity } from '../entities';
 import { paginate } from './paginate';
-import { byNameOrId, isUuid, storable } from './query-helpers';
+import { appMemberSql, byNameOrId, isUuid, storable } from './query-helpers';
 import { query, selectList } from './sql';
 
 export class TypeOrmApps implements AppRepository {
@@ -24,7 +24,7 @@ export class TypeOrmApps implements AppRepository {
     const [row] = await query<(App & { member: boolean })[]>(
       this.m,
       `SELECT ${selectList(this.m, AppEntity, 'a')},
-              (a.owner_account_id = $2 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = $2)) AS member
+              ${appMemberSql('a', '$2')} AS member
          FROM apps a WHERE a.${isUuid(idOrName) ? 'id' : 'name'} = $1 AND a.deleted_at IS NULL`,
       [idOrName, accountId],
     );
@@ -42,16 +42,27 @@ export class TypeOrmApps implements AppRepository {
     const qb = this.m
       .createQueryBuilder(AppEntity, 'x')
       .where('x.deleted_at IS NULL')
-      .andWhere(
-        '(x.owner_account_id = :accountId OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = x.id AND c.account_id = :accountId))',
-        { accountId },
-      );
+      .andWhere(appMemberSql('x', ':accountId'), { accountId });
     return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
   }
-  listOwnedBy(accountId: string, deletedSince: Date): Promise<App[]> {
+  listOwnedByAny(entities: BillingEntity[], deletedSince: Date): Promise<App[]> {
+    const accounts = entities.filter((e) => e.kind === 'account').map((e) => e.id);
+    const teams = entities.filter((e) => e.kind === 'team').map((e) => e.id);
+    if (!accounts.length && !teams.length) return Promise.resolve([]);
     return this.m
       .createQueryBuilder(AppEntity, 'x')
-      .where('x.owner_account_id = :accountId AND (x.deleted_at IS NULL OR x.deleted_at >= :deletedSince)', { accountId, deletedSince })
+      .where(
+        `((x.owner_team_id IS NULL AND x.owner_account_id = ANY(:accounts::uuid[])) OR x.owner_team_id = ANY(:teams::uuid[]))
+         AND (x.deleted_at IS NULL OR x.deleted_at >= :deletedSince)`,
+        { accounts, teams, deletedSince },
+      )
+      .getMany();
+  }
+  listOwnedBy(entity: BillingEntity, deletedSince: Date): Promise<App[]> {
+    const owner = entity.kind === 'team' ? 'x.owner_team_id = :id' : 'x.owner_account_id = :id AND x.owner_team_id IS NULL';
+    return this.m
+      .createQueryBuilder(AppEntity, 'x')
+      .where(`${owner} AND (x.deleted_at IS NULL OR x.deleted_at >= :deletedSince)`, { id: entity.id, deletedSince })
       .orderBy('x.name')
       .getMany();
   }
@@ -77,8 +88,7 @@ export class TypeOrmApps implements AppRepository {
   }
   async hasAccess(appId: string, accountId: string): Promise<boolean> {
     const rows: unknown[] = await this.m.query(
-      `SELECT 1 FROM apps a WHERE a.id = $1 AND a.deleted_at IS NULL AND (a.owner_account_id = $2
-         OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = $2))`,
+      `SELECT 1 FROM apps a WHERE a.id = $1 AND a.deleted_at IS NULL AND ${appMemberSql('a', '$2')}`,
       [appId, accountId],
     );
     return rows.length > 0;

@@ -3,7 +3,7 @@ import { Page, RangeSpec } from '@app/common';
 import { Attachment, AttachmentRepository, ConfigVar } from '@app/domain';
 import { AppEntity, AttachmentEntity } from '../entities';
 import { paginate } from './paginate';
-import { byNameOrId, isUuid, storable } from './query-helpers';
+import { appMemberSql, byNameOrId, isUuid, storable } from './query-helpers';
 import { insertRow, query, selectList } from './sql';
 
 export class TypeOrmAttachments implements AttachmentRepository {
@@ -31,9 +31,7 @@ export class TypeOrmAttachments implements AttachmentRepository {
     const qb = this.m
       .createQueryBuilder(AttachmentEntity, 'x')
       .innerJoin(AppEntity, 'a', 'a.id = x.app_id AND a.deleted_at IS NULL')
-      .where('(a.owner_account_id = :accountId OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.account_id = :accountId))', {
-        accountId,
-      });
+      .where(appMemberSql('a', ':accountId'), { accountId });
     return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
   }
   async lockAppsForAddon(addonId: string): Promise<{ attachment: Attachment; vars: ConfigVar[] }[]> {

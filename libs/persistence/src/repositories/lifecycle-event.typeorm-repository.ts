@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { EventRepository, LifecycleEvent, LifecycleEventType } from '@app/domain';
+import { AppTransfer, BillingEntity, EventRepository, LifecycleEvent, LifecycleEventType } from '@app/domain';
 import { Statement, query } from './sql';
 
 /**
@@ -40,6 +40,26 @@ export class TypeOrmEvents implements EventRepository {
       byAddon.set(row.addonId, list);
     }
     return byAddon;
+  }
+
+  async listTransfers(filter: { appIds: string[] } | { entity: BillingEntity } | { entities: BillingEntity[] }): Promise<AppTransfer[]> {
+    let where: string;
+    let value: string[];
+    if ('appIds' in filter) {
+      where = 'app_id = ANY($1::uuid[])';
+      value = filter.appIds;
+    } else {
+      // Either side of the transfer, as `kind:id`.
+      where = `ARRAY[(data->'from'->>'kind') || ':' || (data->'from'->>'id'), (data->'to'->>'kind') || ':' || (data->'to'->>'id')] && $1::text[]`;
+      value = ('entity' in filter ? [filter.entity] : filter.entities).map((e) => `${e.kind}:${e.id}`);
+    }
+    if (!value.length) return [];
+    const rows = await query<{ appId: string; at: Date; data: { from: BillingEntity; to: BillingEntity } }[]>(
+      this.m,
+      `SELECT app_id AS "appId", occurred_at AS at, data FROM lifecycle_events WHERE type = 'app.transferred' AND ${where} ORDER BY id`,
+      [value],
+    );
+    return rows.map((r) => ({ appId: r.appId, at: r.at, from: r.data.from, to: r.data.to }));
   }
 
   /** The insert of the events held so far, which are no longer held; null if there are none. */

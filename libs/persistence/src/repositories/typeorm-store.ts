@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, KafkaStore, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store } from '@app/domain';
+import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, KafkaStore, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store, TeamRepository, InvoiceRepository } from '@app/domain';
 
 import { TypeOrmAccounts } from './account.typeorm-repository';
 import { TypeOrmRegions } from './region.typeorm-repository';
@@ -15,7 +15,10 @@ import { TypeOrmEvents } from './lifecycle-event.typeorm-repository';
 import { TypeOrmOAuth } from './oauth.typeorm-repository';
 import { TypeOrmPostgres } from './postgres.typeorm-repository';
 import { TypeOrmRedis } from './redis.typeorm-repository';
+import { TypeOrmTeams } from './team.typeorm-repository';
+import { TypeOrmInvoices } from './invoice.typeorm-repository';
 import { TypeOrmKafka } from './kafka.typeorm-repository';
+import { TypeOrmUsageRecords } from './usage-record.typeorm-repository';
 import { pipelinedTransaction } from './pipelined-transaction';
 
 /** The Store port on TypeORM; `transaction` rebinds every repository to the transaction's manager. */
@@ -34,7 +37,10 @@ export class TypeOrmStore extends Store {
   readonly oauth: OAuthRepository;
   readonly postgres: PostgresStore;
   readonly redis: RedisStore;
+  readonly teams: TeamRepository;
+  readonly invoices: InvoiceRepository;
   readonly kafka: KafkaStore;
+  readonly usage: TypeOrmUsageRecords;
 
   constructor(
     private readonly manager: EntityManager,
@@ -55,7 +61,10 @@ export class TypeOrmStore extends Store {
     this.oauth = new TypeOrmOAuth(manager);
     this.postgres = new TypeOrmPostgres(manager);
     this.redis = new TypeOrmRedis(manager);
+    this.teams = new TypeOrmTeams(manager);
+    this.invoices = new TypeOrmInvoices(manager);
     this.kafka = new TypeOrmKafka(manager);
+    this.usage = new TypeOrmUsageRecords(manager);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

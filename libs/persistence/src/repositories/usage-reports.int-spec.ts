@@ -1,5 +1,5 @@
 import { Clock, ForbiddenError, newId } from '@app/common';
-import { Addon, AppAccess, LifecycleEvent, UsageReports } from '@app/domain';
+import { Addon, AppAccess, AppsService, LifecycleEvent, TeamsService, UsageReports } from '@app/domain';
 import { addonOf, createApp, useAppStoreFixture } from '../../../../test/support/store-fixtures';
 
 class FixedClock extends Clock {
@@ -47,7 +47,7 @@ describe('UsageReports on a real store', () => {
     event(a, 'addon.provision_requested', iso, { plan_id: planId, price_cents: price });
 
   beforeAll(() => {
-    reports = new UsageReports(fixture.store, new AppAccess(fixture.store), clock);
+    reports = new UsageReports(fixture.store, new AppAccess(fixture.store), new TeamsService(fixture.store, clock), clock);
   });
 
   it('bills the app’s add-ons by the second, up to now, from their events', async () => {
@@ -122,6 +122,36 @@ describe('UsageReports on a real store', () => {
     });
     expect((await reports.forAccount(stranger.id)).lines).toEqual([]);
     expect((await reports.forAccount(fixture.accountId)).lines.filter((l) => l.addon.id === shared.id).map((l) => l.cents)).toEqual([1900]);
+  });
+
+  it('splits an app’s add-ons between an account and a team at the second it is transferred, and shows the team’s bill to its members', async () => {
+    const teams = new TeamsService(fixture.store, clock);
+    const apps = new AppsService(fixture.store, new AppAccess(fixture.store), clock);
+    const { team } = await teams.create(fixture.accountId, `team-${newId().slice(0, 8)}`);
+    const moving = await createApp(fixture);
+    const running = await addon(moving);
+    await requested(running, '2026-11-01T00:00:00Z');
+
+    const accountBefore = (await reports.forAccount(fixture.accountId)).totalCents;
+    clock.at = at('2026-11-11T00:00:00Z');
+    const transferred = await apps.transfer(fixture.accountId, moving.name, team.name);
+    expect(transferred.team?.id).toBe(team.id);
+    clock.at = at('2026-11-20T00:00:00Z');
+
+    // 10 days on the account, 9 on the team.
+    const teamReport = await reports.forTeam(fixture.accountId, team.name);
+    expect(teamReport.lines.map((l) => ({ addon: l.addon.id, seconds: l.seconds, cents: l.cents }))).toEqual([{ addon: running.id, seconds: 9 * 86_400, cents: 900 }]);
+    const account = await reports.forAccount(fixture.accountId);
+    expect(account.lines.filter((l) => l.addon.id === running.id).map((l) => l.cents)).toEqual([1000]);
+    expect(account.totalCents).toBe(accountBefore - 900);
+
+    // Members read the team's bill; others do not; an app's bill goes to the team's admins.
+    const member = await fixture.store.accounts.create({ email: `member-${newId()}@example.test` });
+    await teams.setMember(fixture.accountId, team.name, { email: member.email, role: 'member' });
+    expect((await reports.forTeam(member.id, team.name)).totalCents).toBe(900);
+    await expect(reports.forApp(member.id, moving.name)).rejects.toBeInstanceOf(ForbiddenError);
+    const stranger = await fixture.store.accounts.create({ email: `outsider-${newId()}@example.test` });
+    await expect(reports.forTeam(stranger.id, team.name)).rejects.toBeInstanceOf(ForbiddenError);
   });
 
   it('shows an app’s bill to its owner only', async () => {
