@@ -32,6 +32,7 @@ export const toInvoiceResponse = (invoice: Invoice, lines?: InvoiceLine[]) => ({
 
 export const toPayoutResponse = (report: PayoutReport) => ({
   month: report.month,
+  complete: report.complete,
   platform_share_percent: report.platformSharePercent,
   lines: report.lines.map((l) => ({
     service: l.service,

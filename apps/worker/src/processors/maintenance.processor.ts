@@ -70,10 +70,17 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
     }
   }
 
-  /** The month whose grace window has passed, and the one before in case the worker was down then: a completed month is skipped at once. */
+  /**
+   * The month whose grace window has passed, after the one before in case the worker was down
+   * then (a completed month is skipped at once; a month whose previous one is not invoiced is refused).
+   */
   private async invoiceDueMonths(): Promise<unknown[]> {
     const due = this.invoicing.dueMonth();
-    return [await this.invoicing.run(previousMonth(due)), await this.invoicing.run(due)];
+    const results: unknown[] = [];
+    for (const month of [previousMonth(due), due]) {
+      results.push(await this.invoicing.run(month).catch((error: Error) => ({ month, error: error.message })));
+    }
+    return results;
   }
 
   override async onApplicationShutdown(): Promise<void> {

@@ -83,7 +83,7 @@ export class CreateAddonUseCase {
         addonId: created.id,
         appId: app.id,
         occurredAt: now,
-        data: { plan_id: plan.id, service_id: service.id, price_cents: plan.priceCents, price_unit: plan.priceUnit },
+        data: { plan_id: plan.id, service_id: service.id, price_cents: plan.priceCents, price_unit: plan.priceUnit, meters: plan.meters },
       });
       await this.attachments.attach(tx, created, service, app, choice, null);
       return { addon: created, alias: choice.alias };

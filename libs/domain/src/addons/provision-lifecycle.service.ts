@@ -173,7 +173,7 @@ export class ProvisionLifecycle {
         addonId,
         appId: current.appId,
         occurredAt: now,
-        data: { from_plan_id: current.planId, to_plan_id: plan.id, price_cents: plan.priceCents, price_unit: plan.priceUnit },
+        data: { from_plan_id: current.planId, to_plan_id: plan.id, price_cents: plan.priceCents, price_unit: plan.priceUnit, meters: plan.meters },
       });
       return 'done';
     });

@@ -98,11 +98,13 @@ export class AppsService {
    */
   async transfer(accountId: string, idOrName: string, to: string): Promise<AppView> {
     return this.store.transaction(async (tx) => {
+      // Locked, then read and authorized: a transfer made meanwhile is seen.
+      const found = await tx.apps.findLiveByIdOrName(idOrName);
+      if (found) await tx.apps.lock(found.id);
       const app = await this.access.owner(accountId, idOrName, tx);
-      await tx.apps.lock(app.id);
       const self = (await tx.accounts.findById(accountId))!;
       let target: BillingEntity;
-      if (to === self.email || to === self.id) {
+      if (to.trim().toLowerCase() === self.email.toLowerCase() || to === self.id) {
         target = { kind: 'account', id: self.id };
       } else {
         const team = await tx.teams.findByIdOrName(to);
@@ -128,7 +130,8 @@ export class AppsService {
     const app = await this.access.owner(accountId, idOrName);
     const collaborator = await this.store.accounts.findByEmail(email.trim().toLowerCase());
     if (!collaborator) throw new NotFoundError('account', `No account with email ${email}.`);
-    if (collaborator.id !== app.ownerAccountId) await this.store.apps.addCollaborator(app.id, collaborator.id);
+    // The owner of a personal app needs no collaboration; a team app's creator may have left the team.
+    if (app.ownerTeamId || collaborator.id !== app.ownerAccountId) await this.store.apps.addCollaborator(app.id, collaborator.id);
     return collaborator;
   }
 

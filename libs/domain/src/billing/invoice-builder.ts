@@ -1,7 +1,7 @@
 import { Addon, AddonService, App, LifecycleEvent, Plan, PlanMeter } from '../shared/models';
 import { InvoiceLine, InvoiceLineKind, InvoicedQuantity } from './invoices';
 import { meteredAdjustmentCents, meteredCents } from './metered';
-import { BillingMonth, PlanPeriod, monthBounds, planPeriods, timeChargeLines } from './metering';
+import { BillingMonth, PlanPeriod, monthBounds, ownedTimeChargeLines, planPeriods } from './metering';
 import { OwnershipInterval, clipPeriods } from './ownership';
 import { UsageSum } from './usage-records';
 
@@ -61,7 +61,7 @@ export function buildInvoiceLines(inputs: InvoiceInputs): InvoiceLine[] {
     });
 
     const owned = clipPeriods(periods, intervals);
-    for (const line of timeChargeLines(owned, month, inputs.until)) {
+    for (const line of ownedTimeChargeLines(periods, owned, month, inputs.until)) {
       const plan = inputs.plans.get(line.planId);
       if (!plan) continue;
       const span = spanIn(owned.filter((p) => p.planId === line.planId && p.priceCents === line.priceCents), month, inputs.until);
@@ -166,7 +166,7 @@ function meterFor(periods: PlanPeriod[], month: BillingMonth, dimension: string,
   const inMonth = periods.filter((p) => p.start < bounds.end && (p.end === null || p.end > bounds.start));
   for (let i = inMonth.length - 1; i >= 0; i--) {
     const plan = plans.get(inMonth[i].planId);
-    const meter = plan?.meters.find((m) => m.dimension === dimension);
+    const meter = (inMonth[i].meters ?? plan?.meters)?.find((m) => m.dimension === dimension);
     if (plan && meter) return { plan, meter };
   }
   return null;

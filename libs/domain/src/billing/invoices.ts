@@ -33,7 +33,7 @@ export interface InvoiceLine {
 /** A billing entity's invoice for a calendar month (UTC): written once, final. */
 export interface Invoice {
   id: string;
-  /** `<yyyymm>-<a|t>-<12 hex of the entity>`: the same for a rerun of the same month. */
+  /** `<yyyymm>-<a|t>-<the entity's id in hex>`: unique, and the same for a rerun of the same month. */
   number: string;
   entity: BillingEntity;
   month: BillingMonth;
@@ -44,7 +44,7 @@ export interface Invoice {
 }
 
 export const invoiceNumber = (entity: BillingEntity, month: BillingMonth): string =>
-  `${month.replace('-', '')}-${entity.kind === 'team' ? 't' : 'a'}-${entity.id.replace(/-/g, '').slice(0, 12)}`;
+  `${month.replace('-', '')}-${entity.kind === 'team' ? 't' : 'a'}-${entity.id.replace(/-/g, '')}`;
 
 /** Vendor-reported quantity already on invoices, per add-on, dimension and usage month. */
 export interface InvoicedQuantity {

@@ -49,9 +49,17 @@ export class InvoicingService {
     const closesAt = new Date(end.getTime() + (force ? 0 : this.options.invoiceGraceMs));
     if (now < closesAt) throw new InvalidInputError(`${month} can be invoiced from ${closesAt.toISOString()}.`, 'month_open');
     if (await this.store.invoices.runCompleted(month)) return { month, entities: 0, written: 0, skipped: 0 };
+    // Months go in order: the previous month's invoices say what of its usage is billed already,
+    // and a month invoiced before it would bill that usage twice.
+    const previous = previousMonth(month);
+    const usageSince = monthBounds(previous).start;
+    if (!(await this.store.invoices.runCompleted(previous))) {
+      if ((await this.store.invoices.candidates(previous, monthBounds(previousMonth(previous)).start, null, 1)).length > 0) {
+        throw new InvalidInputError(`Invoice ${previous} first: ${month}'s invoices depend on it.`, 'previous_month_open');
+      }
+      await this.store.invoices.markRunCompleted(previous, this.clock.now());
+    }
     const result = { month, entities: 0, written: 0, skipped: 0 };
-    // Late usage of the previous month can come from add-ons that are gone by now.
-    const usageSince = monthBounds(previousMonth(month)).start;
     let after: string | null = null;
     for (;;) {
       const batch = await this.store.invoices.candidates(month, usageSince, after, INVOICE_BATCH);

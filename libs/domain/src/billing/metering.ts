@@ -1,4 +1,4 @@
-import { LifecycleEvent, LifecycleEventType } from '../shared/models';
+import { LifecycleEvent, LifecycleEventType, PlanMeter } from '../shared/models';
 
 /**
  * Time-based metering (DESIGN §6): an add-on accrues from its provisioning request to its
@@ -15,6 +15,8 @@ import { LifecycleEvent, LifecycleEventType } from '../shared/models';
 export interface PlanPeriod {
   planId: string;
   priceCents: number;
+  /** The plan's meters when the period began (frozen like the price); absent in older logs. */
+  meters?: PlanMeter[];
   /** Whole seconds (UTC), as the meter counts them. */
   start: Date;
   end: Date | null;
@@ -75,12 +77,12 @@ export function planPeriods(events: Pick<LifecycleEvent, 'type' | 'occurredAt' |
     switch (event.type) {
       case 'addon.provision_requested':
         if (open || periods.length) break;
-        open = { planId: String(event.data.plan_id), priceCents: Number(event.data.price_cents), start: wholeSecond(event.occurredAt), end: null };
+        open = { planId: String(event.data.plan_id), priceCents: Number(event.data.price_cents), ...frozenMeters(event.data), start: wholeSecond(event.occurredAt), end: null };
         break;
       case 'addon.plan_changed':
         if (!open) break;
         close(event.occurredAt);
-        open = { planId: String(event.data.to_plan_id), priceCents: Number(event.data.price_cents), start: periods[periods.length - 1].end!, end: null };
+        open = { planId: String(event.data.to_plan_id), priceCents: Number(event.data.price_cents), ...frozenMeters(event.data), start: periods[periods.length - 1].end!, end: null };
         break;
       case 'addon.deprovision_requested':
         close(event.occurredAt);
@@ -90,6 +92,8 @@ export function planPeriods(events: Pick<LifecycleEvent, 'type' | 'occurredAt' |
   if (open) periods.push(open);
   return periods.filter((p) => p.end === null || p.end.getTime() > p.start.getTime());
 }
+
+const frozenMeters = (data: Record<string, unknown>): { meters?: PlanMeter[] } => (Array.isArray(data.meters) ? { meters: data.meters as PlanMeter[] } : {});
 
 /** `price × seconds ÷ monthSeconds`, rounded half up to a cent, never above the price. Exact (integer arithmetic). */
 export function prorate(priceCents: number, seconds: number, monthSeconds: number): number {
@@ -121,6 +125,39 @@ export function timeChargeLines(periods: PlanPeriod[], month: BillingMonth, unti
     lines.set(key, line);
   }
   return [...lines.values()].map((line) => ({ ...line, seconds: Math.min(line.seconds, monthSeconds), cents: prorate(line.priceCents, line.seconds, monthSeconds) }));
+}
+
+/**
+ * The time lines of the part of an add-on's month that one owner had (`owned`, cut from `all` by
+ * ownership). Each share is priced by where it falls in the add-on's time on that plan and price
+ * (`prorate` at its last second minus `prorate` at its first), so the owners' shares of a month
+ * add up to exactly what the whole month costs: never a cent more than the cap, never a cent lost.
+ */
+export function ownedTimeChargeLines(all: PlanPeriod[], owned: PlanPeriod[], month: BillingMonth, until?: Date): TimeChargeLine[] {
+  const bounds = monthBounds(month);
+  const cutoff = (until && until < bounds.end ? wholeSecond(until) : bounds.end).getTime();
+  const monthSeconds = secondsInMonth(month);
+  const inMonth = (p: PlanPeriod) => ({
+    start: Math.max(p.start.getTime(), bounds.start.getTime()),
+    end: Math.min((p.end ?? new Date(cutoff)).getTime(), cutoff),
+  });
+  const key = (p: PlanPeriod) => `${p.planId}\0${p.priceCents}`;
+  const lines = new Map<string, TimeChargeLine>();
+  for (const part of owned) {
+    const { start, end } = inMonth(part);
+    if (end <= start) continue;
+    // Seconds on this plan and price in the month before instant t.
+    const before = (t: number) =>
+      all
+        .filter((p) => key(p) === key(part))
+        .map(inMonth)
+        .reduce((sum, p) => sum + Math.max(0, Math.min(p.end, t) - p.start) / 1000, 0);
+    const line = lines.get(key(part)) ?? { planId: part.planId, priceCents: part.priceCents, seconds: 0, cents: 0 };
+    line.seconds += (end - start) / 1000;
+    line.cents += prorate(part.priceCents, before(end), monthSeconds) - prorate(part.priceCents, before(start), monthSeconds);
+    lines.set(key(part), line);
+  }
+  return [...lines.values()];
 }
 
 /** The events the meter reads (DESIGN §6): nothing else changes what an add-on costs. */

@@ -15,6 +15,8 @@ export interface PayoutLine {
 
 export interface PayoutReport {
   month: BillingMonth;
+  /** False while the month's invoices are not all written: the figures can still grow. */
+  complete: boolean;
   platformSharePercent: number;
   lines: PayoutLine[];
   grossCents: number;
@@ -80,6 +82,7 @@ export class PayoutReports {
     const sum = (pick: (l: PayoutLine) => number) => lines.reduce((total, l) => total + pick(l), 0);
     return {
       month,
+      complete: await this.store.invoices.runCompleted(month),
       platformSharePercent: this.options.platformSharePercent,
       lines,
       grossCents: sum((l) => l.grossCents),

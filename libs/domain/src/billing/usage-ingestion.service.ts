@@ -167,7 +167,7 @@ class Rules {
     const period = this.periods.find((p) => p.start.getTime() <= second && (p.end === null || second < p.end.getTime()));
     if (!period) return { code: 'outside_addon_lifetime', message: this.outsideLifetime(occurredAt) };
     const plan = this.plans.get(period.planId);
-    const meters = plan?.meters.map((m) => m.dimension) ?? [];
+    const meters = (period.meters ?? plan?.meters ?? []).map((m) => m.dimension);
     if (!meters.includes(dimension)) {
       const known = meters.length ? `its meters are ${meters.join(', ')}` : 'it has no meters';
       return {

@@ -51,8 +51,9 @@ export class TeamsService {
     if (!ROLES.includes(input.role as TeamRole)) throw new InvalidInputError(`role must be one of ${ROLES.join(', ')}.`);
     const role = input.role as TeamRole;
     return this.store.transaction(async (tx) => {
+      // Locked before the caller's role is read: two admins changing roles at once see each other.
+      await this.lockTeam(tx, teamRef);
       const { team } = await this.admin(tx, accountId, teamRef);
-      await tx.teams.lock(team.id);
       const account = await tx.accounts.findByEmail(String(input.email ?? '').trim().toLowerCase());
       if (!account) throw new NotFoundError('account', `No account with email ${input.email}.`);
       const current = await tx.teams.roleOf(team.id, account.id);
@@ -68,8 +69,8 @@ export class TeamsService {
   /** Admins remove anyone; a member may leave. The last admin stays. */
   async removeMember(accountId: string, teamRef: string, memberRef: string): Promise<void> {
     await this.store.transaction(async (tx) => {
+      await this.lockTeam(tx, teamRef);
       const { team, role } = await this.get(accountId, teamRef, tx);
-      await tx.teams.lock(team.id);
       const account = (await tx.accounts.findByEmail(memberRef.trim().toLowerCase())) ?? (await tx.accounts.findById(memberRef));
       const memberRole = account ? await tx.teams.roleOf(team.id, account.id) : null;
       if (!account || !memberRole) throw new NotFoundError('team_member');
@@ -79,6 +80,11 @@ export class TeamsService {
       }
       await tx.teams.removeMember(team.id, account.id);
     });
+  }
+
+  private async lockTeam(tx: Store, teamRef: string): Promise<void> {
+    const team = await tx.teams.findByIdOrName(teamRef);
+    if (team) await tx.teams.lock(team.id);
   }
 
   private async admin(store: Store, accountId: string, teamRef: string): Promise<{ team: Team }> {

@@ -171,6 +171,12 @@ describe('InvoicingService on a real store', () => {
     expect(summary(november.lines).find((l) => l.addon === 'moved')).toBeUndefined();
   });
 
+  it('invoices months in order: a month whose previous one is not invoiced is refused', async () => {
+    clock.at = at('2027-02-03T00:00:00Z');
+    await expect(invoicing.run('2027-01')).rejects.toMatchObject({ code: 'previous_month_open' });
+    expect(await fixture.store.invoices.runCompleted('2027-01')).toBe(false);
+  });
+
   it('reports what the vendor earned per plan: gross, the platform’s 20 % and net', async () => {
     const payouts = new PayoutReports(fixture.store, options);
     const october = await payouts.forAccount(fixture.accountId, '2026-10');
@@ -178,7 +184,8 @@ describe('InvoicingService on a real store', () => {
       { plan: 'basic', gross: 1000 + 1100 + 2000 + 1100 + 1600, share: 1360, net: 5440 },
       { plan: 'metered', gross: 100, share: 20, net: 80 },
     ]);
-    expect(october).toMatchObject({ grossCents: 6900, platformShareCents: 1380, netCents: 5520 });
+    expect(october).toMatchObject({ grossCents: 6900, platformShareCents: 1380, netCents: 5520, complete: true });
+    expect((await payouts.forAccount(fixture.accountId, '2026-12')).complete).toBe(false);
     const stranger = await fixture.store.accounts.create({ email: `vendorless-${newId()}@example.test` });
     expect((await payouts.forAccount(stranger.id, '2026-10')).lines).toEqual([]);
   });

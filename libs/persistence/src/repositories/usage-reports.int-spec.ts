@@ -154,6 +154,32 @@ describe('UsageReports on a real store', () => {
     await expect(reports.forTeam(stranger.id, team.name)).rejects.toBeInstanceOf(ForbiddenError);
   });
 
+  it('prices vendor usage by the meters frozen when the add-on took its plan, not the catalog’s later ones', async () => {
+    const metered = await fixture.store.plans.save({
+      ...fixture.plan,
+      id: newId(),
+      name: `metered-${newId().slice(0, 6)}`,
+      priceCents: 0,
+      isDefault: false,
+      meters: [{ dimension: 'emails', unit: 'email', cents_per_unit: 2, included: 0 }],
+    });
+    const app = await createApp(fixture);
+    const mailer = await addon(app, { planId: metered.id });
+    await event(mailer, 'addon.provision_requested', '2026-11-01T00:00:00Z', {
+      plan_id: metered.id,
+      price_cents: 0,
+      meters: [{ dimension: 'emails', unit: 'email', cents_per_unit: 5, included: 0 }],
+    });
+    await fixture.dataSource.query(
+      `INSERT INTO usage_records (service_id, record_id, addon_id, dimension, quantity, occurred_at) VALUES ($1, $2, $3, 'emails', 10, '2026-11-02T00:00:00Z')`,
+      [fixture.service.id, newId(), mailer.id],
+    );
+    const report = await reports.forApp(fixture.accountId, app.name);
+    expect(report.lines.filter((l) => l.dimension === 'emails').map((l) => ({ quantity: l.quantity, unit: l.unitPriceCents, cents: l.cents }))).toEqual([
+      { quantity: 10, unit: 5, cents: 50 },
+    ]);
+  });
+
   it('shows an app’s bill to its owner only', async () => {
     const collaborator = await fixture.store.accounts.create({ email: `collab-${newId()}@example.test` });
     await fixture.store.apps.addCollaborator(fixture.app.id, collaborator.id);
