@@ -102,7 +102,7 @@ describe('metered usage reported by vendors', () => {
     const batch = (n: number) => ({
       records: Array.from({ length: 1000 }, (_, i) => ({ id: `b${n}-${i}`, dimension: i % 2 ? 'api_calls' : 'storage_gb', quantity: i, timestamp })),
     });
-    // A thousand records with 128-character ids fit in the API's default body limit (1 MB).
+    // A thousand records with 128-character ids fit the usage route's body limit (1 MB; the API's is 100 kB).
     const longIds = { records: batch(99).records.map((r, i) => ({ ...r, id: `${'x'.repeat(120)}-${String(i).padStart(4, '0')}` })) };
     expect(JSON.stringify(longIds).length).toBeLessThan(1024 * 1024);
     expect((await report(id, token, longIds)).status).toBe(201);

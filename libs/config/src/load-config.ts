@@ -86,7 +86,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     env: envName,
-    http: { host, port, publicUrl, bodyLimit: str('ATTACHE_BODY_LIMIT', '1mb') },
+    http: { host, port, publicUrl, bodyLimit: str('ATTACHE_BODY_LIMIT', '100kb') },
     database: {
       url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/attache', ['postgres:', 'postgresql:']),
       poolSize: int('DATABASE_POOL_SIZE', 20, 1, 500),
