@@ -16,6 +16,7 @@ const PROGRAMS = {
   'bench-postgres-provision': 'bench/postgres-provision.js',
   'bench-redis-provision': 'bench/redis-provision.js',
   'bench-kafka-provision': 'bench/kafka-provision.js',
+  'bench-billing': 'bench/billing.js',
 };
 
 function run(name) {

@@ -20,7 +20,8 @@ export class UsageRecords1764500000000 implements MigrationInterface {
         received_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (service_id, record_id)
       );
-      CREATE INDEX usage_records_addon_occurred_idx ON usage_records (addon_id, occurred_at);
+      -- Covering: monthly sums per add-on are index-only scans.
+      CREATE INDEX usage_records_addon_occurred_idx ON usage_records (addon_id, occurred_at) INCLUDE (dimension, quantity, received_at);
       CREATE INDEX usage_records_received_idx ON usage_records (received_at);
     `);
   }

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { BillingEntity, BillingMonth, Invoice, InvoiceLine, InvoiceRepository, InvoicedQuantity, entityKey, monthBounds } from '@app/domain';
+import { BillingEntity, BillingMonth, Invoice, InvoiceLine, InvoiceRepository, InvoicedQuantity, monthBounds } from '@app/domain';
 import { query } from './sql';
 
 interface InvoiceRow {
@@ -127,8 +127,9 @@ export class TypeOrmInvoices implements InvoiceRepository {
     if (!entities.length) return new Set();
     const rows = await query<{ key: string }[]>(
       this.m,
-      `SELECT entity_kind || ':' || entity_id AS key FROM invoices WHERE month = $1 AND entity_kind || ':' || entity_id = ANY($2::text[])`,
-      [month, entities.map(entityKey)],
+      `SELECT entity_kind || ':' || entity_id AS key FROM invoices
+        WHERE month = $1 AND (entity_kind, entity_id) IN (SELECT * FROM unnest($2::text[], $3::uuid[]))`,
+      [month, entities.map((e) => e.kind), entities.map((e) => e.id)],
     );
     return new Set(rows.map((r) => r.key));
   }
@@ -141,8 +142,10 @@ export class TypeOrmInvoices implements InvoiceRepository {
          SELECT DISTINCT a.app_id FROM addons a
           WHERE a.created_at < $2 AND (a.deprovision_requested_at IS NULL OR a.deprovision_requested_at >= $1)
          UNION
+         -- Add-ons the first part missed (gone before the month) with late usage of the month before.
          SELECT DISTINCT a.app_id FROM addons a
-          WHERE a.id IN (SELECT DISTINCT u.addon_id FROM usage_records u WHERE u.received_at >= $3 AND u.occurred_at < $2)
+          WHERE NOT (a.created_at < $2 AND (a.deprovision_requested_at IS NULL OR a.deprovision_requested_at >= $1))
+            AND EXISTS (SELECT 1 FROM usage_records u WHERE u.addon_id = a.id AND u.occurred_at < $2 AND u.received_at >= $3)
        ), owners AS (
          SELECT CASE WHEN p.owner_team_id IS NULL THEN 'account' ELSE 'team' END AS kind, COALESCE(p.owner_team_id, p.owner_account_id) AS id
            FROM apps p JOIN apps_in ON apps_in.app_id = p.id
