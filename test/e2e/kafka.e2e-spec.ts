@@ -27,7 +27,7 @@ describe('first-party Kafka', () => {
   const local = localKafkaCluster();
 
   beforeAll(async () => {
-    attache = await AttacheHarness.start({ kafka: ['kafka-a', 'kafka-b'], env: { ATTACHE_KAFKA_SAMPLE_INTERVAL_MS: '500' } });
+    attache = await AttacheHarness.start({ kafka: ['kafka-a', 'kafka-b'], env: { ATTACHE_KAFKA_SAMPLE_INTERVAL_MS: '500', ATTACHE_FIRST_PARTY_USAGE_PERIOD_MS: '1000' } });
     superAdmin = new Admin({
       clientId: 'test-super',
       bootstrapBrokers: [local.bootstrapServers],
@@ -282,6 +282,12 @@ describe('first-party Kafka', () => {
       return clicks?.messages_in === 40 && clicks?.messages_out === 40 ? response.body : undefined;
     });
     expect(info.window.minutes).toBe(1);
+    // The bytes it produced are metered for its bill too (docs/billing.md): 40 × 100 bytes and more.
+    const produced = await attache.waitUntil('produced bytes recorded as usage', async () => {
+      const rows = await attache.pg.query(`SELECT sum(quantity)::int AS kb FROM usage_records WHERE addon_id = $1 AND dimension = 'produced_kb'`, [first.addon.id]);
+      return rows.rows[0].kb >= 4 ? rows.rows[0].kb : undefined;
+    });
+    expect(produced).toBeLessThan(64);
     expect(info.topics[0].bytes_in).toBeGreaterThan(40 * 100);
     expect((await first.as.get(`/addons/${first.addon.name}/kafka?minutes=0`)).status).toBe(422);
   });

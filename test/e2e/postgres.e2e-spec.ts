@@ -23,6 +23,7 @@ describe('first-party PostgreSQL', () => {
         ATTACHE_POSTGRES_STORAGE_SCALE: '0.01',
         ATTACHE_POSTGRES_STORAGE_GRACE_MS: '0',
         ATTACHE_POSTGRES_MAINTENANCE_INTERVAL_MS: '300',
+        ATTACHE_FIRST_PARTY_USAGE_PERIOD_MS: '1000',
       },
     });
   });
@@ -187,6 +188,12 @@ describe('first-party PostgreSQL', () => {
     });
     expect(shown.server_version).toMatch(/^\d+\.\d+$/);
     expect(shown.storage.used_bytes).toBeGreaterThan(1_000_000);
+    // Its storage is metered for its bill too (docs/billing.md): whole MiB per usage period.
+    const metered = await attache.waitUntil('storage recorded as usage', async () => {
+      const rows = await attache.pg.query(`SELECT quantity::int AS mb FROM usage_records WHERE addon_id = $1 AND dimension = 'storage_mb_hours' LIMIT 1`, [first.id]);
+      return rows.rows[0]?.mb as number | undefined;
+    });
+    expect(Math.abs(metered - Math.ceil(shown.storage.used_bytes / 1024 ** 2))).toBeLessThanOrEqual(1);
   });
 
   it('isolates tenants: no connecting to another tenant, the maintenance database or templates; no superuser, roles or databases', async () => {

@@ -35,7 +35,7 @@ describe('first-party Redis', () => {
   const clients: Redis[] = [];
 
   beforeAll(async () => {
-    attache = await AttacheHarness.start({ redis: true });
+    attache = await AttacheHarness.start({ redis: true, env: { ATTACHE_FIRST_PARTY_USAGE_PERIOD_MS: '1000' } });
   });
 
   afterEach(() => {
@@ -246,6 +246,13 @@ describe('first-party Redis', () => {
     expect(shown.version).toMatch(/^7\.\d+\.\d+$/);
     expect(shown.memory.used_bytes).toBeGreaterThan(100_000);
     expect(shown.clients.connected).toBeGreaterThanOrEqual(1);
+    // Its memory is metered for its bill too (docs/billing.md): whole MiB per usage period.
+    const metered = await attache.waitUntil('memory recorded as usage', async () => {
+      const rows = await attache.pg.query(`SELECT quantity::int AS mb FROM usage_records WHERE addon_id = $1 AND dimension = 'memory_mb_hours' LIMIT 1`, [addon.id]);
+      return rows.rows[0]?.mb as number | undefined;
+    });
+    expect(metered).toBeGreaterThanOrEqual(1);
+    expect(metered).toBeLessThanOrEqual(25);
 
     const patched = await attache.client(dev.apiKey).patch(`/addons/${addon.name}/redis`).send({ maxmemory_policy: 'allkeys-lru', timeout: 300 });
     expect(patched.status).toBe(200);

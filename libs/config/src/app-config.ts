@@ -38,6 +38,8 @@ export interface AppConfig {
     platformSharePercent: number;
     /** How often the worker looks for a month to invoice. */
     invoiceCheckIntervalMs: number;
+    /** How long one record of first-party metered usage covers (an hour; tests shorten it). */
+    firstPartyUsagePeriodMs: number;
   };
   /** First-party Kafka add-ons. */
   kafka: {

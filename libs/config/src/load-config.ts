@@ -130,6 +130,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       invoiceGraceMs: int('ATTACHE_BILLING_GRACE_MS', 2 * 24 * 3600_000, 0, 28 * 24 * 3600_000),
       platformSharePercent: num('ATTACHE_PLATFORM_SHARE_PERCENT', 20, 0, 100),
       invoiceCheckIntervalMs: int('ATTACHE_BILLING_CHECK_INTERVAL_MS', 3600_000, 100, 24 * 3600_000),
+      firstPartyUsagePeriodMs: int('ATTACHE_FIRST_PARTY_USAGE_PERIOD_MS', 3600_000, 100, 24 * 3600_000),
     },
     kafka: {
       sampleIntervalMs: int('ATTACHE_KAFKA_SAMPLE_INTERVAL_MS', 60_000, 100, 3600_000),

@@ -39,6 +39,7 @@ import { UsageIngestion } from './billing/usage-ingestion.service';
 import { TeamsService } from './teams/teams.service';
 import { InvoicingService } from './billing/invoicing.service';
 import { PayoutReports } from './billing/payouts.service';
+import { FirstPartyUsage } from './billing/first-party-usage';
 
 const services = [
   AccountsService,
@@ -81,6 +82,7 @@ const services = [
   TeamsService,
   InvoicingService,
   PayoutReports,
+  FirstPartyUsage,
 ];
 
 /**

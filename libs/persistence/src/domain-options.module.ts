@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { BillingOptions, LifecycleOptions, ManifestServiceOptions, PostgresOptions, ReconcilerOptions } from '@app/domain';
+import { BillingOptions, FirstPartyUsageOptions, LifecycleOptions, ManifestServiceOptions, PostgresOptions, ReconcilerOptions } from '@app/domain';
 
 /** Settings the domain needs from configuration. */
 @Global()
@@ -15,7 +15,8 @@ import { BillingOptions, LifecycleOptions, ManifestServiceOptions, PostgresOptio
     { provide: ReconcilerOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig) => ({ stuckAfterMs: c.reconciler.stuckAfterMs }) },
     { provide: PostgresOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig): PostgresOptions => c.postgres },
     { provide: BillingOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig): BillingOptions => c.billing },
+    { provide: FirstPartyUsageOptions, inject: [APP_CONFIG], useFactory: (c: AppConfig): FirstPartyUsageOptions => ({ periodMs: c.billing.firstPartyUsagePeriodMs }) },
   ],
-  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions, PostgresOptions, BillingOptions],
+  exports: [ManifestServiceOptions, LifecycleOptions, ReconcilerOptions, PostgresOptions, BillingOptions, FirstPartyUsageOptions],
 })
 export class DomainOptionsModule {}

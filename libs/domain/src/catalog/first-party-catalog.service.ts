@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { FIRST_PARTY_METERS } from '../billing/first-party-usage';
 import { Clock } from '@app/common';
 import { AddonService } from '../shared/models';
 import { Store } from '../shared/store.port';
@@ -55,7 +56,7 @@ export class FirstPartyCatalogService {
           ...plan,
           serviceId: service.id,
           priceUnit: 'month',
-          meters: [],
+          meters: FIRST_PARTY_METERS[definition.provider],
           createdAt: plans.get(plan.id)?.createdAt ?? now,
           updatedAt: now,
         });

@@ -137,3 +137,6 @@ export const FIRST_PARTY_SERVICES: FirstPartyServiceDefinition[] = [
     ],
   },
 ];
+
+/** The catalog id of the first-party service of a provider. */
+export const firstPartyServiceId = (provider: FirstPartyServiceDefinition['provider']): string => FIRST_PARTY_SERVICES.find((s) => s.provider === provider)!.id;

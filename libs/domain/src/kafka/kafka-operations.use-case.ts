@@ -2,11 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock, ConflictError, DomainError, InvalidInputError, NotFoundError, SecretBox, randomToken } from '@app/common';
 import { Store } from '../shared/store.port';
 import { KafkaAddon, KafkaAddons } from './kafka-addons';
-import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicInfo } from './kafka-cluster.port';
+import { KafkaClusterAdmin, KafkaGroupLag, KafkaTopicCounters, KafkaTopicInfo } from './kafka-cluster.port';
 import { KafkaConfigPublisher, kafkaConfig, kafkaConnection } from './kafka-config';
 import { KafkaPlanLimits, isKafkaPlan, kafkaPlanLimits } from './kafka-plans';
 import { KafkaTopicSample } from './kafka.models';
 import { KafkaTopicTraffic, topicTraffic } from './kafka-traffic';
+import { FirstPartyUsage } from '../billing/first-party-usage';
+import { firstPartyServiceId } from '../catalog/first-party-catalog';
 
 /** A rotation pending longer than this was interrupted. */
 const REPAIR_AFTER_MS = 60_000;
@@ -62,7 +64,11 @@ export class KafkaOperationsUseCase {
     private readonly publisher: KafkaConfigPublisher,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly usage: FirstPartyUsage,
   ) {}
+
+  /** The last usage period each tenant's produced bytes were recorded for, in this process. */
+  private readonly producedRecorded = new Map<string, number>();
 
   /** The add-on, its limits and the traffic of its topics over the last `minutes`. */
   async info(accountId: string, addonRef: string, minutes = 5): Promise<{ target: KafkaAddon; limits: KafkaPlanLimits; metrics: KafkaMetrics }> {
@@ -234,6 +240,7 @@ export class KafkaOperationsUseCase {
           committedOffsets: c.committedOffsets,
         }));
         if (samples.length) await this.store.kafka.samples.add(samples);
+        await this.recordProduced(tenant.addonId, tenant.prefix, counters, sampledAt);
         result.tenants++;
         result.samples += samples.length;
       } catch (error) {
@@ -243,6 +250,26 @@ export class KafkaOperationsUseCase {
     }
     await this.store.kafka.samples.prune(new Date(now.getTime() - SAMPLES_KEPT_MS));
     return result;
+  }
+
+  /**
+   * At the first sample of a usage period, the bytes the tenant produced in the period before
+   * (from its first sample in that period to now; first-party metering, docs/billing.md).
+   */
+  private async recordProduced(addonId: string, prefix: string, counters: KafkaTopicCounters[], now: Date): Promise<void> {
+    const current = this.usage.periodOf(now);
+    const previous = this.usage.periodOf(new Date(current.getTime() - 1));
+    if (this.producedRecorded.get(addonId) === previous.getTime()) return;
+    const base = (await this.store.kafka.samples.earliestSince(addonId, previous)).filter((s) => s.sampledAt < current);
+    if (base.length) {
+      const byTopic = new Map(base.map((s) => [s.topic, s]));
+      const bytes = counters.reduce((sum, c) => {
+        const topic = c.name.slice(prefix.length);
+        return sum + (topicTraffic(topic, c, byTopic.get(topic)).bytesIn ?? 0);
+      }, 0);
+      await this.usage.recordAmount(firstPartyServiceId('kafka'), addonId, 'produced_kb', bytes, previous);
+    }
+    this.producedRecorded.set(addonId, previous.getTime());
   }
 
   /** Applies the pending password on the cluster and publishes it, with the add-on locked. Null if it is not provisioned. */

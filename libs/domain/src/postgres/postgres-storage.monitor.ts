@@ -6,6 +6,8 @@ import { PostgresClusterAdmin, tenantNames } from './postgres-cluster.port';
 import { PostgresOptions } from './postgres.options';
 import { OWNER_CREDENTIAL, PostgresDatabase } from './postgres.models';
 import { formatBytes, storageLimitBytes } from './postgres-plans';
+import { FirstPartyUsage } from '../billing/first-party-usage';
+import { firstPartyServiceId } from '../catalog/first-party-catalog';
 
 /**
  * Measures every tenant database and enforces the plan's storage limit: over it for longer
@@ -21,6 +23,7 @@ export class PostgresStorageMonitor {
     private readonly admin: PostgresClusterAdmin,
     private readonly clock: Clock,
     private readonly options: PostgresOptions,
+    private readonly usage: FirstPartyUsage,
   ) {}
 
   async run(): Promise<{ measured: number; restricted: number; lifted: number }> {
@@ -37,6 +40,7 @@ export class PostgresStorageMonitor {
           const size = sizes.get(database.databaseName);
           if (size === undefined) continue;
           const outcome = await this.enforce(database, size);
+          await this.usage.recordSize(firstPartyServiceId('postgres'), database.addonId, 'storage_mb_hours', size, this.clock.now());
           result.measured++;
           if (outcome === 'restricted') result.restricted++;
           if (outcome === 'lifted') result.lifted++;

@@ -4,7 +4,9 @@ import { Store } from '../shared/store.port';
 import { RedisAddon, RedisAddons } from './redis-addons';
 import { RedisConfigPublisher, redisSpec, redisUrl } from './redis-config';
 import { RedisDriver } from './redis-driver.port';
-import { REDIS_MAXMEMORY_POLICIES, RedisInfo, RedisInstance, RedisMaxmemoryPolicy } from './redis.models';
+import { REDIS_MAXMEMORY_POLICIES, RedisHost, RedisInfo, RedisInstance, RedisMaxmemoryPolicy } from './redis.models';
+import { FirstPartyUsage } from '../billing/first-party-usage';
+import { firstPartyServiceId } from '../catalog/first-party-catalog';
 
 /** A rotation pending longer than this was interrupted. */
 const REPAIR_AFTER_MS = 60_000;
@@ -39,7 +41,11 @@ export class RedisOperationsUseCase {
     private readonly publisher: RedisConfigPublisher,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly usage: FirstPartyUsage,
   ) {}
+
+  /** The usage period each instance's memory was last recorded for, in this process. */
+  private readonly memoryRecorded = new Map<string, number>();
 
   async info(accountId: string, addonRef: string): Promise<{ target: RedisAddon; info: RedisInfo }> {
     const target = await this.addons.viewable(accountId, addonRef);
@@ -125,6 +131,7 @@ export class RedisOperationsUseCase {
       if (host && (await this.driver.isHealthy(redisSpec(instance, host, this.box)).catch(() => false))) {
         this.backoff.delete(addonId);
         result.checked++;
+        await this.recordMemory(instance, host);
         continue;
       }
       // Each instance with its add-on locked and re-read, so a run never acts on a spec that a
@@ -154,6 +161,20 @@ export class RedisOperationsUseCase {
       }
     }
     return result;
+  }
+
+  /** Once per usage period, the memory the instance holds (first-party metering, docs/billing.md). */
+  private async recordMemory(instance: RedisInstance, host: RedisHost): Promise<void> {
+    const now = this.clock.now();
+    const period = this.usage.periodOf(now).getTime();
+    if (this.memoryRecorded.get(instance.addonId) === period) return;
+    try {
+      const info = await this.driver.info(redisSpec(instance, host, this.box));
+      await this.usage.recordSize(firstPartyServiceId('redis'), instance.addonId, 'memory_mb_hours', info.usedMemoryBytes, now);
+      this.memoryRecorded.set(instance.addonId, period);
+    } catch {
+      // The next supervision run measures again.
+    }
   }
 
   /** Records the node the sentinel promoted and publishes its URL, once. */
