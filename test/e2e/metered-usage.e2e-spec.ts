@@ -24,12 +24,13 @@ describe('metered usage reported by vendors', () => {
   let attache: AttacheHarness;
   let vendor: ScriptedVendor;
   let slug: string;
+  let vendorKey: string;
   let clientSecret: string;
   let dev: { apiKey: string };
 
   beforeAll(async () => {
     attache = await AttacheHarness.start();
-    ({ vendor, slug, clientSecret } = await attache.startVendor('meter', {
+    ({ vendor, slug, clientSecret, apiKey: vendorKey } = await attache.startVendor('meter', {
       plans: [
         { name: 'basic', human_name: 'Basic', price: { cents: 500, unit: 'month' }, default: true, state: 'public', meters: [meter('api_calls', 1, 1000)] },
         { name: 'pro', human_name: 'Pro', price: { cents: 2500, unit: 'month' }, state: 'public', meters: [meter('api_calls'), meter('storage_gb', 10)] },
@@ -229,9 +230,14 @@ describe('metered usage reported by vendors', () => {
       vendor.restoreDefaults();
     }
     await attache.waitForAddonGone(dev.apiKey, id);
-    // Once deprovisioned the add-on's tokens are revoked.
+    // Once deprovisioned the add-on's tokens are revoked; the vendor's own credentials still report
+    // usage from before the end, and still not after it.
     expect((await report(id, token, { id: 'gone', dimension: 'api_calls', quantity: 1, timestamp: before })).status).toBe(401);
-    expect((await rows(id)).map((r) => r.record_id)).toEqual(['before']);
+    const asVendor = (body: object) => attache.client(vendorKey).post(`/api/v3/addons/${slug}/addons/${id}/usage`).send(body);
+    expect((await asVendor({ id: 'reported-after-the-end', dimension: 'api_calls', quantity: 2, timestamp: before })).status).toBe(201);
+    expect((await asVendor({ id: 'later', dimension: 'api_calls', quantity: 2, timestamp: now() })).body.id).toBe('outside_addon_lifetime');
+    expect((await attache.client(dev.apiKey).post(`/api/v3/addons/${slug}/addons/${id}/usage`).send({ id: 'x', dimension: 'api_calls', quantity: 1, timestamp: before })).status).toBe(403);
+    expect((await rows(id)).map((r) => r.record_id).sort()).toEqual(['before', 'reported-after-the-end']);
   });
 
   it('refuses another add-on’s token, another vendor’s token, a developer key and no credentials', async () => {

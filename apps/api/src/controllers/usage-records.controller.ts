@@ -4,7 +4,7 @@ import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
 import { UsageIngestion, UsageRecordInput, UsageRecordsInvalidError } from '@app/domain';
 import { ReportUsageRequestDto } from '../dto/usage-records.dto';
-import { Partner } from '../http/auth.decorators';
+import { Partner, Vendor } from '../http/auth.decorators';
 import { toUsageRecordsErrorResponse, toUsageRecordsResponse } from '../mappers/usage-records.mapper';
 
 /**
@@ -28,10 +28,20 @@ export class UsageRecordsController {
   @Post('addons/:addon/usage')
   @Partner()
   async report(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Body() body: ReportUsageRequestDto) {
-    const records: UsageRecordInput[] = (body.records ?? [body]).map(({ id, dimension, quantity, timestamp }) => ({ id, dimension, quantity, timestamp }));
-    return toUsageRecordsResponse(await this.ingestion.report(scoped(principal, addon), records));
+    return toUsageRecordsResponse(await this.ingestion.report(scoped(principal, addon), recordsOf(body)));
+  }
+
+  /** The same with the vendor's credentials (the tooling's), for usage of add-ons that are gone. */
+  @Post('api/v3/addons/:slug/addons/:addon/usage')
+  @Vendor()
+  async reportAsVendor(@CurrentPrincipal() principal: Principal, @Param('slug') slug: string, @Param('addon') addon: string, @Body() body: ReportUsageRequestDto) {
+    const actor = principal.kind === 'account' ? { kind: 'account' as const, accountId: principal.account.id } : { kind: 'service' as const, serviceId: (principal as { serviceId: string }).serviceId };
+    return toUsageRecordsResponse(await this.ingestion.reportAsVendor(actor, slug, addon, recordsOf(body)));
   }
 }
+
+const recordsOf = (body: ReportUsageRequestDto): UsageRecordInput[] =>
+  (body.records ?? [body]).map(({ id, dimension, quantity, timestamp }) => ({ id, dimension, quantity, timestamp }));
 
 /** A partner token reaches only the add-on it was issued for. */
 function scoped(principal: Principal, addon: string): string {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, DomainError, InvalidInputError, NotFoundError } from '@app/common';
+import { Clock, DomainError, ForbiddenError, InvalidInputError, NotFoundError } from '@app/common';
 import { Plan } from '../shared/models';
 import { Store } from '../shared/store.port';
 import { METERED_EVENTS, PlanPeriod, planPeriods } from './metering';
@@ -71,6 +71,19 @@ export class UsageIngestion {
     private readonly store: Store,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * With the vendor's own credentials rather than the add-on's token, which is revoked once the
+   * add-on is gone: usage from before its end can still arrive while its month is open.
+   */
+  async reportAsVendor(actor: { kind: 'account'; accountId: string } | { kind: 'service'; serviceId: string }, slug: string, addonId: string, inputs: UsageRecordInput[]): Promise<UsageReportResult> {
+    const [service, addon] = await Promise.all([this.store.services.findByIdOrSlug(slug), this.store.addons.findById(addonId)]);
+    if (!service) throw new NotFoundError('add_on_service');
+    const allowed = actor.kind === 'account' ? service.ownerAccountId === actor.accountId : service.id === actor.serviceId;
+    if (!allowed) throw new ForbiddenError(`You do not publish ${service.slug}.`);
+    if (!addon || addon.serviceId !== service.id) throw new NotFoundError('add_on');
+    return this.report(addonId, inputs);
+  }
 
   async report(addonId: string, inputs: UsageRecordInput[]): Promise<UsageReportResult> {
     if (inputs.length === 0 || inputs.length > MAX_USAGE_BATCH) {
