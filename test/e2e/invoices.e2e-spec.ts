@@ -64,6 +64,9 @@ describe('invoices and payouts', () => {
     expect(list.status).toBe(200);
     expect(list.body).toEqual([expect.objectContaining({ month, state: 'finalized', total_cents: expected, owner: { kind: 'account', id: dev.id } })]);
     const number = list.body[0].number as string;
+    expect(list.headers['accept-ranges']).toBe('month, number');
+    const ranged = await attache.client(dev.apiKey).get('/account/invoices').set('Range', `month ${month}..; max=1`);
+    expect({ status: ranged.status, numbers: ranged.body.map((i: { number: string }) => i.number) }).toEqual({ status: 200, numbers: [number] });
 
     const shown = await attache.client(dev.apiKey).get(`/account/invoices/${number}`);
     expect(shown.body.lines).toEqual([

@@ -4,8 +4,13 @@ import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
 import { INVOICE_CSV_HEADER, InvoicingService, PayoutReports, invoiceCsvRows, payoutCsv } from '@app/domain';
 import { Developer, Vendor } from '../http/auth.decorators';
+import { rangeFrom, sendPage } from '../http/range';
 import { toInvoiceResponse, toPayoutResponse } from '../mappers/invoice.mapper';
 import { account } from './account.controller';
+
+const INVOICE_RANGE = ['month', 'number'] as const;
+/** Newest first by default. */
+const invoiceRange = (header: string | undefined) => (header ? rangeFrom(header, INVOICE_RANGE) : { ...rangeFrom(undefined, INVOICE_RANGE), order: 'desc' as const });
 
 /** CSV when asked for by `Accept: text/csv` or `?format=csv`. */
 const wantsCsv = (accept: string | undefined, format: string | undefined) => format === 'csv' || (accept ?? '').includes('text/csv');
@@ -25,10 +30,12 @@ export class InvoicesController {
     private readonly payouts: PayoutReports,
   ) {}
 
+  /** Newest first unless the Range says otherwise (`month` or `number`). */
   @Get('account/invoices')
   @Developer()
-  async accountInvoices(@CurrentPrincipal() principal: Principal) {
-    return (await this.invoices.listForAccount(account(principal).id)).map((i) => toInvoiceResponse(i));
+  async accountInvoices(@CurrentPrincipal() principal: Principal, @Headers('range') range: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const page = await this.invoices.listForAccount(account(principal).id, invoiceRange(range));
+    return sendPage(res, page, INVOICE_RANGE, (i) => toInvoiceResponse(i));
   }
 
   @Get('account/invoices/:number')
@@ -47,8 +54,14 @@ export class InvoicesController {
 
   @Get('teams/:team/invoices')
   @Developer()
-  async teamInvoices(@CurrentPrincipal() principal: Principal, @Param('team') team: string) {
-    return (await this.invoices.listForTeam(account(principal).id, team)).map((i) => toInvoiceResponse(i));
+  async teamInvoices(
+    @CurrentPrincipal() principal: Principal,
+    @Param('team') team: string,
+    @Headers('range') range: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const page = await this.invoices.listForTeam(account(principal).id, team, invoiceRange(range));
+    return sendPage(res, page, INVOICE_RANGE, (i) => toInvoiceResponse(i));
   }
 
   @Get('teams/:team/invoices/:number')

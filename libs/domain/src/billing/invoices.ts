@@ -1,3 +1,4 @@
+import { Page, RangeSpec } from '@app/common';
 import { BillingEntity } from '../teams/teams.models';
 import { BillingMonth } from './metering';
 
@@ -72,7 +73,8 @@ export interface InvoiceRepository {
    */
   candidates(month: BillingMonth, usageSince: Date, after: string | null, limit: number): Promise<BillingEntity[]>;
   invoicedQuantities(addonIds: string[], usageMonth: BillingMonth): Promise<InvoicedQuantity[]>;
-  listFor(entity: BillingEntity): Promise<Invoice[]>;
+  /** The entity's invoices, a Range page at a time (by `month` or `number`). */
+  listFor(entity: BillingEntity, range: RangeSpec): Promise<Page<Invoice>>;
   findByNumber(number: string): Promise<{ invoice: Invoice; lines: InvoiceLine[] } | null>;
   /** The month's invoices, in number order, `limit` at a time after `afterNumber`. */
   listMonth(month: BillingMonth, afterNumber: string | null, limit: number): Promise<{ invoice: Invoice; lines: InvoiceLine[] }[]>;

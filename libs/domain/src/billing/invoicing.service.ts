@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock, InvalidInputError, NotFoundError, newId } from '@app/common';
+import { Clock, InvalidInputError, NotFoundError, Page, RangeSpec, newId } from '@app/common';
 import { Store } from '../shared/store.port';
 import { BillingEntity } from '../teams/teams.models';
 import { TeamsService } from '../teams/teams.service';
@@ -102,14 +102,14 @@ export class InvoicingService {
     });
   }
 
-  /** The account's invoices, newest first. */
-  listForAccount(accountId: string): Promise<Invoice[]> {
-    return this.store.invoices.listFor({ kind: 'account', id: accountId });
+  /** The account's invoices, a Range page at a time. */
+  listForAccount(accountId: string, range: RangeSpec): Promise<Page<Invoice>> {
+    return this.store.invoices.listFor({ kind: 'account', id: accountId }, range);
   }
 
-  async listForTeam(accountId: string, teamRef: string): Promise<Invoice[]> {
+  async listForTeam(accountId: string, teamRef: string, range: RangeSpec): Promise<Page<Invoice>> {
     const { team } = await this.teams.get(accountId, teamRef);
-    return this.store.invoices.listFor({ kind: 'team', id: team.id });
+    return this.store.invoices.listFor({ kind: 'team', id: team.id }, range);
   }
 
   /** One invoice of the account, or of a team it is a member of. */

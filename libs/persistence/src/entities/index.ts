@@ -6,6 +6,7 @@ import { AppEntity } from './app.entity';
 import { AttachmentEntity } from './attachment.entity';
 import { CollaboratorEntity } from './collaborator.entity';
 import { ConfigVarEntity } from './config-var.entity';
+import { InvoiceEntity } from './invoice.entity';
 import { KafkaClusterEntity } from './kafka-cluster.entity';
 import { KafkaTenantEntity } from './kafka-tenant.entity';
 import { KafkaTopicSampleEntity } from './kafka-topic-sample.entity';
@@ -35,6 +36,7 @@ export const ENTITIES = [
   AttachmentEntity,
   CollaboratorEntity,
   ConfigVarEntity,
+  InvoiceEntity,
   KafkaClusterEntity,
   KafkaTenantEntity,
   KafkaTopicSampleEntity,
@@ -67,6 +69,7 @@ export {
   AttachmentEntity,
   CollaboratorEntity,
   ConfigVarEntity,
+  InvoiceEntity,
   KafkaClusterEntity,
   KafkaTenantEntity,
   KafkaTopicSampleEntity,

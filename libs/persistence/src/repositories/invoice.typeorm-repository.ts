@@ -1,5 +1,8 @@
 import { EntityManager } from 'typeorm';
+import { Page, RangeSpec } from '@app/common';
 import { BillingEntity, BillingMonth, Invoice, InvoiceLine, InvoiceRepository, InvoicedQuantity, monthBounds } from '@app/domain';
+import { InvoiceEntity } from '../entities';
+import { paginate } from './paginate';
 import { query } from './sql';
 
 interface InvoiceRow {
@@ -174,13 +177,13 @@ export class TypeOrmInvoices implements InvoiceRepository {
     return rows.map((r) => ({ ...r, quantity: BigInt(r.quantity) }));
   }
 
-  async listFor(entity: BillingEntity): Promise<Invoice[]> {
-    const rows = await query<InvoiceRow[]>(
-      this.m,
-      `SELECT ${INVOICE_COLUMNS} FROM invoices i WHERE i.entity_kind = $1 AND i.entity_id = $2 ORDER BY i.month DESC`,
-      [entity.kind, entity.id],
-    );
-    return rows.map(toInvoice);
+  async listFor(entity: BillingEntity, range: RangeSpec): Promise<Page<Invoice>> {
+    const qb = this.m.createQueryBuilder(InvoiceEntity, 'i').where('i.entity_kind = :kind AND i.entity_id = :id', { kind: entity.kind, id: entity.id });
+    const page = await paginate(qb, range, { month: 'i.month', number: 'i.number' }, (i) => (range.field === 'number' ? i.number : i.month));
+    return {
+      items: page.items.map((i) => ({ ...toInvoice({ ...i, totalCents: String(i.totalCents) }) })),
+      nextRange: page.nextRange,
+    };
   }
 
   async findByNumber(number: string): Promise<{ invoice: Invoice; lines: InvoiceLine[] } | null> {

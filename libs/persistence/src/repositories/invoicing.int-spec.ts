@@ -1,4 +1,4 @@
-import { Clock, newId } from '@app/common';
+import { Clock, RangeSpec, newId } from '@app/common';
 import { Addon, App, BillingOptions, InvoicingService, LifecycleEvent, PayoutReports, Plan, TeamsService } from '@app/domain';
 import { addonOf, createApp, useAppStoreFixture } from '../../../../test/support/store-fixtures';
 
@@ -13,6 +13,7 @@ class FixedClock extends Clock {
 
 const at = (iso: string) => new Date(iso);
 const DAY = 86_400;
+const ALL: RangeSpec = { field: 'month', order: 'desc', max: 1000, startExclusive: false, endExclusive: false };
 
 /**
  * Monthly invoices and payouts (DESIGN §6) on a real store, with the clock held where each step
@@ -106,7 +107,7 @@ describe('InvoicingService on a real store', () => {
   });
 
   const invoiceOf = async (kind: 'account' | 'team', id: string, month: string) => {
-    const list = await fixture.store.invoices.listFor({ kind, id });
+    const list = await (await fixture.store.invoices.listFor({ kind, id }, ALL)).items;
     const found = list.find((i) => i.month === month);
     return found ? fixture.store.invoices.findByNumber(found.number) : null;
   };
@@ -142,11 +143,11 @@ describe('InvoicingService on a real store', () => {
   });
 
   it('writes no second invoice when the run is repeated, and refuses to change a final one', async () => {
-    const before = await fixture.store.invoices.listFor({ kind: 'account', id: fixture.accountId });
+    const before = (await fixture.store.invoices.listFor({ kind: 'account', id: fixture.accountId }, ALL)).items;
     await fixture.dataSource.query(`DELETE FROM billing_runs WHERE month = '2026-10'`);
     const again = await invoicing.run('2026-10');
     expect(again.written).toBe(0);
-    expect(await fixture.store.invoices.listFor({ kind: 'account', id: fixture.accountId })).toEqual(before);
+    expect((await fixture.store.invoices.listFor({ kind: 'account', id: fixture.accountId }, ALL)).items).toEqual(before);
     await expect(fixture.dataSource.query(`UPDATE invoices SET total_cents = 0 WHERE id = $1`, [before[0].id])).rejects.toThrow(/invoices are final/);
     await expect(fixture.dataSource.query(`DELETE FROM invoice_lines WHERE invoice_id = $1`, [before[0].id])).rejects.toThrow(/invoices are final/);
   });
