@@ -1,7 +1,7 @@
-import { Admin, AclOperations, AclPermissionTypes, ClientQuotaEntityTypes, ClientQuotaMatchTypes, Connection, describeUserScramCredentialsV0, MessagesStreamModes, ResourcePatternTypes, ResourceTypes } from '@platformatic/kafka';
+import { Admin, MessagesStreamModes } from '@platformatic/kafka';
 import { localKafkaCluster } from '@app/config';
 import { AttacheHarness } from '../support/attache-harness';
-import { KafkaClients, KafkaVars, failure, kafkaErrors, kafkaVars } from '../support/kafka-clients';
+import { KafkaClients, KafkaInspector, KafkaVars, failure, kafkaErrors, kafkaVars } from '../support/kafka-clients';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -22,23 +22,21 @@ interface TopicBody {
  */
 describe('first-party Kafka', () => {
   let attache: AttacheHarness;
+  let inspector: KafkaInspector;
   let superAdmin: Admin;
   const clients = new KafkaClients();
   const local = localKafkaCluster();
 
   beforeAll(async () => {
     attache = await AttacheHarness.start({ kafka: ['kafka-a', 'kafka-b'], env: { ATTACHE_KAFKA_SAMPLE_INTERVAL_MS: '500', ATTACHE_FIRST_PARTY_USAGE_PERIOD_MS: '1000' } });
-    superAdmin = new Admin({
-      clientId: 'test-super',
-      bootstrapBrokers: [local.bootstrapServers],
-      sasl: { mechanism: 'SCRAM-SHA-512', username: local.adminUser, password: local.adminPassword },
-    });
+    inspector = new KafkaInspector(local);
+    superAdmin = inspector.admin;
   });
 
   afterEach(() => clients.closeAll());
 
   afterAll(async () => {
-    await superAdmin?.close().catch(() => undefined);
+    await inspector?.close();
     await attache?.stop();
   });
 
@@ -69,36 +67,9 @@ describe('first-party Kafka', () => {
 
   // --- what the super user sees of a tenant --------------------------------------------------
 
-  async function credentialsOf(username: string): Promise<number[]> {
-    const [host, port] = local.bootstrapServers.split(':');
-    const conn = new Connection('t', { sasl: { mechanism: 'SCRAM-SHA-512', username: local.adminUser, password: local.adminPassword } });
-    conn.on('error', () => undefined);
-    await conn.connect(host, Number(port));
-    try {
-      const response = await describeUserScramCredentialsV0.api.async(conn, [{ name: username }]);
-      return response.results.flatMap((r) => r.credentialInfos.map((c) => c.mechanism));
-    } catch (error) {
-      if (kafkaErrors(error).includes('RESOURCE_NOT_FOUND')) return [];
-      throw error;
-    } finally {
-      await conn.close();
-    }
-  }
-
-  const aclsOf = (username: string) =>
-    superAdmin.describeAcls({
-      filter: {
-        resourceType: ResourceTypes.ANY,
-        resourceName: null,
-        resourcePatternType: ResourcePatternTypes.ANY,
-        principal: `User:${username}`,
-        host: null,
-        operation: AclOperations.ANY,
-        permissionType: AclPermissionTypes.ANY,
-      },
-    });
-  const quotasOf = (username: string) =>
-    superAdmin.describeClientQuotas({ components: [{ entityType: ClientQuotaEntityTypes.USER, matchType: ClientQuotaMatchTypes.EXACT, match: username }] });
+  const credentialsOf = (username: string) => inspector.credentialsOf(username);
+  const aclsOf = (username: string) => inspector.aclsOf(username);
+  const quotasOf = (username: string) => inspector.quotasOf(username);
   const topicsUnder = async (prefix: string) => (await superAdmin.listTopics()).filter((t) => t.startsWith(prefix));
   const groupsUnder = async (prefix: string) => [...(await superAdmin.listGroups()).keys()].filter((g) => g.startsWith(prefix));
 

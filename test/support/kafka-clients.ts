@@ -1,5 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import {
+  Admin,
+  AclOperations,
+  AclPermissionTypes,
+  ClientQuotaEntityTypes,
+  ClientQuotaMatchTypes,
+  Connection,
+  Consumer,
+  describeUserScramCredentialsV0,
+  MessagesStreamModes,
+  Producer,
+  ResourcePatternTypes,
+  ResourceTypes,
+  stringDeserializers,
+  stringSerializers,
+} from '@platformatic/kafka';
 
 /** What a developer's app has: the config vars of a Kafka add-on (under the `KAFKA` alias). */
 export interface KafkaVars {
@@ -103,5 +118,57 @@ export class KafkaClients {
 
   async closeAll(): Promise<void> {
     for (const close of this.closers.splice(0)) await close();
+  }
+}
+
+/** What the cluster holds of a user, read as the super user: to check that nothing of a tenant is left. */
+export class KafkaInspector {
+  readonly admin: Admin;
+
+  constructor(private readonly cluster: { bootstrapServers: string; adminUser: string; adminPassword: string }) {
+    this.admin = new Admin({ clientId: 'test-inspector', bootstrapBrokers: [cluster.bootstrapServers], sasl: this.sasl() });
+  }
+
+  private sasl() {
+    return { mechanism: 'SCRAM-SHA-512' as const, username: this.cluster.adminUser, password: this.cluster.adminPassword };
+  }
+
+  /** The SCRAM mechanisms the user has credentials for ([] when none). */
+  async credentialsOf(username: string): Promise<number[]> {
+    const [host, port] = this.cluster.bootstrapServers.split(':');
+    const conn = new Connection('test-inspector', { sasl: this.sasl() });
+    conn.on('error', () => undefined);
+    await conn.connect(host, Number(port));
+    try {
+      const response = await describeUserScramCredentialsV0.api.async(conn, [{ name: username }]);
+      return response.results.flatMap((r) => r.credentialInfos.map((c) => c.mechanism));
+    } catch (error) {
+      if (kafkaErrors(error).includes('RESOURCE_NOT_FOUND')) return [];
+      throw error;
+    } finally {
+      await conn.close();
+    }
+  }
+
+  aclsOf(username: string) {
+    return this.admin.describeAcls({
+      filter: {
+        resourceType: ResourceTypes.ANY,
+        resourceName: null,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        principal: `User:${username}`,
+        host: null,
+        operation: AclOperations.ANY,
+        permissionType: AclPermissionTypes.ANY,
+      },
+    });
+  }
+
+  quotasOf(username: string) {
+    return this.admin.describeClientQuotas({ components: [{ entityType: ClientQuotaEntityTypes.USER, matchType: ClientQuotaMatchTypes.EXACT, match: username }] });
+  }
+
+  close(): Promise<void> {
+    return this.admin.close().catch(() => undefined);
   }
 }

@@ -1,15 +1,7 @@
-import { Clock, RangeSpec, newId } from '@app/common';
+import { RangeSpec, newId } from '@app/common';
 import { Addon, App, BillingOptions, InvoicingService, LifecycleEvent, PayoutReports, Plan, TeamsService } from '@app/domain';
 import { addonOf, createApp, useAppStoreFixture } from '../../../../test/support/store-fixtures';
-
-class FixedClock extends Clock {
-  constructor(public at: Date) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-}
+import { FixedClock } from '../../../../test/support/fixed-clock';
 
 const at = (iso: string) => new Date(iso);
 const DAY = 86_400;

@@ -1,15 +1,7 @@
-import { Clock, newId } from '@app/common';
+import { newId } from '@app/common';
 import { Addon, LifecycleEvent, NewUsageRecord, Plan, UsageIngestion, UsageRecordsInvalidError } from '@app/domain';
 import { useAppStoreFixture } from '../../../../test/support/store-fixtures';
-
-class FixedClock extends Clock {
-  constructor(public at: Date) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-}
+import { FixedClock } from '../../../../test/support/fixed-clock';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,15 +1,7 @@
-import { Clock, ForbiddenError, newId } from '@app/common';
+import { ForbiddenError, newId } from '@app/common';
 import { Addon, AppAccess, AppsService, LifecycleEvent, TeamsService, UsageReports } from '@app/domain';
 import { addonOf, createApp, useAppStoreFixture } from '../../../../test/support/store-fixtures';
-
-class FixedClock extends Clock {
-  constructor(public at: Date) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-}
+import { FixedClock } from '../../../../test/support/fixed-clock';
 
 const at = (iso: string) => new Date(iso);
 

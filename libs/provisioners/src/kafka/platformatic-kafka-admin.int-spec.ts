@@ -1,23 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  Admin,
-  AclOperations,
-  AclPermissionTypes,
-  ClientQuotaEntityTypes,
-  ClientQuotaMatchTypes,
-  Connection,
-  Consumer,
-  describeUserScramCredentialsV0,
-  MessagesStreamModes,
-  Producer,
-  ResourcePatternTypes,
-  ResourceTypes,
-  stringDeserializers,
-  stringSerializers,
-} from '@platformatic/kafka';
+import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { localKafkaCluster } from '@app/config';
 import { KafkaClusterConnection, KafkaTenantLimits } from '@app/domain';
+import { KafkaInspector, failure, kafkaErrors } from '../../../../test/support/kafka-clients';
 import { PlatformaticKafkaAdmin } from './platformatic-kafka-admin';
 
 const LIMITS: KafkaTenantLimits = { producerByteRate: 65_536, consumerByteRate: 262_144 };
@@ -35,32 +21,10 @@ const newTenant = (): Tenant => {
   return { username: `u-${id}`, password: randomBytes(24).toString('base64url'), prefix: `t-${id}.` };
 };
 
-/** Kafka error ids (`TOPIC_AUTHORIZATION_FAILED`, …) anywhere in a platformatic error. */
-function kafkaErrors(error: unknown): string[] {
-  const ids: string[] = [];
-  const visit = (e: unknown, depth: number) => {
-    if (typeof e !== 'object' || e === null || depth > 6) return;
-    if ('apiId' in e && typeof e.apiId === 'string') ids.push(e.apiId);
-    if ('errors' in e && Array.isArray(e.errors)) for (const inner of e.errors) visit(inner, depth + 1);
-    if ('cause' in e) visit(e.cause, depth + 1);
-  };
-  visit(error, 0);
-  return ids;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('PlatformaticKafkaAdmin against the real broker', () => {
   let cluster: KafkaClusterConnection;
   let kafka: PlatformaticKafkaAdmin;
-  let superAdmin: Admin;
+  let inspector: KafkaInspector;
   const closers: (() => Promise<unknown>)[] = [];
   const a = newTenant();
   const b = newTenant();
@@ -119,42 +83,16 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
     return values;
   }
 
-  async function credentialOf(username: string): Promise<number[]> {
-    const [host, port] = cluster.bootstrapServers.split(':');
-    const conn = new Connection('t', { sasl: sasl(cluster.adminUser, cluster.adminPassword) });
-    conn.on('error', () => undefined);
-    await conn.connect(host, Number(port));
-    try {
-      const response = await describeUserScramCredentialsV0.api.async(conn, [{ name: username }]);
-      return response.results.flatMap((r) => r.credentialInfos.map((c) => c.mechanism));
-    } catch (error) {
-      if (kafkaErrors(error).includes('RESOURCE_NOT_FOUND')) return [];
-      throw error;
-    } finally {
-      await conn.close();
-    }
-  }
-
-  const aclsOf = (username: string) =>
-    superAdmin.describeAcls({
-      filter: {
-        resourceType: ResourceTypes.ANY,
-        resourceName: null,
-        resourcePatternType: ResourcePatternTypes.ANY,
-        principal: `User:${username}`,
-        host: null,
-        operation: AclOperations.ANY,
-        permissionType: AclPermissionTypes.ANY,
-      },
-    });
-  const quotasOf = (username: string) =>
-    superAdmin.describeClientQuotas({ components: [{ entityType: ClientQuotaEntityTypes.USER, matchType: ClientQuotaMatchTypes.EXACT, match: username }] });
+  const credentialOf = (username: string) => inspector.credentialsOf(username);
+  const aclsOf = (username: string) => inspector.aclsOf(username);
+  const quotasOf = (username: string) => inspector.quotasOf(username);
 
   beforeAll(async () => {
     execFileSync('bash', ['scripts/kafka.sh'], { stdio: ['ignore', 'ignore', 'inherit'] });
     cluster = { id: 'local', name: 'local', ...localKafkaCluster() };
     kafka = new PlatformaticKafkaAdmin();
-    superAdmin = track(new Admin({ clientId: 'test-super', bootstrapBrokers: [cluster.bootstrapServers], sasl: sasl(cluster.adminUser, cluster.adminPassword) }));
+    inspector = new KafkaInspector(cluster);
+    closers.push(() => inspector.close());
     for (const t of tenants) {
       await kafka.createTenant(cluster, { ...t, limits: LIMITS });
       await kafka.createTopic(cluster, { name: `${t.prefix}events`, partitions: 2, retentionMs: 3_600_000, retentionBytes: 10_000_000, compaction: false });
