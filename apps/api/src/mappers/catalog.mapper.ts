@@ -17,7 +17,8 @@ export const toPriceResponse = (p: Plan) => ({
   cents: p.priceCents,
   unit: p.priceUnit,
   contract: false,
-  metered: p.meters.length > 0,
+  // Usage that costs nothing (first-party services' own meters) does not make a price metered.
+  metered: p.meters.some((m) => m.cents_per_unit > 0),
 });
 
 export const toPlanResponse = (p: Plan, s: AddonService) => ({

@@ -19,6 +19,8 @@ const MIN_RETENTION_MS = 60_000;
 /** Kafka's own limit on a topic name, the prefix included. */
 const MAX_TOPIC_NAME = 249;
 const TOPIC_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Looks (100 ms apart) for a topic just created to show in the metadata. */
+const TOPIC_VISIBLE_ATTEMPTS = 50;
 
 /** A broker that cannot be reached is the service being unavailable (503), not Attache failing (500). */
 async function unavailableOnFailure<T>(work: () => Promise<T>): Promise<T> {
@@ -127,12 +129,16 @@ export class KafkaOperationsUseCase {
           compaction: input.compaction ?? false,
         }),
       );
-      try {
-        return { target: locked, topic: await this.findTopic(locked, name) };
-      } catch (error) {
-        // Deleting a topic finishes in the background: until then its name is taken but it is not listed.
-        if (error instanceof NotFoundError) throw new ConflictError('topic_exists', `A topic named ${name} is still being deleted; try again shortly.`);
-        throw error;
+      // A new topic reaches the cluster's metadata a moment after it is created.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return { target: locked, topic: await this.findTopic(locked, name) };
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+          // Still not listed: deleting a topic of that name finishes in the background, and until then the name is taken.
+          if (attempt >= TOPIC_VISIBLE_ATTEMPTS) throw new ConflictError('topic_exists', `A topic named ${name} is still being deleted; try again shortly.`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       }
     });
   }
