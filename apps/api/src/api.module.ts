@@ -18,6 +18,7 @@ import { KafkaController } from './controllers/kafka.controller';
 import { UsageController } from './controllers/usage.controller';
 import { TeamsController } from './controllers/teams.controller';
 import { InvoicesController } from './controllers/invoices.controller';
+import { SsoController } from './controllers/sso.controller';
 import { UsageRecordsController } from './controllers/usage-records.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
@@ -62,6 +63,7 @@ class QueueJobCounts extends JobCountsSource {
     UsageController,
     TeamsController,
     InvoicesController,
+    SsoController,
     UsageRecordsController,
   ],
   providers: [RateLimitGuard],

@@ -40,6 +40,7 @@ import { TeamsService } from './teams/teams.service';
 import { InvoicingService } from './billing/invoicing.service';
 import { PayoutReports } from './billing/payouts.service';
 import { FirstPartyUsage } from './billing/first-party-usage';
+import { SsoForms } from './sso/sso-form.service';
 
 const services = [
   AccountsService,
@@ -83,6 +84,7 @@ const services = [
   InvoicingService,
   PayoutReports,
   FirstPartyUsage,
+  SsoForms,
 ];
 
 /**

@@ -62,6 +62,7 @@ export * from './billing/billing-inputs';
 export * from './billing/invoicing.service';
 export * from './billing/payouts.service';
 export * from './billing/first-party-usage';
+export * from './sso/sso-form.service';
 export * from './billing/billing-csv';
 export * from './teams/teams.models';
 export * from './teams/teams.repository';
