@@ -85,8 +85,10 @@ export class KafkaClients {
   }
 
   /** Retries what Kafka calls retriable (a group coordinator still loading on a fresh broker); never authorization errors. */
-  consumer(vars: KafkaVars, groupId: string): Consumer<string, string, string, string> {
-    return this.track(new Consumer({ clientId: `c-${hex()}`, groupId, deserializers: stringDeserializers, ...this.options(vars), retries: 10, retryDelay: 300 }));
+  consumer(vars: KafkaVars, groupId: string, groupProtocol: 'classic' | 'consumer' = 'classic'): Consumer<string, string, string, string> {
+    return this.track(
+      new Consumer({ clientId: `c-${hex()}`, groupId, groupProtocol, deserializers: stringDeserializers, ...this.options(vars), retries: 10, retryDelay: 300 }),
+    );
   }
 
   admin(vars: Pick<KafkaVars, 'url' | 'username' | 'password' | 'mechanism'>): Admin {
@@ -99,8 +101,8 @@ export class KafkaClients {
   }
 
   /** Reads `count` messages as the group, committing each. */
-  async consume(vars: KafkaVars, topic: string, groupId: string, count: number): Promise<string[]> {
-    const consumer = this.consumer(vars, groupId);
+  async consume(vars: KafkaVars, topic: string, groupId: string, count: number, groupProtocol: 'classic' | 'consumer' = 'classic'): Promise<string[]> {
+    const consumer = this.consumer(vars, groupId, groupProtocol);
     const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: 'earliest', autocommit: false, maxWaitTime: 200 });
     const values: string[] = [];
     try {

@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import { MessagesStreamModes } from '@platformatic/kafka';
 import { localKafkaCluster } from '@app/config';
 import { KafkaClusterConnection, KafkaTenantLimits } from '@app/domain';
-import { KafkaInspector, failure, kafkaErrors } from '../../../../test/support/kafka-clients';
+import { KafkaClients, KafkaInspector, KafkaVars, failure, kafkaErrors } from '../../../../test/support/kafka-clients';
 import { PlatformaticKafkaAdmin } from './platformatic-kafka-admin';
 
 const LIMITS: KafkaTenantLimits = { producerByteRate: 65_536, consumerByteRate: 262_144 };
-const CLIENT_TIMEOUTS = { connectTimeout: 5_000, requestTimeout: 5_000, retries: 0 } as const;
 
 interface Tenant {
   username: string;
@@ -30,35 +29,18 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
   const b = newTenant();
   const tenants = [a, b];
 
-  const sasl = (username: string, password: string) => ({ mechanism: 'SCRAM-SHA-512' as const, username, password });
-  const track = <T extends { close(): Promise<void> }>(client: T): T => {
-    closers.push(() => client.close().catch(() => undefined));
-    return client;
-  };
-  const producerAs = (t: Pick<Tenant, 'username' | 'password'>) =>
-    track(
-      new Producer({
-        clientId: `p-${hex()}`,
-        bootstrapBrokers: [cluster.bootstrapServers],
-        sasl: sasl(t.username, t.password),
-        serializers: stringSerializers,
-        ...CLIENT_TIMEOUTS,
-      }),
-    );
-  const consumerAs = (t: Pick<Tenant, 'username' | 'password'>, groupId: string, groupProtocol: 'classic' | 'consumer' = 'classic') =>
-    track(
-      new Consumer({
-        clientId: `c-${hex()}`,
-        groupId,
-        groupProtocol,
-        bootstrapBrokers: [cluster.bootstrapServers],
-        sasl: sasl(t.username, t.password),
-        deserializers: stringDeserializers,
-        ...CLIENT_TIMEOUTS,
-      }),
-    );
-  const adminAs = (t: Pick<Tenant, 'username' | 'password'>) =>
-    track(new Admin({ clientId: `a-${hex()}`, bootstrapBrokers: [cluster.bootstrapServers], sasl: sasl(t.username, t.password), ...CLIENT_TIMEOUTS }));
+  const clients = new KafkaClients();
+  /** A tenant as its config vars would give it. */
+  const vars = (t: Pick<Tenant, 'username' | 'password'> & Partial<Pick<Tenant, 'prefix'>>): KafkaVars => ({
+    url: cluster.bootstrapServers,
+    prefix: t.prefix ?? '',
+    username: t.username,
+    password: t.password,
+    mechanism: 'SCRAM-SHA-512',
+  });
+  const producerAs = (t: Pick<Tenant, 'username' | 'password'>) => clients.producer(vars(t));
+  const consumerAs = (t: Pick<Tenant, 'username' | 'password'>, groupId: string) => clients.consumer(vars(t), groupId);
+  const adminAs = (t: Pick<Tenant, 'username' | 'password'>) => clients.admin(vars(t));
 
   const produce = (t: Tenant, topic: string, count: number) =>
     producerAs(t).send({
@@ -66,22 +48,8 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
     });
 
   /** Reads `count` messages as the group and commits them. */
-  async function consume(t: Tenant, topic: string, groupId: string, count: number, groupProtocol: 'classic' | 'consumer' = 'classic'): Promise<string[]> {
-    const consumer = consumerAs(t, groupId, groupProtocol);
-    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: 'earliest', autocommit: false, maxWaitTime: 200 });
-    const values: string[] = [];
-    try {
-      for await (const message of stream) {
-        values.push(message.value);
-        await message.commit();
-        if (values.length >= count) break;
-      }
-    } finally {
-      await stream.close().catch(() => undefined);
-      await consumer.close().catch(() => undefined);
-    }
-    return values;
-  }
+  const consume = (t: Tenant, topic: string, groupId: string, count: number, groupProtocol: 'classic' | 'consumer' = 'classic') =>
+    clients.consume(vars(t), topic, groupId, count, groupProtocol);
 
   const credentialOf = (username: string) => inspector.credentialsOf(username);
   const aclsOf = (username: string) => inspector.aclsOf(username);
@@ -101,6 +69,7 @@ describe('PlatformaticKafkaAdmin against the real broker', () => {
 
   afterAll(async () => {
     for (const t of tenants) await kafka?.dropTenant(cluster, t).catch(() => undefined);
+    await clients.closeAll();
     for (const close of closers) await close();
     await kafka?.onModuleDestroy();
   });
