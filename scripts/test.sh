@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/jest ] || npm ci --no-audit --no-fund
 bash scripts/services.sh
 bash test/heroku-cli/install.sh
+bash scripts/chromium.sh
 
 echo "== lint, typecheck, dependency rules"
 npm run --silent check
