@@ -1,8 +1,8 @@
 import { Injectable, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { AuthModule } from '@app/auth';
+import { AuthModule, BrowserAuthModule } from '@app/auth';
 import { DomainModule } from '@app/domain';
 import { HttpMetricsMiddleware, JobCountsSource, OpsModule } from '@app/observability';
-import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
+import { BrowserSessionPersistenceModule, DomainOptionsModule, PersistenceModule } from '@app/persistence';
 import { ProvisionersModule } from '@app/provisioners';
 import { BullMqJobDispatcher, QueuesModule } from '@app/queues';
 import { AccountController } from './controllers/account.controller';
@@ -19,6 +19,8 @@ import { UsageController } from './controllers/usage.controller';
 import { TeamsController } from './controllers/teams.controller';
 import { InvoicesController } from './controllers/invoices.controller';
 import { SsoController } from './controllers/sso.controller';
+import { BrowserAddonController } from './controllers/browser-addon.controller';
+import { BrowserSessionController } from './controllers/browser-session.controller';
 import { UsageRecordsController } from './controllers/usage-records.controller';
 import { VendorController } from './controllers/vendor.controller';
 import { RateLimitGuard } from './http/rate-limit.guard';
@@ -45,6 +47,8 @@ class QueueJobCounts extends JobCountsSource {
     DomainOptionsModule,
     DomainModule,
     AuthModule,
+    BrowserSessionPersistenceModule,
+    BrowserAuthModule,
     OpsModule.forRoot({ jobCounts: QueueJobCounts }),
   ],
   controllers: [
@@ -64,6 +68,8 @@ class QueueJobCounts extends JobCountsSource {
     TeamsController,
     InvoicesController,
     SsoController,
+    BrowserSessionController,
+    BrowserAddonController,
     UsageRecordsController,
   ],
   providers: [RateLimitGuard],

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { DomainModule, JobDispatcher, ProvisionerRegistry } from '@app/domain';
-import { DomainOptionsModule, PersistenceModule } from '@app/persistence';
+import { DomainModule, JobDispatcher, PasswordsModule, ProvisionerRegistry } from '@app/domain';
+import { BrowserSessionPersistenceModule, DomainOptionsModule, PersistenceModule } from '@app/persistence';
 import { KafkaAdapterModule, PostgresAdapterModule, RedisAdapterModule } from '@app/provisioners';
 
 /** Admin commands change state directly; they never enqueue provider work. */
@@ -41,5 +41,5 @@ class NoProvisioners extends ProvisionerRegistry {
 })
 class CliPortsModule {}
 
-@Module({ imports: [PersistenceModule, CliPortsModule, PostgresAdapterModule, RedisAdapterModule, KafkaAdapterModule, DomainOptionsModule, DomainModule] })
+@Module({ imports: [PersistenceModule, CliPortsModule, PostgresAdapterModule, RedisAdapterModule, KafkaAdapterModule, DomainOptionsModule, DomainModule, BrowserSessionPersistenceModule, PasswordsModule] })
 export class CliModule {}

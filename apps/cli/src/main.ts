@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '@app/config';
 import { DomainError } from '@app/common';
 import { accountCommands } from './commands/accounts.command';
+import { passwordCommands } from './commands/passwords.command';
 import { dbCommands } from './commands/db.command';
 import { postgresCommands } from './commands/postgres.command';
 import { redisCommands } from './commands/redis.command';
@@ -14,6 +15,7 @@ const program = new Command('attache')
   .description('Attache administration: accounts, keys, the catalog and the database')
   .showHelpAfterError();
 accountCommands(program);
+passwordCommands(program);
 serviceCommands(program);
 dbCommands(program);
 postgresCommands(program);

@@ -4,3 +4,4 @@ export * from './repositories/typeorm-store';
 export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './domain-options.module';
+export * from './browser-session-persistence.module';

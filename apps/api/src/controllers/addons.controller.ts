@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, ForbiddenException, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, ForbiddenException, Get, Headers, HttpCode, Inject, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
 import { InvalidInputError } from '@app/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { AddonQueries, CreateAddonUseCase, ManageAddonUseCase, PartnerService } from '@app/domain';
 import { CreateAddonRequestDto, DeleteAddonRequestDto, UpdateAddonRequestDto } from '../dto/addon.dto';
 import { UpdateAddonConfigRequestDto } from '../dto/partner.dto';
@@ -22,12 +23,18 @@ export class AddonsController {
     private readonly create: CreateAddonUseCase,
     private readonly manage: ManageAddonUseCase,
     private readonly partner: PartnerService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.publicUrl = config.http.publicUrl;
+  }
+
+  /** The base of add-ons' `web_url`. */
+  private readonly publicUrl: string;
 
   @Get('addons')
   @Developer()
   async list(@CurrentPrincipal() principal: Principal, @Headers('range') range: string | undefined, @Res({ passthrough: true }) res: Response) {
-    return sendPage(res, await this.queries.listVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, (view) => toAddonResponse(view));
+    return sendPage(res, await this.queries.listVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, (view) => toAddonResponse(view, this.publicUrl));
   }
 
   @Get('apps/:app/addons')
@@ -38,7 +45,7 @@ export class AddonsController {
     @Headers('range') range: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return sendPage(res, await this.queries.listForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, (view) => toAddonResponse(view));
+    return sendPage(res, await this.queries.listForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, (view) => toAddonResponse(view, this.publicUrl));
   }
 
   @Post('apps/:app/addons')
@@ -57,13 +64,13 @@ export class AddonsController {
       confirm: body.confirm,
     });
     res.status(201);
-    return toAddonResponse(view);
+    return toAddonResponse(view, this.publicUrl);
   }
 
   @Get('apps/:app/addons/:addon')
   @Developer()
   async getOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('addon') addon: string) {
-    return toAddonResponse(await this.queries.getOnApp(account(principal).id, app, addon));
+    return toAddonResponse(await this.queries.getOnApp(account(principal).id, app, addon), this.publicUrl);
   }
 
   @Patch('apps/:app/addons/:addon')
@@ -81,20 +88,20 @@ export class AddonsController {
   @Delete('apps/:app/addons/:addon')
   @Developer()
   async destroyOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('addon') addon: string, @Body() body: DeleteAddonRequestDto) {
-    return toAddonResponse(await this.manage.destroy(account(principal).id, app, addon, body?.force === true));
+    return toAddonResponse(await this.manage.destroy(account(principal).id, app, addon, body?.force === true), this.publicUrl);
   }
 
   @Delete('addons/:addon')
   @Developer()
   async destroy(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string, @Body() body: DeleteAddonRequestDto) {
-    return toAddonResponse(await this.manage.destroy(account(principal).id, null, addon, body?.force === true));
+    return toAddonResponse(await this.manage.destroy(account(principal).id, null, addon, body?.force === true), this.publicUrl);
   }
 
   @Get('addons/:addon')
   @DeveloperOrPartner()
   async get(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
-    if (principal.kind === 'partner') return toAddonResponse(await this.partner.getAddon(await this.scoped(principal, addon)));
-    return toAddonResponse(await this.queries.get(account(principal).id, addon));
+    if (principal.kind === 'partner') return toAddonResponse(await this.partner.getAddon(await this.scoped(principal, addon)), this.publicUrl);
+    return toAddonResponse(await this.queries.get(account(principal).id, addon), this.publicUrl);
   }
 
   @Get('addons/:addon/addon-attachments')
@@ -104,7 +111,7 @@ export class AddonsController {
       principal.kind === 'partner'
         ? await this.partner.attachments(await this.scoped(principal, addon))
         : await this.queries.listAttachmentsForAddon(account(principal).id, addon);
-    return views.map(toAttachmentResponse);
+    return views.map((view) => toAttachmentResponse(view, this.publicUrl));
   }
 
   @Get('addons/:addon/config')
@@ -130,14 +137,14 @@ export class AddonsController {
   @HttpCode(200)
   @Partner()
   async provisioned(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
-    return toAddonResponse(await this.partner.provisioned(await this.scoped(principal, addon)));
+    return toAddonResponse(await this.partner.provisioned(await this.scoped(principal, addon)), this.publicUrl);
   }
 
   @Post('addons/:addon/actions/deprovision')
   @HttpCode(200)
   @Partner()
   async deprovisioned(@CurrentPrincipal() principal: Principal, @Param('addon') addon: string) {
-    return toAddonResponse(await this.partner.deprovisioned(await this.scoped(principal, addon)));
+    return toAddonResponse(await this.partner.deprovisioned(await this.scoped(principal, addon)), this.publicUrl);
   }
 
   private async update(accountId: string, app: string | null, addon: string, body: UpdateAddonRequestDto) {
@@ -145,7 +152,7 @@ export class AddonsController {
     if (plan === null && !body.name) throw new InvalidInputError('Pass a plan to change to, or a new name.');
     let view = plan ? await this.manage.changePlan(accountId, app, addon, plan) : null;
     if (body.name) view = await this.manage.rename(accountId, app, view?.addon.id ?? addon, body.name);
-    return toAddonResponse(view!, { asRequested: plan !== null });
+    return toAddonResponse(view!, this.publicUrl, { asRequested: plan !== null });
   }
 
   /** A partner token reaches only the add-on it was issued for. */

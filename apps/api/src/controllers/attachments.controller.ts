@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Headers, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { AddonQueries, AttachAddonUseCase } from '@app/domain';
 import { CreateAttachmentRequestDto, ResolveAddonRequestDto, ResolveAttachmentRequestDto } from '../dto/addon.dto';
 import { Developer } from '../http/auth.decorators';
@@ -19,11 +20,17 @@ export class AttachmentsController {
   constructor(
     private readonly queries: AddonQueries,
     private readonly attach: AttachAddonUseCase,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.publicUrl = config.http.publicUrl;
+  }
+
+  /** The base of attachments' `web_url`. */
+  private readonly publicUrl: string;
 
   @Get('addon-attachments')
   async list(@CurrentPrincipal() principal: Principal, @Headers('range') range: string | undefined, @Res({ passthrough: true }) res: Response) {
-    return sendPage(res, await this.queries.listAttachmentsVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, toAttachmentResponse);
+    return sendPage(res, await this.queries.listAttachmentsVisible(account(principal).id, rangeFrom(range, RANGE)), RANGE, (view) => toAttachmentResponse(view, this.publicUrl));
   }
 
   @Post('addon-attachments')
@@ -36,17 +43,17 @@ export class AttachmentsController {
       confirm: body.confirm,
     });
     res.status(201);
-    return toAttachmentResponse(view);
+    return toAttachmentResponse(view, this.publicUrl);
   }
 
   @Get('addon-attachments/:attachment')
   async get(@CurrentPrincipal() principal: Principal, @Param('attachment') attachment: string) {
-    return toAttachmentResponse(await this.queries.getAttachment(account(principal).id, attachment));
+    return toAttachmentResponse(await this.queries.getAttachment(account(principal).id, attachment), this.publicUrl);
   }
 
   @Delete('addon-attachments/:attachment')
   async delete(@CurrentPrincipal() principal: Principal, @Param('attachment') attachment: string) {
-    return toAttachmentResponse(await this.attach.detach(account(principal).id, attachment, null));
+    return toAttachmentResponse(await this.attach.detach(account(principal).id, attachment, null), this.publicUrl);
   }
 
   @Get('apps/:app/addon-attachments')
@@ -56,17 +63,17 @@ export class AttachmentsController {
     @Headers('range') range: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return sendPage(res, await this.queries.listAttachmentsForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, toAttachmentResponse);
+    return sendPage(res, await this.queries.listAttachmentsForApp(account(principal).id, app, rangeFrom(range, RANGE)), RANGE, (view) => toAttachmentResponse(view, this.publicUrl));
   }
 
   @Get('apps/:app/addon-attachments/:attachment')
   async getOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('attachment') attachment: string) {
-    return toAttachmentResponse(await this.queries.getAttachmentOnApp(account(principal).id, app, attachment));
+    return toAttachmentResponse(await this.queries.getAttachmentOnApp(account(principal).id, app, attachment), this.publicUrl);
   }
 
   @Delete('apps/:app/addon-attachments/:attachment')
   async deleteOnApp(@CurrentPrincipal() principal: Principal, @Param('app') app: string, @Param('attachment') attachment: string) {
-    return toAttachmentResponse(await this.attach.detach(account(principal).id, attachment, app));
+    return toAttachmentResponse(await this.attach.detach(account(principal).id, attachment, app), this.publicUrl);
   }
 
   /** Returns an array, as the Heroku CLI expects; ambiguity is the client's to report. */
@@ -74,13 +81,13 @@ export class AttachmentsController {
   async resolveAddons(@CurrentPrincipal() principal: Principal, @Body() body: ResolveAddonRequestDto, @Res({ passthrough: true }) res: Response) {
     res.status(200);
     const views = await this.queries.resolveAddons(account(principal).id, body.addon, body.app ?? null, body.addon_service ?? null);
-    return views.map((view) => toAddonResponse(view));
+    return views.map((view) => toAddonResponse(view, this.publicUrl));
   }
 
   @Post('actions/addon-attachments/resolve')
   async resolveAttachments(@CurrentPrincipal() principal: Principal, @Body() body: ResolveAttachmentRequestDto, @Res({ passthrough: true }) res: Response) {
     res.status(200);
     const views = await this.queries.resolveAttachments(account(principal).id, body.addon_attachment, body.app ?? null, body.addon_service ?? null);
-    return views.map(toAttachmentResponse);
+    return views.map((view) => toAttachmentResponse(view, this.publicUrl));
   }
 }

@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { SIGN_IN_FAILED } from '@app/domain';
+import { AttacheHarness } from '../support/attache-harness';
+import { inputValue, openSignInForm, postSignIn, setCookie, setPassword, signIn } from '../support/browser-sign-in';
+
+const SALT = 'browser-sessions-sso-salt';
+const PASSWORD = 'correct horse battery staple';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Browser sessions for Attache's own pages, and the add-on landing page behind `web_url` (docs/sso.md). */
+describe('browser sessions and add-on landing pages', () => {
+  let attache: AttacheHarness;
+  let slug: string;
+  let ssoUrl: string;
+  let owner: { email: string; apiKey: string; id: string };
+  let app: { id: string; name: string };
+  let addon: { id: string; name: string; web_url: string };
+
+  beforeAll(async () => {
+    attache = await AttacheHarness.start({ postgres: true });
+    const started = await attache.startVendor('browser', { api: { sso_salt: SALT } });
+    slug = started.slug;
+    ssoUrl = `${started.vendor.url}/sso/login`;
+    owner = await attache.createAccount('browser-owner');
+    const set = await setPassword(attache, owner.email, PASSWORD);
+    expect(set).toMatchObject({ code: 0, stdout: expect.stringContaining(`Password set for ${owner.email}`) });
+    app = await attache.createApp(owner.apiKey);
+    const created = await attache.client(owner.apiKey).post(`/apps/${app.name}/addons`).send({ plan: `${slug}:basic` });
+    expect(created.status).toBe(201);
+    addon = (await attache.waitForAddon(owner.apiKey, created.body.id, (a) => a.state === 'provisioned')) as unknown as typeof addon;
+  });
+
+  afterAll(async () => {
+    await attache?.stop();
+  });
+
+  const page = (path: string, cookie?: string) => {
+    const test = attache.http().get(path);
+    return cookie ? test.set('Cookie', cookie) : test;
+  };
+  const landingPath = () => new URL(addon.web_url).pathname;
+
+  it('gives add-ons and attachments a web_url on Attache, per app', async () => {
+    expect(addon.web_url).toBe(`${attache.url}/sso/apps/${app.id}/addons/${addon.id}`);
+    const other = await attache.createApp(owner.apiKey);
+    const attached = await attache.client(owner.apiKey).post('/addon-attachments').send({ addon: addon.id, app: other.name });
+    expect(attached.status).toBe(201);
+    expect(attached.body.web_url).toBe(`${attache.url}/sso/apps/${other.id}/addons/${addon.id}`);
+    const listed = await attache.client(owner.apiKey).get(`/apps/${app.name}/addons`);
+    expect(listed.body.map((a: { web_url: string }) => a.web_url)).toEqual([addon.web_url]);
+  });
+
+  it('signs in with the password set by `attache accounts:password`: HttpOnly, SameSite=Lax cookies, not Secure over http, and only a hash stored', async () => {
+    const form = await attache.http().get('/login?next=%2Fsso%2Fapps');
+    expect(form.status).toBe(200);
+    expect(form.headers['content-type']).toMatch(/^text\/html/);
+    expect(form.headers['content-security-policy']).toContain("script-src 'nonce-");
+    expect(inputValue(form.text, 'next')).toBe('/sso/apps');
+    const formCookie = setCookie(form, 'attache_sign_in')!;
+    expect(formCookie.header).toMatch(/HttpOnly/);
+    expect(formCookie.header).toMatch(/SameSite=Lax/);
+    expect(formCookie.header).not.toMatch(/Secure/);
+
+    const signedIn = await postSignIn(attache, { email: owner.email.toUpperCase(), password: PASSWORD, next: landingPath() });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.location).toBe(landingPath());
+    const session = setCookie(signedIn, 'attache_session')!;
+    expect(session.header).toMatch(/; Path=\/;.*HttpOnly/);
+    expect(session.header).toMatch(/SameSite=Lax/);
+    expect(session.header).not.toMatch(/Secure/);
+    const id = session.pair.split('=')[1];
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const rows = await attache.pg.query('SELECT id_hash, account_id, expires_at > now() AS live FROM browser_sessions WHERE account_id = $1', [owner.id]);
+    expect(rows.rows).toContainEqual({ id_hash: sha256(id), account_id: owner.id, live: true });
+    expect(JSON.stringify(rows.rows)).not.toContain(id);
+    const stored = await attache.pg.query('SELECT password_hash FROM account_passwords WHERE account_id = $1', [owner.id]);
+    expect(stored.rows[0].password_hash).toMatch(/^scrypt\$17\$8\$1\$/);
+    expect(stored.rows[0].password_hash).not.toContain(PASSWORD);
+
+    const home = await page('/', session.pair);
+    expect(home.status).toBe(200);
+    expect(home.text).toContain(owner.email);
+  });
+
+  it('refuses a wrong password, an unknown email and a bad API key with one generic message, and signs in with an API key', async () => {
+    const failures = [
+      await postSignIn(attache, { email: owner.email, password: 'not the password at all' }),
+      await postSignIn(attache, { email: 'nobody-at-all@example.test', password: PASSWORD }),
+      await postSignIn(attache, { api_key: 'atk_notakey' }),
+    ];
+    for (const failure of failures) {
+      expect(failure.status).toBe(401);
+      expect(failure.text).toContain(SIGN_IN_FAILED);
+      expect(setCookie(failure, 'attache_session')).toBeUndefined();
+    }
+    const alerts = failures.map((f) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(f.text)?.[1]);
+    expect(new Set(alerts)).toEqual(new Set([SIGN_IN_FAILED]));
+    const cookie = await signIn(attache, { api_key: owner.apiKey });
+    expect((await page('/', cookie)).text).toContain(owner.email);
+  });
+
+  it('throttles repeated failures for one email, even with the right password afterwards', async () => {
+    const victim = await attache.createAccount('browser-victim');
+    expect((await setPassword(attache, victim.email, PASSWORD)).code).toBe(0);
+    for (let i = 0; i < 5; i++) expect((await postSignIn(attache, { email: victim.email, password: `guess number ${i} wrong` })).status).toBe(401);
+    const locked = await postSignIn(attache, { email: victim.email, password: PASSWORD });
+    expect(locked.status).toBe(429);
+    expect(setCookie(locked, 'attache_session')).toBeUndefined();
+    // Another account from the same address is not locked out by it.
+    expect(await signIn(attache, { email: owner.email, password: PASSWORD })).toMatch(/^attache_session=/);
+  });
+
+  it('sends browsers without a valid session to /login and back; forged, expired and idle sessions are refused', async () => {
+    const anonymous = await page(landingPath());
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.location).toBe(`/login?next=${encodeURIComponent(landingPath())}`);
+    const forged = await page(landingPath(), 'attache_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(forged.status).toBe(303);
+    expect(forged.text).not.toContain('resource_token');
+
+    const expired = await signIn(attache, { email: owner.email, password: PASSWORD });
+    await attache.pg.query("UPDATE browser_sessions SET expires_at = now() - interval '1 second', created_at = now() - interval '13 hours' WHERE id_hash = $1", [sha256(expired.split('=')[1])]);
+    expect((await page(landingPath(), expired)).status).toBe(303);
+    expect((await attache.pg.query('SELECT 1 FROM browser_sessions WHERE id_hash = $1', [sha256(expired.split('=')[1])])).rowCount).toBe(0);
+
+    const idle = await signIn(attache, { email: owner.email, password: PASSWORD });
+    await attache.pg.query("UPDATE browser_sessions SET last_seen_at = now() - interval '3 hours' WHERE id_hash = $1", [sha256(idle.split('=')[1])]);
+    expect((await page('/', idle)).status).toBe(303);
+
+    const fresh = await signIn(attache, { email: owner.email, password: PASSWORD });
+    expect((await page(landingPath(), fresh)).status).toBe(200);
+  });
+
+  it('honours only same-origin paths as next', async () => {
+    for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
+      const response = await postSignIn(attache, { email: owner.email, password: PASSWORD, next });
+      expect(response.status).toBe(303);
+      expect(response.headers.location).toBe('/');
+    }
+  });
+
+  it('refuses state-changing forms without the right CSRF token or from another origin; sign-out ends the session for good', async () => {
+    const cookie = await signIn(attache, { email: owner.email, password: PASSWORD });
+    const home = await page('/', cookie);
+    const token = inputValue(home.text, '_csrf')!;
+    expect(token).toBeDefined();
+    const logout = () => attache.http().post('/logout').set('Cookie', cookie).type('form');
+
+    expect((await logout().set('Origin', attache.url).send({})).status).toBe(403);
+    expect((await logout().set('Origin', attache.url).send({ _csrf: `${token.slice(0, -1)}x` })).status).toBe(403);
+    const crossSite = await logout().set('Origin', 'http://evil.example').send({ _csrf: token });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers['content-type']).toMatch(/^text\/html/);
+    // Another session's token is no good either.
+    const otherCookie = await signIn(attache, { email: owner.email, password: PASSWORD });
+    expect((await logout().set('Origin', attache.url).send({ _csrf: inputValue((await page('/', otherCookie)).text, '_csrf') })).status).toBe(403);
+    expect((await page('/', cookie)).status).toBe(200);
+
+    // The sign-in form needs its own cookie and token too.
+    const { cookie: formCookie, csrf } = await openSignInForm(attache);
+    const noToken = await attache.http().post('/login').set('Cookie', formCookie).set('Origin', attache.url).type('form').send({ email: owner.email, password: PASSWORD });
+    expect(noToken.status).toBe(403);
+    const noCookie = await attache.http().post('/login').set('Origin', attache.url).type('form').send({ _csrf: csrf, email: owner.email, password: PASSWORD });
+    expect(noCookie.status).toBe(403);
+    expect(setCookie(noCookie, 'attache_session')).toBeUndefined();
+
+    const out = await logout().set('Origin', attache.url).send({ _csrf: token });
+    expect(out.status).toBe(303);
+    expect(out.headers.location).toBe('/login');
+    expect(setCookie(out, 'attache_session')?.header).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/);
+    expect((await attache.pg.query('SELECT 1 FROM browser_sessions WHERE id_hash = $1', [sha256(cookie.split('=')[1])])).rowCount).toBe(0);
+    expect((await page('/', cookie)).status).toBe(303);
+    expect((await page(landingPath(), cookie)).status).toBe(303);
+    expect((await page('/', otherCookie)).status).toBe(200);
+  });
+
+  it('signs the vendor form for members of the app, on a page that submits it; a stranger gets 403 and nothing signed', async () => {
+    const cookie = await signIn(attache, { email: owner.email, password: PASSWORD });
+    const before = Math.floor(Date.now() / 1000);
+    const landing = await page(landingPath(), cookie);
+    expect(landing.status).toBe(200);
+    expect(landing.headers['cache-control']).toBe('no-store');
+    const csp = landing.headers['content-security-policy'] as string;
+    expect(csp).toContain(`form-action 'self' ${new URL(ssoUrl).origin}`);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1];
+    expect(landing.text).toContain(`<script nonce="${nonce}">document.getElementById('sso').submit();</script>`);
+    expect(landing.text).toContain(`<form id="sso" method="post" action="${ssoUrl}">`);
+    expect(landing.text).toMatch(/<button type="submit">Continue to/);
+    const timestamp = inputValue(landing.text, 'timestamp')!;
+    expect(Number(timestamp)).toBeGreaterThanOrEqual(before);
+    expect(inputValue(landing.text, 'resource_id')).toBe(addon.id);
+    expect(inputValue(landing.text, 'resource_token')).toBe(createHash('sha1').update(`${addon.id}:${SALT}:${timestamp}`).digest('hex'));
+    expect(inputValue(landing.text, 'email')).toBe(owner.email);
+    expect(inputValue(landing.text, 'app')).toBe(app.name);
+
+    const stranger = await attache.createAccount('browser-stranger');
+    const strangerCookie = await signIn(attache, { api_key: stranger.apiKey });
+    const refused = await page(landingPath(), strangerCookie);
+    expect(refused.status).toBe(403);
+    expect(refused.headers['content-type']).toMatch(/^text\/html/);
+    expect(refused.text).not.toMatch(/resource_token|<form id="sso"/);
+    // Their own app, with the add-on not attached to it: nothing either.
+    const strangerApp = await attache.createApp(stranger.apiKey);
+    const notAttached = await page(`/sso/apps/${strangerApp.id}/addons/${addon.id}`, strangerCookie);
+    expect(notAttached.status).toBe(404);
+    expect(notAttached.text).not.toContain('resource_token');
+  });
+
+  it("shows a first-party add-on's own page: plan, state, attachments and the service's info, without secrets", async () => {
+    const created = await attache.client(owner.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:essential-0' });
+    expect(created.status).toBe(201);
+    const pg = await attache.waitForAddon(owner.apiKey, created.body.id, (a) => a.state === 'provisioned', 60_000);
+    const vars = await attache.configVars(owner.apiKey, app.name);
+    const databaseUrl = new URL(vars.DATABASE_URL);
+    const cookie = await signIn(attache, { email: owner.email, password: PASSWORD });
+    const landing = await page(new URL(pg.web_url as string).pathname, cookie);
+    expect(landing.status).toBe(200);
+    expect(landing.text).toContain(`<h1>${created.body.name}</h1>`);
+    expect(landing.text).toContain('<dd id="addon-plan">postgresql:essential-0</dd>');
+    expect(landing.text).toContain('<dd id="addon-state">provisioned</dd>');
+    expect(landing.text).toContain(`<li>${app.name}::DATABASE</li>`);
+    expect(landing.text).toMatch(/<th scope="row">server_version<\/th><td>\d+/);
+    expect(landing.text).toMatch(/<th scope="row">connections.limit<\/th><td>\d+<\/td>/);
+    expect(landing.text).not.toContain(decodeURIComponent(databaseUrl.password));
+    expect(landing.text).not.toContain(vars.DATABASE_URL);
+    expect(landing.text).not.toContain('<form id="sso"');
+  });
+});
