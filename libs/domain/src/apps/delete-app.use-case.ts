@@ -34,7 +34,9 @@ export class DeleteAppUseCase {
       const shared = await tx.attachments.listForApp(app.id, { field: 'id', startExclusive: false, endExclusive: false, max: 1000, order: 'asc' });
       for (const attachment of shared.items) await this.attachments.detach(tx, attachment, now);
       await tx.apps.update(app.id, { deletedAt: now, updatedAt: now });
-      await tx.events.append({ type: 'app.deleted', appId: app.id, occurredAt: now, data: { name: app.name } });
+      // The add-ons that were attached, for their vendors' webhooks: the attachments are gone by now.
+      const addonIds = [...new Set([...owned.map((a) => a.id), ...shared.items.map((a) => a.addonId)])];
+      await tx.events.append({ type: 'app.deleted', appId: app.id, occurredAt: now, data: { name: app.name, addon_ids: addonIds } });
       return owned.map((a) => a.id);
     });
     for (const addonId of destroyed) await this.jobs.deprovision(addonId);
