@@ -23,6 +23,11 @@ import { BrowserAddonController } from './controllers/browser-addon.controller';
 import { BrowserSessionController } from './controllers/browser-session.controller';
 import { UsageRecordsController } from './controllers/usage-records.controller';
 import { VendorController } from './controllers/vendor.controller';
+import { AddonWebhooksController } from './controllers/addon-webhooks.controller';
+import { WebhooksModule } from '@app/domain';
+import { WebhooksPersistenceModule } from '@app/persistence';
+import { WebhookSenderModule } from '@app/provisioners';
+import { WebhookQueuesModule } from '@app/queues';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RequestContextMiddleware } from './http/request-context.middleware';
 
@@ -47,6 +52,10 @@ class QueueJobCounts extends JobCountsSource {
     DomainOptionsModule,
     DomainModule,
     AuthModule,
+    WebhooksPersistenceModule,
+    WebhookQueuesModule,
+    WebhookSenderModule,
+    WebhooksModule,
     BrowserSessionPersistenceModule,
     BrowserAuthModule,
     OpsModule.forRoot({ jobCounts: QueueJobCounts }),
@@ -71,6 +80,7 @@ class QueueJobCounts extends JobCountsSource {
     BrowserSessionController,
     BrowserAddonController,
     UsageRecordsController,
+    AddonWebhooksController,
   ],
   providers: [RateLimitGuard],
 })

@@ -11,10 +11,15 @@ import { PlanChangeProcessor } from './processors/plan-change.processor';
 import { PostgresProcessor } from './processors/postgres.processor';
 import { ProvisionProcessor } from './processors/provision.processor';
 import { QueueProcessor } from './processors/queue-processor';
+import { WebhookDeliveryProcessor } from './processors/webhook-delivery.processor';
+import { WebhooksModule } from '@app/domain';
+import { WebhooksPersistenceModule } from '@app/persistence';
+import { WebhookSenderModule } from '@app/provisioners';
+import { WebhookQueuesModule } from '@app/queues';
 
 @Module({
-  imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, OpsModule.forRoot()],
-  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, HeartbeatService],
+  imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, WebhooksPersistenceModule, WebhookQueuesModule, WebhookSenderModule, WebhooksModule, OpsModule.forRoot()],
+  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, WebhookDeliveryProcessor, HeartbeatService],
 })
 export class WorkerModule implements OnModuleInit {
   constructor(
@@ -23,11 +28,12 @@ export class WorkerModule implements OnModuleInit {
     private readonly deprovision: DeprovisionProcessor,
     private readonly maintenance: MaintenanceProcessor,
     private readonly postgres: PostgresProcessor,
+    private readonly webhooks: WebhookDeliveryProcessor,
   ) {}
 
   /** Refuse to start when a queue has no processor: its jobs would wait forever. */
   onModuleInit(): void {
-    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance, this.postgres] as QueueProcessor<unknown>[];
+    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance, this.postgres, this.webhooks] as QueueProcessor<unknown>[];
     const handled = new Set(processors.map((p) => p.queue));
     const missing = Object.values(QUEUES).filter((queue) => !handled.has(queue));
     if (missing.length > 0) throw new Error(`No processor for queue(s): ${missing.join(', ')}`);

@@ -46,6 +46,20 @@ export interface AppConfig {
     /** How often the worker samples every tenant's topic counters (the traffic history). */
     sampleIntervalMs: number;
   };
+  /** Partner webhook deliveries. */
+  webhooks: {
+    /** Attempts of a `sync` delivery, the first included; `notify` gets one. */
+    maxAttempts: number;
+    /** Wait before the first retry, doubling per retry up to `backoffCapMs`. */
+    backoffMs: number;
+    backoffCapMs: number;
+    /** How long a receiver has to answer. */
+    timeoutMs: number;
+    /** How often the worker fans the lifecycle log out into deliveries (and re-queues lost ones). */
+    fanOutIntervalMs: number;
+    /** How long past due a delivery waits before the fan-out queues it again (its job was lost). */
+    overdueAfterMs: number;
+  };
   rateLimit: { perHour: number };
   worker: { port: number };
   log: { level: string };

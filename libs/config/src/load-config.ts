@@ -135,6 +135,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     kafka: {
       sampleIntervalMs: int('ATTACHE_KAFKA_SAMPLE_INTERVAL_MS', 60_000, 100, 3600_000),
     },
+    webhooks: {
+      maxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 10, 1, 50),
+      backoffMs: int('WEBHOOK_BACKOFF_MS', 10_000, 1, 3600_000),
+      backoffCapMs: int('WEBHOOK_BACKOFF_CAP_MS', 3600_000, 1, 24 * 3600_000),
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 30_000),
+      fanOutIntervalMs: int('WEBHOOK_FANOUT_INTERVAL_MS', 1_000, 50, 3600_000),
+      overdueAfterMs: int('WEBHOOK_OVERDUE_AFTER_MS', 30_000, 100, 24 * 3600_000),
+    },
     rateLimit: { perHour: int('RATE_LIMIT_PER_HOUR', 4_500, 1, 100_000_000) },
     worker: { port: int('WORKER_PORT', 5001, 0, 65535) },
     log: { level: str('LOG_LEVEL', envName === 'test' ? 'warn' : 'info') },

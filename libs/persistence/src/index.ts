@@ -4,4 +4,5 @@ export * from './repositories/typeorm-store';
 export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './domain-options.module';
+export * from './webhooks-persistence.module';
 export * from './browser-session-persistence.module';

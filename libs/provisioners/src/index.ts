@@ -8,3 +8,5 @@ export * from './redis/redis-adapter.module';
 export * from './redis/redis.provisioner';
 export * from './kafka/kafka-adapter.module';
 export * from './kafka/kafka.provisioner';
+export * from './webhooks/fetch-webhook-sender';
+export * from './webhooks/webhook-sender.module';

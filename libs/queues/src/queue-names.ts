@@ -5,6 +5,7 @@ export const QUEUES = {
   deprovision: 'addon-deprovision',
   maintenance: 'maintenance',
   postgres: 'postgres',
+  webhooks: 'webhook-delivery',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

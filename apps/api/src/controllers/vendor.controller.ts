@@ -2,11 +2,12 @@ import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common
 import { ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '@app/auth';
-import { Manifest, ManifestService, VendorActor } from '@app/domain';
+import { INSTALL_RANGE_FIELDS, Manifest, ManifestService, VendorActor, VendorInstalls } from '@app/domain';
 import { PushManifestRequestDto } from '../dto/manifest.dto';
 import { Vendor } from '../http/auth.decorators';
 import { rangeFrom, sendPage } from '../http/range';
 import { toServiceResponse } from '../mappers/catalog.mapper';
+import { toVendorInstallResponse } from '../mappers/vendor-install.mapper';
 
 const actorOf = (principal: Principal): VendorActor =>
   principal.kind === 'account' ? { kind: 'account', accountId: principal.account.id } : { kind: 'service', serviceId: (principal as { serviceId: string }).serviceId };
@@ -16,7 +17,10 @@ const actorOf = (principal: Principal): VendorActor =>
 @Controller('api/v3/addons/:slug')
 @Vendor()
 export class VendorController {
-  constructor(private readonly manifests: ManifestService) {}
+  constructor(
+    private readonly manifests: ManifestService,
+    private readonly installs: VendorInstalls,
+  ) {}
 
   @Post('manifests')
   async push(@CurrentPrincipal() principal: Principal, @Param('slug') slug: string, @Body() body: PushManifestRequestDto, @Res({ passthrough: true }) res: Response) {
@@ -52,6 +56,13 @@ export class VendorController {
     const result = await this.manifests.regenerateClientSecret(actorOf(principal), slug);
     res.status(201);
     return { addon_service: toServiceResponse(result.service), client_secret: result.clientSecret };
+  }
+
+  /** Where the service's add-ons are installed: one entry per attachment to a live app (reference §3.6). */
+  @Get('apps')
+  async apps(@CurrentPrincipal() principal: Principal, @Param('slug') slug: string, @Headers('range') range: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const { service, page } = await this.installs.list(actorOf(principal), slug, rangeFrom(range, INSTALL_RANGE_FIELDS));
+    return sendPage(res, page, INSTALL_RANGE_FIELDS, (install) => toVendorInstallResponse(install, service));
   }
 
   private manifestResponse(manifest: Manifest, contents: unknown) {
