@@ -14,14 +14,29 @@ interface RedisCli {
  * service on this machine, and redis-cli on the URL the CLI prints.
  */
 describe('the Heroku CLI with first-party Redis', () => {
-  const suite = herokuCliSuite('cli-redis', { redis: true });
+  // With a spare node kept ready, as a host runs by default: the minis here are claimed spares.
+  const suite = herokuCliSuite('cli-redis', { redis: true, env: { ATTACHE_REDIS_SPARES: '1' } });
   const { heroku, newApp } = suite;
 
-  const instanceDir = (addonId: string) => join(suite.attache.env.ATTACHE_REDIS_DATA_DIR, `r_${addonId.replace(/-/g, '')}`);
+  /** The instance's directory: a claimed spare's keeps the spare's key. */
+  const instanceDir = async (addonId: string) => {
+    const { rows } = await suite.attache.pg.query<{ key: string }>('SELECT key FROM redis_instances WHERE addon_id = $1', [addonId]);
+    return join(suite.attache.env.ATTACHE_REDIS_DATA_DIR, rows[0].key);
+  };
+  /** Until the worker has a spare ready (it refills after every claim). */
+  const spareReady = async () => {
+    const deadline = Date.now() + 30_000;
+    while ((await suite.attache.pg.query(`SELECT 1 FROM redis_spares WHERE state = 'ready'`)).rowCount === 0) {
+      if (Date.now() > deadline) throw new Error('no spare Redis node became ready');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const claimedSpare = async (addonId: string) => (await instanceDir(addonId)).split('/').pop()!.startsWith('s_');
 
   it('creates a redis:mini, shows it, and redis-cli works with the URL config:get prints', async () => {
     const { attache, apiKey } = suite;
     const app = await newApp('redis-create');
+    await spareReady();
 
     const created = await heroku('addons:create', 'redis:mini', '-a', app, '--wait');
     expect(created).toContain(`Creating redis:mini on ${app}... ~$0.004/hour (max $3/month)`);
@@ -50,17 +65,21 @@ describe('the Heroku CLI with first-party Redis', () => {
     const get = await redisCli(url, 'GET', 'greeting');
     expect(get).toMatchObject({ code: 0, stdout: 'hello from the cli\n' });
     expect(await redisCli(url, 'ACL', 'WHOAMI')).toMatchObject({ code: 0, stdout: 'app\n' });
+    const addonId = (await attache.pg.query<{ id: string }>('SELECT id FROM addons WHERE name = $1', [name])).rows[0].id;
+    expect(await claimedSpare(addonId)).toBe(true);
   });
 
   it('upgrades a redis:mini to premium-0 keeping its data, then destroys it with every process and file', async () => {
     const { attache, apiKey } = suite;
     const app = await newApp('redis-upgrade');
+    await spareReady();
     const created = await attache.client(apiKey).post(`/apps/${app}/addons`).send({ plan: 'redis:mini' });
     expect(created.status).toBe(201);
     const addon = { id: created.body.id as string, name: created.body.name as string };
     await attache.waitForAddon(apiKey, addon.id, (a) => a.state === 'provisioned');
     const url = (await attache.configVars(apiKey, app)).REDIS_URL;
     expect(await redisCli(url, 'RPUSH', 'kept', 'a', 'b', 'c')).toMatchObject({ code: 0, stdout: '3\n' });
+    expect(await claimedSpare(addon.id)).toBe(true);
 
     const upgraded = await heroku('addons:upgrade', addon.name, 'premium-0', '-a', app);
     expect(upgraded).toContain(`Changing ${addon.name} on ${app} from redis:mini to redis:premium-0... done, ~$0.021/hour (max $15/month)`);
@@ -71,7 +90,7 @@ describe('the Heroku CLI with first-party Redis', () => {
     expect(await redisCli(url, 'LRANGE', 'kept', '0', '-1')).toMatchObject({ code: 0, stdout: 'a\nb\nc\n' });
     expect(await heroku('addons:info', addon.name)).toMatch(/Plan:\s+redis:premium-0/);
 
-    const dir = instanceDir(addon.id);
+    const dir = await instanceDir(addon.id);
     const pids = readdirSync(dir)
       .filter((entry) => /^(node|sentinel)-\d+$/.test(entry))
       .map((entry) => Number(readFileSync(join(dir, entry, entry.startsWith('node') ? 'redis.pid' : 'sentinel.pid'), 'utf8').trim()));

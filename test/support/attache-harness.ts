@@ -19,6 +19,7 @@ import {
   PostgresClusterAdmin,
   RedisDriver,
   RedisHosts,
+  RedisSpares,
   Store,
   kafkaConnection,
   redisSpec,
@@ -102,6 +103,8 @@ export class AttacheHarness {
       ATTACHE_BACKUP_DIR: join(tmpdir(), `attache-test-backups-${randomBytes(4).toString('hex')}`),
       ATTACHE_REDIS_DATA_DIR: join(tmpdir(), `attache-test-redis-${randomBytes(4).toString('hex')}`),
       ATTACHE_REDIS_SUPERVISE_INTERVAL_MS: '300',
+      // No spare Redis nodes unless a suite asks for them (ATTACHE_REDIS_SPARES in `env`).
+      ATTACHE_REDIS_SPARES: '0',
       ...options.env,
     };
     const config = loadConfig(env);
@@ -142,6 +145,10 @@ export class AttacheHarness {
     for (const instance of await store.redis.instances.listActive()) {
       const host = (await store.redis.hosts.findById(instance.hostId))!;
       await this.api.get(RedisDriver).destroy(redisSpec(instance, host, box));
+    }
+    for (const spare of await store.redis.spares.list()) {
+      const host = (await store.redis.hosts.findById(spare.hostId))!;
+      await this.api.get(RedisDriver).destroy({ key: spare.key, host: this.api.get(RedisSpares).spec(spare, host).host, nodePorts: [spare.port], sentinelPort: null });
     }
     await rm(this.config.redisInstances.dataDir, { recursive: true, force: true });
   }

@@ -26,6 +26,8 @@ export interface AppConfig {
   /** First-party Redis add-ons (not Attache's own Redis, which is `redis`). */
   redisInstances: {
     superviseIntervalMs: number;
+    /** Spare mini nodes kept running per host, claimed by new minis (ATTACHE_REDIS_SPARES; 0 turns them off). */
+    sparesPerHost: number;
     /** The local host's data directory and port range (`attache redis:hosts:add-local`). */
     dataDir: string;
     portMin: number;

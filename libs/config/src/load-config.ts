@@ -123,6 +123,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     redisInstances: {
       superviseIntervalMs: int('ATTACHE_REDIS_SUPERVISE_INTERVAL_MS', 1_000, 100, 3600_000),
+      sparesPerHost: int('ATTACHE_REDIS_SPARES', 2, 0, 100),
       dataDir: resolve(str('ATTACHE_REDIS_DATA_DIR', join(localStateDir(env), 'redis'))),
       ...portRange(str('ATTACHE_REDIS_PORTS', '17000-17999'), problems),
     },

@@ -30,6 +30,7 @@ import { RedisAddons } from './redis/redis-addons';
 import { RedisConfigPublisher } from './redis/redis-config';
 import { RedisHosts } from './redis/redis-hosts.service';
 import { RedisOperationsUseCase } from './redis/redis-operations.use-case';
+import { RedisSpares } from './redis/redis-spares.service';
 import { KafkaAddons } from './kafka/kafka-addons';
 import { KafkaClusters } from './kafka/kafka-clusters.service';
 import { KafkaConfigPublisher } from './kafka/kafka-config';
@@ -74,6 +75,7 @@ const services = [
   RedisConfigPublisher,
   RedisHosts,
   RedisOperationsUseCase,
+  RedisSpares,
   KafkaAddons,
   KafkaClusters,
   KafkaConfigPublisher,

@@ -2,6 +2,7 @@ export * from './queue-names';
 export * from './backoff';
 export * from './queue-options';
 export * from './bullmq-job-dispatcher';
+export * from './bullmq-redis-spare-refills';
 export * from './queues.module';
 export * from './webhook-jobs';
 export * from './bullmq-webhook-dispatcher';

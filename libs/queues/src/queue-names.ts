@@ -24,6 +24,8 @@ export const RECONCILE_JOB = 'reconcile';
 export const POSTGRES_MAINTENANCE_JOB = 'postgres-maintenance';
 /** First-party Redis supervision: crashed processes restarted, failovers followed, rotations finished. */
 export const REDIS_SUPERVISE_JOB = 'redis-supervise';
+/** First-party Redis: top the spare pools up (queued after a provision claims a spare). */
+export const REDIS_SPARES_JOB = 'redis-spares';
 export const KAFKA_SAMPLE_JOB = 'kafka-sample';
 export const BILLING_INVOICES_JOB = 'billing-invoices';
 

@@ -54,12 +54,13 @@ export function redisCommands(program: Command): void {
 
   program
     .command('redis:hosts')
-    .description('List the registered Redis hosts and their load')
+    .description('List the registered Redis hosts, their load and their spare nodes (which count against capacity)')
     .action(async () => {
       const rows = await withContext((ctx) => ctx.get(RedisHosts).listWithLoad());
       if (rows.length === 0) process.stdout.write('No Redis hosts are registered.\n');
-      for (const { host, instances } of rows) {
-        process.stdout.write(`${host.name}\t${host.address}:${host.portMin}-${host.portMax}\t${instances}/${host.capacity} instances\t${host.state}\t${host.dataDir}\n`);
+      for (const { host, instances, spares } of rows) {
+        const pool = `${spares.ready} spare${spares.ready === 1 ? '' : 's'} ready${spares.starting > 0 ? `, ${spares.starting} starting` : ''}`;
+        process.stdout.write(`${host.name}\t${host.address}:${host.portMin}-${host.portMax}\t${instances}/${host.capacity} instances\t${pool}\t${host.state}\t${host.dataDir}\n`);
       }
     });
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { InvoicingService, KafkaOperationsUseCase, PostgresMaintenance, Reconciler, RedisOperationsUseCase, previousMonth } from '@app/domain';
-import { BILLING_INVOICES_JOB, KAFKA_SAMPLE_JOB, POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
+import { InvoicingService, KafkaOperationsUseCase, PostgresMaintenance, Reconciler, RedisOperationsUseCase, RedisSpares, previousMonth } from '@app/domain';
+import { BILLING_INVOICES_JOB, KAFKA_SAMPLE_JOB, POSTGRES_MAINTENANCE_JOB, QUEUES, RECONCILE_JOB, REDIS_SPARES_JOB, REDIS_SUPERVISE_JOB, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 /** Periodic upkeep. The schedule lives in Redis, so several workers share one reconcile run per interval. */
@@ -16,6 +16,7 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
     private readonly reconciler: Reconciler,
     private readonly postgres: PostgresMaintenance,
     private readonly redis: RedisOperationsUseCase,
+    private readonly redisSpares: RedisSpares,
     private readonly kafka: KafkaOperationsUseCase,
     private readonly invoicing: InvoicingService,
   ) {
@@ -61,7 +62,9 @@ export class MaintenanceProcessor extends QueueProcessor<Record<string, never>> 
     try {
       if (job.name === RECONCILE_JOB) return await this.reconciler.run();
       if (job.name === POSTGRES_MAINTENANCE_JOB) return await this.postgres.run();
-      if (job.name === REDIS_SUPERVISE_JOB) return await this.redis.supervise();
+      // Supervision sweeps keep the spare pools too; a refill job tops them up after a claim.
+      if (job.name === REDIS_SUPERVISE_JOB) return { ...(await this.redis.supervise()), spares: await this.redisSpares.maintain() };
+      if (job.name === REDIS_SPARES_JOB) return await this.redisSpares.maintain();
       if (job.name === KAFKA_SAMPLE_JOB) return await this.kafka.sample();
       if (job.name === BILLING_INVOICES_JOB) return await this.invoiceDueMonths();
       throw new Error(`No handler for maintenance job ${job.name}`);

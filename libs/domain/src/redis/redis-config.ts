@@ -8,8 +8,11 @@ import { RedisHost, RedisInstance, RedisInstanceSpec } from './redis.models';
 export const REDIS_URL_VAR = 'REDIS_URL';
 export const REDIS_APP_USER = 'app';
 
-/** The instance's key on its host: its directory and its sentinel's master name. */
+/** The key of an instance started fresh for an add-on: its directory and its sentinel's master name. */
 export const redisInstanceKey = (addonId: string): string => `r_${addonId.replace(/-/g, '').toLowerCase()}`;
+
+/** A spare's key (kept by the instance that claims it); distinct from every add-on's, as ids are. */
+export const redisSpareKey = (spareId: string): string => `s_${spareId.replace(/-/g, '').toLowerCase()}`;
 
 /** `redis://app:password@host:port`, as apps receive it. */
 export function redisUrl(address: string, port: number, password: string): string {
@@ -20,7 +23,7 @@ export function redisUrl(address: string, port: number, password: string): strin
 /** What a driver needs to run the instance, its secrets opened. */
 export function redisSpec(instance: RedisInstance, host: RedisHost, box: SecretBox, password: string = box.open(instance.passwordSealed)): RedisInstanceSpec {
   return {
-    key: redisInstanceKey(instance.addonId),
+    key: instance.key,
     host: { id: host.id, name: host.name, address: host.address, dataDir: host.dataDir },
     nodePorts: instance.nodePorts,
     primaryIndex: instance.primaryIndex,

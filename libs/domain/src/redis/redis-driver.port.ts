@@ -1,4 +1,4 @@
-import { RedisInfo, RedisInstanceSpec } from './redis.models';
+import { RedisInfo, RedisInstanceSpec, RedisSpareSpec } from './redis.models';
 
 /**
  * Runs Redis instances on a host. Every method is idempotent: it looks at what runs and finishes
@@ -40,6 +40,23 @@ export abstract class RedisDriver {
 
   /** Stops every process of the instance and removes its files; its ports are free afterwards. */
   abstract destroy(spec: Pick<RedisInstanceSpec, 'key' | 'host' | 'nodePorts' | 'sentinelPort'>): Promise<void>;
+
+  /**
+   * Makes the host run the spare node: adopts it if it runs, starts it (with Attache's users and no
+   * `app` user) if not. The caller makes sure nobody claims it meanwhile.
+   */
+  abstract ensureSpare(spec: RedisSpareSpec): Promise<void>;
+
+  /** A cheap look: the spare's process runs. */
+  abstract isSpareHealthy(spec: RedisSpareSpec): Promise<boolean>;
+
+  /**
+   * Turns a claimed spare into the mini instance `spec` describes (the spare's key, port and
+   * internal password): the `app` user with the instance's password, the plan's limits, saved to
+   * its files. Idempotent. A spare that no longer runs is started as the instance instead; one that
+   * runs but cannot be set up throws, and the caller discards it.
+   */
+  abstract claimSpare(spec: RedisInstanceSpec): Promise<void>;
 
   /** A port on the host that nothing listens on now. */
   abstract isPortFree(host: RedisInstanceSpec['host'], port: number): Promise<boolean>;

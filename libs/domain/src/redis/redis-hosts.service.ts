@@ -53,8 +53,13 @@ export class RedisHosts {
     });
   }
 
-  async listWithLoad(): Promise<{ host: RedisHost; instances: number }[]> {
-    const [hosts, counts] = await Promise.all([this.store.redis.hosts.list(), this.store.redis.hosts.countActiveInstances()]);
-    return hosts.map((host) => ({ host, instances: counts.get(host.id) ?? 0 }));
+  /** Each host with its instances and its unclaimed spares (ready, and still starting), which count against its capacity. */
+  async listWithLoad(): Promise<{ host: RedisHost; instances: number; spares: { ready: number; starting: number } }[]> {
+    const [hosts, counts, spares] = await Promise.all([
+      this.store.redis.hosts.list(),
+      this.store.redis.hosts.countActiveInstances(),
+      this.store.redis.spares.countUnclaimed(),
+    ]);
+    return hosts.map((host) => ({ host, instances: counts.get(host.id) ?? 0, spares: spares.get(host.id) ?? { ready: 0, starting: 0 } }));
   }
 }

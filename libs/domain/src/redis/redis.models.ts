@@ -27,6 +27,8 @@ export type RedisInstanceState = 'active' | 'destroyed';
 export interface RedisInstance {
   addonId: string;
   hostId: string;
+  /** The instance's directory and its sentinel's master name on the host, chosen at placement (a spare's own, when it was one). */
+  key: string;
   state: RedisInstanceState;
   /** Ports of the data nodes; `primaryIndex` says which one is the primary now. */
   nodePorts: number[];
@@ -49,6 +51,32 @@ export interface RedisInstance {
   createdAt: Date;
   updatedAt: Date;
   destroyedAt: Date | null;
+}
+
+/**
+ * A spare's life: recorded with its port (`starting`), running and claimable (`ready`), taken by
+ * an add-on whose instance now runs on it (`claimed`, until the add-on's provision has finished),
+ * or being stopped for good (`discarding`).
+ */
+export type RedisSpareState = 'starting' | 'ready' | 'claimed' | 'discarding';
+
+/**
+ * A mini-shaped redis-server started ahead on a host, with Attache's own users and no tenant: a
+ * mini placement claims one instead of starting a server while the user waits.
+ */
+export interface RedisSpare {
+  id: string;
+  hostId: string;
+  /** Its directory on the host; the instance that claims it keeps it. */
+  key: string;
+  port: number;
+  /** Attache's own users on the node; the instance that claims it takes it over. */
+  internalPasswordSealed: string;
+  state: RedisSpareState;
+  /** The add-on that claimed it. */
+  addonId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export const REDIS_MAXMEMORY_POLICIES = [
@@ -86,6 +114,16 @@ export interface RedisInstanceSpec {
   persistence: boolean;
   maxmemoryPolicy: RedisMaxmemoryPolicy;
   timeoutSeconds: number;
+}
+
+/** What a driver needs to run a spare node: mini-shaped, without the `app` user. */
+export interface RedisSpareSpec {
+  key: string;
+  host: RedisHostConnection;
+  port: number;
+  internalPassword: string;
+  maxmemoryBytes: number;
+  maxclients: number;
 }
 
 /** What `redis:info` shows, read from the primary (and the standby for its lag). */

@@ -1,4 +1,4 @@
-import { RedisHost, RedisInstance } from './redis.models';
+import { RedisHost, RedisInstance, RedisSpare } from './redis.models';
 
 export interface RedisHostRepository {
   /** Registers a host, or updates the one with that name (its id stays). */
@@ -39,9 +39,39 @@ export interface RedisPortRepository {
   release(addonId: string, ports?: number[]): Promise<void>;
 }
 
+export interface RedisSpareRepository {
+  /** Records a spare (`starting`) and holds its port for it; the (host, port) key refuses a port held by anyone else. */
+  create(spare: RedisSpare): Promise<void>;
+  /** Every spare, oldest first. */
+  list(): Promise<RedisSpare[]>;
+  /** Unclaimed spares (`starting` or `ready`) per host id. */
+  countUnclaimed(): Promise<Map<string, { starting: number; ready: number }>>;
+  /**
+   * Claims the host's oldest ready spare for `instance.addonId` and records the instance on it, in
+   * one round trip: the spare is marked `claimed` with the add-on's id, its port passes to the
+   * add-on, and the instance takes the spare's key, port and internal password (`instance`'s own
+   * are ignored). Spares another transaction has locked are skipped, so two claims never take the
+   * same one. Null (and nothing written) when the host has no ready spare.
+   */
+  claim(hostId: string, instance: RedisInstance): Promise<RedisInstance | null>;
+  /** The spare an add-on claimed, while its row is kept (until the add-on's provision has finished). */
+  findClaimedBy(addonId: string): Promise<RedisSpare | null>;
+  /**
+   * Locks an unclaimed spare for the rest of the transaction, skipping it (null) when another
+   * transaction holds it (a claim, or another worker's upkeep) or it is no longer unclaimed.
+   */
+  lockUnclaimed(id: string): Promise<RedisSpare | null>;
+  markReady(id: string, now: Date): Promise<boolean>;
+  /** Marks an unclaimed spare `discarding` (false if it was claimed meanwhile). */
+  markDiscarding(id: string, now: Date): Promise<boolean>;
+  /** Deletes the spare's row and frees the ports it holds (a claimed one's passed to its add-on already). */
+  remove(id: string): Promise<void>;
+}
+
 /** The first-party Redis tables, grouped under `Store.redis`. */
 export interface RedisStore {
   readonly hosts: RedisHostRepository;
   readonly instances: RedisInstanceRepository;
   readonly ports: RedisPortRepository;
+  readonly spares: RedisSpareRepository;
 }

@@ -22,6 +22,7 @@ import { PostgresRestoreEntity } from './postgres-restore.entity';
 import { RedisHostEntity } from './redis-host.entity';
 import { RedisInstanceEntity } from './redis-instance.entity';
 import { RedisPortEntity } from './redis-port.entity';
+import { RedisSpareEntity } from './redis-spare.entity';
 import { RegionEntity } from './region.entity';
 import { TeamEntity, TeamMemberEntity } from './team.entity';
 import { ReleaseEntity } from './release.entity';
@@ -53,6 +54,7 @@ export const ENTITIES = [
   RedisHostEntity,
   RedisInstanceEntity,
   RedisPortEntity,
+  RedisSpareEntity,
   TeamEntity,
   TeamMemberEntity,
   RegionEntity,
@@ -86,6 +88,7 @@ export {
   RedisHostEntity,
   RedisInstanceEntity,
   RedisPortEntity,
+  RedisSpareEntity,
   TeamEntity,
   TeamMemberEntity,
   RegionEntity,

@@ -6,6 +6,7 @@ import { bigintAsNumber } from './column-transformers';
 export class RedisInstanceEntity implements RedisInstance {
   @PrimaryColumn('uuid', { name: 'addon_id' }) addonId!: string;
   @Column('uuid', { name: 'host_id' }) hostId!: string;
+  @Column('text') key!: string;
   @Column('text') state!: RedisInstanceState;
   // pg parses integer[] (unlike bigint[]) into numbers, so no transformer is needed.
   @Column('integer', { name: 'node_ports', array: true }) nodePorts!: number[];

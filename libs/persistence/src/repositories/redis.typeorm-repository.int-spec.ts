@@ -51,6 +51,7 @@ describe('TypeOrmStore.redis', () => {
     return {
       addonId,
       hostId,
+      key: `r_${addonId.replace(/-/g, '')}`,
       state: 'active',
       nodePorts: [16001],
       primaryIndex: 0,

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { RedisDriver, RedisInfo, RedisInstanceSpec } from '@app/domain';
+import { RedisDriver, RedisInfo, RedisInstanceSpec, RedisSpareSpec } from '@app/domain';
 
 /**
  * Connections kept beyond the plan's client limit for Attache itself (supervision, info, the
@@ -146,6 +146,41 @@ function validateFull(spec: RedisInstanceSpec): void {
   }
 }
 
+/** What `configure` (and a spare's claim) sets live on a node. */
+const liveSettings = (spec: RedisInstanceSpec): string[] => [
+  'maxmemory',
+  String(spec.maxmemoryBytes),
+  'maxmemory-policy',
+  spec.maxmemoryPolicy,
+  'maxclients',
+  String(spec.maxclients + INTERNAL_CLIENTS),
+  'timeout',
+  String(spec.timeoutSeconds),
+  'appendonly',
+  spec.persistence ? 'yes' : 'no',
+  'appendfsync',
+  'everysec',
+];
+
+/** No tenant yet: a node whose spec has no password gets no `app` user. */
+const NO_TENANT = '';
+
+/** A spare as a one-node instance without a tenant, for the code that starts and adopts nodes. */
+const asInstance = (spare: RedisSpareSpec): RedisInstanceSpec => ({
+  key: spare.key,
+  host: spare.host,
+  nodePorts: [spare.port],
+  primaryIndex: 0,
+  sentinelPort: null,
+  password: NO_TENANT,
+  internalPassword: spare.internalPassword,
+  maxmemoryBytes: spare.maxmemoryBytes,
+  maxclients: spare.maxclients,
+  persistence: false,
+  maxmemoryPolicy: 'noeviction',
+  timeoutSeconds: 0,
+});
+
 /** A sentinel runs only for a primary with a standby. */
 const hasSentinel = (spec: Pick<RedisInstanceSpec, 'sentinelPort' | 'nodePorts'>): spec is { sentinelPort: number; nodePorts: number[] } =>
   spec.sentinelPort !== null && spec.nodePorts.length >= 2;
@@ -207,28 +242,64 @@ export class LocalRedisDriver extends RedisDriver {
     });
   }
 
+  async ensureSpare(spare: RedisSpareSpec): Promise<void> {
+    const spec = asInstance(spare);
+    validateFull(spec);
+    await this.withLock(spec, async () => {
+      if (await this.adopt(this.nodePaths(spec, spare.port).pidfile, spare.port, this.admin(spec))) return;
+      await this.startNode(spec, spare.port, null);
+      await this.waitForPing(spare.port, this.admin(spec), this.nodePaths(spec, spare.port).log, spec);
+    });
+  }
+
+  async isSpareHealthy(spare: RedisSpareSpec): Promise<boolean> {
+    const spec = asInstance(spare);
+    validateFull(spec);
+    return this.isRunning(this.nodePaths(spec, spare.port).pidfile, spare.port);
+  }
+
+  /**
+   * On the provision's path, so no lock file: the spare is the claiming add-on's alone (the claim
+   * committed; the pool's upkeep touches only unclaimed spares), and every step sets a value, so
+   * running them twice, or after a crash midway, ends the same. The node's ACL file is written as
+   * a fresh node's (with the `app` user) and loaded with ACL LOAD, so the users are exactly a fresh
+   * node's (ACL SETUSER would differ in flags), after the plan's limits are set and saved to its
+   * config file. One round trip.
+   */
+  async claimSpare(spec: RedisInstanceSpec): Promise<void> {
+    validateFull(spec);
+    if (spec.nodePorts.length !== 1 || spec.sentinelPort !== null || spec.persistence) throw new Error(`Redis ${spec.key}: only a mini can take a spare`);
+    await this.refuseDestroyed(spec);
+    const port = spec.nodePorts[0];
+    const paths = this.nodePaths(spec, port);
+    let replies: [Error | null, unknown][] | null;
+    try {
+      await this.writePrivate(paths.acl, this.aclFile(spec));
+      replies = await this.withClient(port, this.admin(spec), (client) =>
+        client
+          .pipeline()
+          .call('CONFIG', 'SET', ...liveSettings(spec))
+          .call('CONFIG', 'REWRITE')
+          // Last: Redis 7.0 answers it, then closes every connection of the users it reloaded, this one too.
+          .call('ACL', 'LOAD')
+          .exec(),
+      );
+    } catch (error) {
+      // A spare that died (the host rebooted, say) is started as the instance, files and all.
+      if (!(await this.isRunning(this.nodePaths(spec, port).pidfile, port))) return this.ensure(spec);
+      throw new Error(`Redis ${spec.key}: spare on port ${port} did not take its tenant: ${scrub(message(error), this.secrets(spec))}`);
+    }
+    const failed = (replies ?? []).find(([error]) => error !== null);
+    if (failed) throw new Error(`Redis ${spec.key}: spare on port ${port} refused its setup: ${scrub(message(failed[0]), this.secrets(spec))}`);
+  }
+
   async configure(spec: RedisInstanceSpec): Promise<void> {
     validateFull(spec);
     await this.withLock(spec, async () => {
       for (const port of spec.nodePorts) {
         if (!(await this.isRunning(this.nodePaths(spec, port).pidfile, port))) continue;
         await this.withClient(port, this.admin(spec), async (client) => {
-          await client.call(
-            'CONFIG',
-            'SET',
-            'maxmemory',
-            String(spec.maxmemoryBytes),
-            'maxmemory-policy',
-            spec.maxmemoryPolicy,
-            'maxclients',
-            String(spec.maxclients + INTERNAL_CLIENTS),
-            'timeout',
-            String(spec.timeoutSeconds),
-            'appendonly',
-            spec.persistence ? 'yes' : 'no',
-            'appendfsync',
-            'everysec',
-          );
+          await client.call('CONFIG', 'SET', ...liveSettings(spec));
           // So that a restart of this process by hand keeps the values (ensure rewrites the file anyway).
           await client.call('CONFIG', 'REWRITE');
         });
@@ -466,7 +537,7 @@ export class LocalRedisDriver extends RedisDriver {
   private aclFile(spec: RedisInstanceSpec): string {
     return [
       'user default off',
-      `user app on #${sha256(spec.password)} ${APP_RULES}`,
+      ...(spec.password === NO_TENANT ? [] : [`user app on #${sha256(spec.password)} ${APP_RULES}`]),
       `user admin on #${sha256(secretFor(spec, 'admin'))} ${ADMIN_RULES}`,
       `user replication on #${sha256(secretFor(spec, 'replication'))} ${REPLICATION_RULES}`,
       `user sentinel on #${sha256(secretFor(spec, 'sentinel'))} ${SENTINEL_RULES}`,

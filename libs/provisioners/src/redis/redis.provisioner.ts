@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock, SecretBox, randomToken } from '@app/common';
 import {
   Addon,
@@ -14,9 +14,13 @@ import {
   RedisDriver,
   RedisHost,
   RedisInstance,
+  RedisSpareOptions,
+  RedisSpareRefills,
   Store,
+  freeRedisPorts,
   isRedisPlan,
   redisConfig,
+  redisInstanceKey,
   redisPlanShape,
   redisSpec,
 } from '@app/domain';
@@ -24,18 +28,33 @@ import {
 /** Nodes and sentinel ports an instance of this shape needs. */
 const portsNeeded = (highAvailability: boolean) => (highAvailability ? 3 : 1);
 
+/** Where a provision's instance came from. */
+interface Placement {
+  instance: RedisInstance;
+  host: RedisHost;
+  /** It runs on a spare this add-on claimed, whose setup may not be done yet. */
+  onSpare: boolean;
+}
+
 /**
  * Redis: its own redis-server per add-on (with a standby and a sentinel on premium plans) on
  * the least loaded registered host. The instance, its ports and passwords are recorded before
  * any process starts, so a retry starts the same instance and deprovision knows what to stop.
+ * A mini takes a spare node of the host when one is ready (`RedisSpares`): the claim is recorded
+ * with the instance, then the node gets the tenant's user and the plan's limits.
  */
 @Injectable()
 export class RedisProvisioner extends Provisioner {
+  private readonly logger = new Logger(RedisProvisioner.name);
+
   constructor(
     private readonly store: Store,
     private readonly driver: RedisDriver,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly spareOptions: RedisSpareOptions,
+    // Only the worker queues refills; elsewhere supervision refills alone.
+    @Optional() private readonly refills?: RedisSpareRefills,
   ) {
     super();
   }
@@ -43,9 +62,36 @@ export class RedisProvisioner extends Provisioner {
   async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
     const { addon, plan } = request;
     if (!isRedisPlan(plan.name)) throw new ProviderRefusedError(`redis:${plan.name} is not available.`);
-    const { instance, host } = await this.place(addon, plan);
-    await this.driver.ensure(redisSpec(instance, host, this.box));
-    return { kind: 'provisioned', providerId: null, config: redisConfig(instance, host, this.box), message: null };
+    const placement = await this.place(addon, plan);
+    const instance = placement.onSpare ? await this.setUpSpare(placement) : placement.instance;
+    if (!placement.onSpare) await this.driver.ensure(redisSpec(instance, placement.host, this.box));
+    return { kind: 'provisioned', providerId: null, config: redisConfig(instance, placement.host, this.box), message: null };
+  }
+
+  /**
+   * The claimed spare becomes the add-on's node (idempotent, so a retry after a crash simply runs
+   * it again). A spare that cannot be set up is destroyed and the instance starts fresh under a key
+   * of its own, on the port it holds already. Either way the pool is refilled by a job.
+   */
+  private async setUpSpare({ instance, host }: Placement): Promise<RedisInstance> {
+    this.refills?.request();
+    try {
+      await this.driver.claimSpare(redisSpec(instance, host, this.box));
+      return instance;
+    } catch (error) {
+      this.logger.warn({ addonId: instance.addonId, err: (error as Error).message }, 'claimed Redis spare could not be set up; starting a fresh node');
+    }
+    // Destroyed before the record moves on: a crash in between leaves the claim, and the retry comes back here.
+    await this.driver.destroy({ key: instance.key, host: redisSpec(instance, host, this.box).host, nodePorts: instance.nodePorts, sentinelPort: null });
+    const fresh = await this.store.transaction(async (tx) => {
+      const patch = { key: redisInstanceKey(instance.addonId), updatedAt: this.clock.now() };
+      await tx.redis.instances.update(instance.addonId, patch);
+      const spare = await tx.redis.spares.findClaimedBy(instance.addonId);
+      if (spare) await tx.redis.spares.remove(spare.id);
+      return { ...instance, ...patch };
+    });
+    await this.driver.ensure(redisSpec(fresh, host, this.box));
+    return fresh;
   }
 
   async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
@@ -63,7 +109,8 @@ export class RedisProvisioner extends Provisioner {
       let sentinelPort = current.sentinelPort;
       if (shape.highAvailability && current.nodePorts.length === 1) {
         // Mini to premium: the data stays on the running node, which gains a standby and a sentinel.
-        const [replica, sentinel] = await this.allocatePorts(tx, host, addon.id, 2);
+        await tx.redis.hosts.lock(host.id);
+        const [replica, sentinel] = await this.holdPorts(tx, host, addon.id, 2);
         nodePorts = [primaryPort, replica];
         sentinelPort = sentinel;
       } else if (!shape.highAvailability && current.nodePorts.length > 1) {
@@ -140,30 +187,39 @@ export class RedisProvisioner extends Provisioner {
         const now = this.clock.now();
         await tx.redis.instances.update(addon.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null, updatedAt: now });
         await tx.redis.ports.release(addon.id);
+        // A spare the add-on claimed (a provision that failed after the claim) went with the instance.
+        const spare = await tx.redis.spares.findClaimedBy(addon.id);
+        if (spare) await tx.redis.spares.remove(spare.id);
       });
     }
     return { kind: 'deprovisioned' };
   }
 
-  /** The add-on's instance and host: found (a retry) or placed now, with its ports held. */
-  private place(addon: Addon, plan: Plan): Promise<{ instance: RedisInstance; host: RedisHost }> {
+  /**
+   * The add-on's instance and host: found (a retry), or placed now on the least loaded host. A mini
+   * claims one of the host's ready spares if it can (one round trip); otherwise, and for premium,
+   * new ports are held for a fresh start. The host stays locked from the count to the commit, so
+   * concurrent placements count each other and never pick the same port.
+   */
+  private place(addon: Addon, plan: Plan): Promise<Placement> {
     return this.store.transaction(async (tx) => {
       const [existing, leastLoaded] = await Promise.all([tx.redis.instances.findByAddon(addon.id), tx.redis.hosts.lockLeastLoaded()]);
       if (existing) {
         if (existing.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s instance was already destroyed.`);
-        return { instance: existing, host: (await tx.redis.hosts.findById(existing.hostId))! };
+        const [host, spare] = await Promise.all([tx.redis.hosts.findById(existing.hostId), tx.redis.spares.findClaimedBy(addon.id)]);
+        return { instance: existing, host: host!, onSpare: spare !== null && spare.key === existing.key };
       }
       if (!leastLoaded) throw new ProviderUnavailableError('No Redis host has room for another instance.');
       const shape = redisPlanShape(plan);
-      const ports = await this.allocatePorts(tx, leastLoaded, addon.id, portsNeeded(shape.highAvailability));
       const now = this.clock.now();
       const instance: RedisInstance = {
         addonId: addon.id,
         hostId: leastLoaded.id,
+        key: redisInstanceKey(addon.id),
         state: 'active',
-        nodePorts: shape.highAvailability ? ports.slice(0, 2) : ports.slice(0, 1),
+        nodePorts: [],
         primaryIndex: 0,
-        sentinelPort: shape.highAvailability ? ports[2] : null,
+        sentinelPort: null,
         passwordSealed: this.box.seal(randomToken(40)),
         pendingPasswordSealed: null,
         pendingSince: null,
@@ -179,21 +235,25 @@ export class RedisProvisioner extends Provisioner {
         updatedAt: now,
         destroyedAt: null,
       };
-      await tx.redis.instances.create(instance);
-      return { instance, host: leastLoaded };
+      // Spares are mini-shaped: premium plans start their nodes fresh.
+      if (!shape.highAvailability && !shape.persistence && this.spareOptions.sparesPerHost > 0) {
+        const claimed = await tx.redis.spares.claim(leastLoaded.id, instance);
+        if (claimed) return { instance: claimed, host: leastLoaded, onSpare: true };
+      }
+      const ports = await this.holdPorts(tx, leastLoaded, addon.id, portsNeeded(shape.highAvailability));
+      const placed = {
+        ...instance,
+        nodePorts: shape.highAvailability ? ports.slice(0, 2) : ports.slice(0, 1),
+        sentinelPort: shape.highAvailability ? ports[2] : null,
+      };
+      await tx.redis.instances.create(placed);
+      return { instance: placed, host: leastLoaded, onSpare: false };
     });
   }
 
-  /** The lowest free ports of the host's range: held by no instance and bound by no process. */
-  private async allocatePorts(tx: Store, host: RedisHost, addonId: string, count: number): Promise<number[]> {
-    await tx.redis.hosts.lock(host.id);
-    const taken = await tx.redis.ports.taken(host.id);
-    const chosen: number[] = [];
-    const spec = { id: host.id, name: host.name, address: host.address, dataDir: host.dataDir };
-    for (let port = host.portMin; port <= host.portMax && chosen.length < count; port++) {
-      if (!taken.has(port) && (await this.driver.isPortFree(spec, port))) chosen.push(port);
-    }
-    if (chosen.length < count) throw new ProviderUnavailableError(`Redis host ${host.name} has no free ports left.`);
+  /** The lowest free ports of the host, held for the add-on; the caller has locked the host. */
+  private async holdPorts(tx: Store, host: RedisHost, addonId: string, count: number): Promise<number[]> {
+    const chosen = await freeRedisPorts(tx, this.driver, host, count);
     await tx.redis.ports.hold(host.id, addonId, chosen);
     return chosen;
   }

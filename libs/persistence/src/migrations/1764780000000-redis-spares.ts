@@ -1,0 +1,51 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Spare Redis nodes: mini-shaped servers started ahead on each host, which a mini placement
+ * claims. An instance's key (its directory) is now stored, since one that runs on a claimed spare
+ * keeps the spare's; ports are held by an add-on or by a spare.
+ */
+export class RedisSpares1764780000000 implements MigrationInterface {
+  name = 'RedisSpares1764780000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      ALTER TABLE redis_instances ADD COLUMN key text;
+      UPDATE redis_instances SET key = 'r_' || replace(addon_id::text, '-', '');
+      ALTER TABLE redis_instances ALTER COLUMN key SET NOT NULL;
+      CREATE UNIQUE INDEX redis_instances_host_key_idx ON redis_instances (host_id, key);
+
+      CREATE TABLE redis_spares (
+        id uuid PRIMARY KEY,
+        host_id uuid NOT NULL REFERENCES redis_hosts(id),
+        key text NOT NULL,
+        port integer NOT NULL CHECK (port BETWEEN 1024 AND 65535),
+        internal_password_sealed text NOT NULL,
+        state text NOT NULL CHECK (state IN ('starting', 'ready', 'claimed', 'discarding')),
+        addon_id uuid UNIQUE REFERENCES addons(id),
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        UNIQUE (host_id, key),
+        CHECK ((state = 'claimed') = (addon_id IS NOT NULL))
+      );
+      CREATE INDEX redis_spares_ready_idx ON redis_spares (host_id, created_at, id) WHERE state = 'ready';
+
+      ALTER TABLE redis_ports ALTER COLUMN addon_id DROP NOT NULL;
+      ALTER TABLE redis_ports ADD COLUMN spare_id uuid REFERENCES redis_spares(id);
+      ALTER TABLE redis_ports ADD CONSTRAINT redis_ports_holder_check CHECK ((addon_id IS NULL) <> (spare_id IS NULL));
+      CREATE INDEX redis_ports_spare_idx ON redis_ports (spare_id) WHERE spare_id IS NOT NULL;
+    `);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      DELETE FROM redis_ports WHERE spare_id IS NOT NULL;
+      ALTER TABLE redis_ports DROP CONSTRAINT redis_ports_holder_check;
+      ALTER TABLE redis_ports DROP COLUMN spare_id;
+      ALTER TABLE redis_ports ALTER COLUMN addon_id SET NOT NULL;
+      DROP TABLE redis_spares;
+      DROP INDEX redis_instances_host_key_idx;
+      ALTER TABLE redis_instances DROP COLUMN key;
+    `);
+  }
+}

@@ -1,0 +1,119 @@
+import { EntityManager } from 'typeorm';
+import { RedisInstance, RedisSpare, RedisSpareRepository } from '@app/domain';
+import { RedisInstanceEntity, RedisSpareEntity } from '../entities';
+import { isUuid } from './query-helpers';
+import { insertRow, query, selectList } from './sql';
+
+/** What an instance that claims a spare takes from it, by column. */
+const FROM_SPARE: Record<string, string> = {
+  host_id: 's.host_id',
+  key: 's.key',
+  node_ports: 'ARRAY[s.port]',
+  internal_password_sealed: 's.internal_password_sealed',
+};
+
+const claimTexts = new Map<string, string>();
+
+export class TypeOrmRedisSpares implements RedisSpareRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  async create(spare: RedisSpare): Promise<void> {
+    const insert = insertRow(this.m, RedisSpareEntity, spare);
+    // One statement: the port's insert fails it if anyone holds the port.
+    await query(this.m, `WITH s AS (${insert.text} RETURNING id, host_id, port) INSERT INTO redis_ports (host_id, port, spare_id) SELECT host_id, port, id FROM s`, insert.values);
+  }
+
+  list(): Promise<RedisSpare[]> {
+    return query<RedisSpare[]>(this.m, `SELECT ${selectList(this.m, RedisSpareEntity, 's')} FROM redis_spares s ORDER BY s.created_at, s.id`, []);
+  }
+
+  async countUnclaimed(): Promise<Map<string, { starting: number; ready: number }>> {
+    const rows = await query<{ hostId: string; starting: number; ready: number }[]>(
+      this.m,
+      `SELECT host_id AS "hostId", count(*) FILTER (WHERE state = 'starting')::int AS starting, count(*) FILTER (WHERE state = 'ready')::int AS ready
+         FROM redis_spares WHERE state IN ('starting', 'ready') GROUP BY host_id`,
+      [],
+    );
+    return new Map(rows.map((r) => [r.hostId, { starting: r.starting, ready: r.ready }]));
+  }
+
+  async claim(hostId: string, instance: RedisInstance): Promise<RedisInstance | null> {
+    if (!isUuid(hostId)) return null;
+    const { text, values } = this.claimStatement(hostId, instance);
+    // The claim and the instance's insert go in one round trip: the insert, a later statement of the
+    // same transaction, sees the claim and copies the spare's key, port and internal password.
+    const [, inserted] = await Promise.all([
+      query(
+        this.m,
+        `WITH s AS (SELECT id FROM redis_spares WHERE host_id = $1 AND state = 'ready' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+              c AS (UPDATE redis_spares sp SET state = 'claimed', addon_id = $2, updated_at = $3 FROM s WHERE sp.id = s.id RETURNING sp.id)
+         UPDATE redis_ports p SET addon_id = $2, spare_id = NULL FROM c WHERE p.spare_id = c.id`,
+        [hostId, instance.addonId, instance.updatedAt],
+      ),
+      query<{ key: string; port: number; internalPasswordSealed: string; hostId: string }[]>(this.m, text, values),
+    ]);
+    const [row] = inserted;
+    if (!row) return null;
+    return { ...instance, hostId: row.hostId, key: row.key, nodePorts: [row.port], internalPasswordSealed: row.internalPasswordSealed };
+  }
+
+  /** INSERT … SELECT of the instance, every column from `instance` but those the spare gives. */
+  private claimStatement(hostId: string, instance: RedisInstance): { text: string; values: unknown[] } {
+    const columns = this.m.connection.getMetadata(RedisInstanceEntity).columns;
+    const values: unknown[] = [instance.addonId, hostId];
+    let text = claimTexts.get('claim');
+    const expressions: string[] = [];
+    for (const column of columns) {
+      if (FROM_SPARE[column.databaseName]) {
+        expressions.push(FROM_SPARE[column.databaseName]);
+        continue;
+      }
+      values.push((instance as unknown as Record<string, unknown>)[column.propertyName] ?? null);
+      const type = `${String(column.type)}${column.isArray ? '[]' : ''}`;
+      expressions.push(`$${values.length}::${type}`);
+    }
+    if (text === undefined) {
+      text = `INSERT INTO redis_instances (${columns.map((c) => c.databaseName).join(', ')})
+               SELECT ${expressions.join(', ')} FROM redis_spares s WHERE s.addon_id = $1 AND s.host_id = $2 AND s.state = 'claimed'
+               RETURNING key, node_ports[1] AS port, internal_password_sealed AS "internalPasswordSealed", host_id AS "hostId"`;
+      claimTexts.set('claim', text);
+    }
+    return { text, values };
+  }
+
+  async findClaimedBy(addonId: string): Promise<RedisSpare | null> {
+    if (!isUuid(addonId)) return null;
+    const [row] = await query<RedisSpare[]>(this.m, `SELECT ${selectList(this.m, RedisSpareEntity, 's')} FROM redis_spares s WHERE s.addon_id = $1`, [addonId]);
+    return row ?? null;
+  }
+
+  async lockUnclaimed(id: string): Promise<RedisSpare | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await query<RedisSpare[]>(
+      this.m,
+      `SELECT ${selectList(this.m, RedisSpareEntity, 's')} FROM redis_spares s WHERE s.id = $1 AND s.state IN ('starting', 'ready') FOR UPDATE SKIP LOCKED`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  async markReady(id: string, now: Date): Promise<boolean> {
+    const rows = await query<unknown[]>(this.m, `UPDATE redis_spares SET state = 'ready', updated_at = $2 WHERE id = $1 AND state = 'starting' RETURNING id`, [id, now]);
+    return rows.length > 0;
+  }
+
+  async markDiscarding(id: string, now: Date): Promise<boolean> {
+    const rows = await query<unknown[]>(
+      this.m,
+      `UPDATE redis_spares SET state = 'discarding', updated_at = $2 WHERE id = $1 AND state IN ('starting', 'ready') RETURNING id`,
+      [id, now],
+    );
+    return rows.length > 0;
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!isUuid(id)) return;
+    // One statement (the foreign key is checked at its end), so it is whole outside a transaction too.
+    await query(this.m, `WITH p AS (DELETE FROM redis_ports WHERE spare_id = $1) DELETE FROM redis_spares WHERE id = $1`, [id]);
+  }
+}
