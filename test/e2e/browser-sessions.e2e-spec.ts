@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import request from 'supertest';
 import { SIGN_IN_FAILED } from '@app/domain';
 import { AttacheHarness } from '../support/attache-harness';
 import { inputValue, openSignInForm, postSignIn, setCookie, setPassword, signIn } from '../support/browser-sign-in';
@@ -224,5 +225,40 @@ describe('browser sessions and add-on landing pages', () => {
     expect(landing.text).not.toContain(decodeURIComponent(databaseUrl.password));
     expect(landing.text).not.toContain(vars.DATABASE_URL);
     expect(landing.text).not.toContain('<form id="sso"');
+  });
+});
+
+/** Behind https (a proxy terminating TLS), the cookies are Secure and __Host- prefixed; the Origin must be the https one. */
+describe('browser sessions behind an https public URL', () => {
+  const PUBLIC_URL = 'https://attache.example.test';
+  let attache: AttacheHarness;
+
+  beforeAll(async () => {
+    attache = await AttacheHarness.start({ worker: false, env: { ATTACHE_PUBLIC_URL: PUBLIC_URL } });
+  });
+
+  afterAll(async () => {
+    await attache?.stop();
+  });
+
+  it('sets Secure __Host- cookies and accepts forms from the public origin only', async () => {
+    const direct = () => request(`http://127.0.0.1:${attache.config.http.port}`);
+    const account = await attache.createAccount('https-owner');
+    const form = await direct().get('/login');
+    const formCookie = setCookie(form, '__Host-attache_sign_in')!;
+    expect(formCookie.header).toMatch(/; Path=\/;.*HttpOnly.*Secure.*SameSite=Lax/);
+    const fields = { _csrf: inputValue(form.text, '_csrf')!, api_key: account.apiKey };
+    const signIn = (origin: string) => direct().post('/login').set('Cookie', formCookie.pair).set('Origin', origin).type('form').send(fields);
+
+    expect((await signIn('http://attache.example.test')).status).toBe(403);
+    const signedIn = await signIn(PUBLIC_URL);
+    expect(signedIn.status).toBe(303);
+    const session = setCookie(signedIn, '__Host-attache_session')!;
+    expect(session.header).toMatch(/HttpOnly/);
+    expect(session.header).toMatch(/Secure/);
+    expect(session.header).not.toMatch(/Domain=/);
+    expect((await direct().get('/').set('Cookie', session.pair)).text).toContain(account.email);
+    // The unprefixed name means nothing here.
+    expect((await direct().get('/').set('Cookie', session.pair.replace('__Host-', ''))).status).toBe(303);
   });
 });
