@@ -39,12 +39,22 @@ export class AddonConfigProjector {
 
   /**
    * Projects `config` onto every attachment of the add-on (namespaced attachments get their
-   * namespace's config from `addon`); returns the apps that got a release.
+   * namespace's config from `addon`); returns the apps that got a release. `locked` is what
+   * `tx.attachments.lockAppsForAddon` answered, for a caller that sent it together with its own
+   * statements; otherwise it is read here.
    */
-  async projectAll(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, description: string, at: Date): Promise<string[]> {
+  async projectAll(
+    tx: Store,
+    addon: Addon,
+    service: AddonService,
+    config: Record<string, string>,
+    description: string,
+    at: Date,
+    locked?: { attachment: Attachment; vars: ConfigVar[] }[],
+  ): Promise<string[]> {
     // An app may attach the add-on more than once (aliases, credentials): one release each app.
     const byApp = new Map<string, ConfigChange>();
-    for (const { attachment, vars } of await tx.attachments.lockAppsForAddon(addon.id)) {
+    for (const { attachment, vars } of locked ?? (await tx.attachments.lockAppsForAddon(addon.id))) {
       const change = this.changeFor(attachment, service, this.configFor(addon, attachment, config), vars);
       if (!change) continue;
       const merged = byApp.get(change.appId);

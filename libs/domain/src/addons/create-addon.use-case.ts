@@ -35,8 +35,12 @@ export class CreateAddonUseCase {
   ) {}
 
   async execute(accountId: string, appIdOrName: string, input: CreateAddonInput): Promise<AddonView> {
-    const app = await this.apps.member(accountId, appIdOrName);
-    const { service, plan } = await this.catalog.resolveInstallablePlan(accountId, input.plan);
+    // Two independent reads, sent at once; a refusal of the app still comes before one of the plan.
+    const [member, installable] = await Promise.allSettled([this.apps.member(accountId, appIdOrName), this.catalog.resolveInstallablePlan(accountId, input.plan)]);
+    if (member.status === 'rejected') throw member.reason;
+    if (installable.status === 'rejected') throw installable.reason;
+    const app = member.value;
+    const { service, plan } = installable.value;
     if (input.name) assertValidAddonName(input.name);
     const options = normalizeOptions(input.options ?? {});
     const region = (await this.store.regions.list()).find((r) => r.id === app.regionId)!;
@@ -50,9 +54,11 @@ export class CreateAddonUseCase {
           throw new InvalidInputError(`${service.slug} is already installed on ${app.name} and does not support multiple installations per app.`);
         }
       }
-      const choice = await this.aliases.choose(tx, app, service, input.attachmentName, input.confirm, {});
+      // The insert is sent right behind the app's lock and alias read (one round trip for both);
+      // it does not depend on the alias, and an alias refused rolls it back with the rest.
+      const choosing = this.aliases.choose(tx, app, service, input.attachmentName, input.confirm, {});
       const now = this.clock.now();
-      const created = await this.insertWithFreeName(tx, service.slug, input.name, {
+      const inserting = this.insertWithFreeName(tx, service.slug, input.name, {
         id: newId(),
         serviceId: service.id,
         planId: plan.id,
@@ -78,6 +84,10 @@ export class CreateAddonUseCase {
         deprovisionRequestedAt: null,
         deprovisionedAt: null,
       });
+      const [chosen, inserted] = await Promise.allSettled([choosing, inserting]);
+      if (chosen.status === 'rejected') throw chosen.reason;
+      if (inserted.status === 'rejected') throw inserted.reason;
+      const [choice, created] = [chosen.value, inserted.value];
       await tx.events.append({
         type: 'addon.provision_requested',
         addonId: created.id,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, hashSecret, newId, randomToken } from '@app/common';
-import { Addon, AddonService } from '../shared/models';
+import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
 import { JobDispatcher, ProviderRefusedError, ProvisionerRegistry } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AddonConfigProjector } from './addon-config.projector';
@@ -66,7 +66,7 @@ export class ProvisionLifecycle {
         return 'done';
       }
     }
-    const result = await this.store.transaction(async (tx): Promise<StepResult | 'cleanup'> => {
+    let result = await this.store.transaction(async (tx): Promise<StepResult | 'cleanup' | 'moved'> => {
       const now = this.clock.now();
       if (outcome.kind === 'pending') {
         const waiting = await tx.addons.updateIfInState(addonId, 'provisioning', {
@@ -78,11 +78,19 @@ export class ProvisionLifecycle {
         return waiting ? 'waiting' : this.markForCleanup(tx, addonId, now, outcome);
       }
       const patch = this.provisionedPatch(outcome.config, outcome.providerId, outcome.message, now);
-      const provisioned = await tx.addons.updateIfInState(addonId, 'provisioning', patch);
-      if (!provisioned) return this.markForCleanup(tx, addonId, now, outcome);
-      await this.projectProvisioned(tx, provisioned, service, outcome.config, now);
+      // Sent together (one round trip): the add-on's row is updated, and so locked, before its
+      // apps are locked, in the order the statements reach PostgreSQL.
+      const [provisioned, attached] = await Promise.all([
+        tx.addons.updateIfInState(addonId, 'provisioning', patch),
+        tx.attachments.lockAppsForAddon(addonId),
+      ]);
+      // The apps are locked but not the add-on, which left `provisioning` meanwhile: committing
+      // writes nothing, and the cleanup locks the add-on first in a transaction of its own.
+      if (!provisioned) return 'moved';
+      await this.projectProvisioned(tx, provisioned, service, outcome.config, now, attached);
       return 'done';
     });
+    if (result === 'moved') result = await this.store.transaction((tx) => this.markForCleanup(tx, addonId, this.clock.now(), outcome));
     if (result !== 'cleanup') return result;
     await this.jobs.deprovision(addonId);
     return 'skipped';
@@ -265,9 +273,19 @@ export class ProvisionLifecycle {
     };
   }
 
-  /** The config onto every attached app (a release each) and the event, for an add-on just provisioned. */
-  private async projectProvisioned(tx: Store, addon: Addon, service: AddonService, config: Record<string, string>, now: Date): Promise<void> {
-    await this.projector.projectAll(tx, addon, service, config, `Add ${addon.name} add-on`, now);
+  /**
+   * The config onto every attached app (a release each) and the event, for an add-on just
+   * provisioned; `locked`: its attachments and their apps, if the caller locked them already.
+   */
+  private async projectProvisioned(
+    tx: Store,
+    addon: Addon,
+    service: AddonService,
+    config: Record<string, string>,
+    now: Date,
+    locked?: { attachment: Attachment; vars: ConfigVar[] }[],
+  ): Promise<void> {
+    await this.projector.projectAll(tx, addon, service, config, `Add ${addon.name} add-on`, now, locked);
     await tx.events.append({ type: 'addon.provisioned', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { provider_id: addon.providerId } });
   }
 

@@ -16,8 +16,25 @@ export interface PostgresBackendRepository {
   lockLeastLoaded(): Promise<PostgresBackend | null>;
 }
 
+/** What `PostgresDatabaseRepository.place` found or did. */
+export type TenantPlacement =
+  /** Recorded now, with its owner credential, on this backend. */
+  | { kind: 'placed'; backend: PostgresBackend }
+  /** The add-on had its database already (a retry): as recorded, with the owner credential's sealed password if it is active. */
+  | { kind: 'existing'; state: PostgresDatabase['state']; backend: PostgresBackend | null; ownerPasswordSealed: string | null }
+  /** No active backend has room for another database. */
+  | { kind: 'full' };
+
 export interface PostgresDatabaseRepository {
   create(database: PostgresDatabase): Promise<void>;
+  /**
+   * Records the add-on's database and its owner credential on the active backend with the lowest
+   * share of its capacity in use (ties: fewer databases, then name), unless the add-on has a
+   * database already. The backends are locked before the databases are counted, so concurrent
+   * placements take turns and count each other. One transaction of its own (joining the caller's
+   * inside one), committed when this returns: the records are durable before the cluster changes.
+   */
+  place(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<TenantPlacement>;
   findByAddon(addonId: string): Promise<PostgresDatabase | null>;
   update(addonId: string, patch: Partial<PostgresDatabase>): Promise<void>;
   listActive(): Promise<PostgresDatabase[]>;

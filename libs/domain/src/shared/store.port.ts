@@ -98,9 +98,10 @@ export interface ReleaseRepository {
   append(appId: string, description: string, at: Date): Promise<Release>;
   /**
    * Sets and removes the app's config vars (`set` and `unset` name different vars) and appends
-   * the release that records it, in one write. Call with the app locked.
+   * the release that records it, in one write. Call with the app locked. Inside a transaction the
+   * write may be answered only at its commit (which then fails if the write did).
    */
-  appendWithConfigChange(change: ConfigChange, description: string, at: Date): Promise<Release>;
+  appendWithConfigChange(change: ConfigChange, description: string, at: Date): Promise<void>;
   list(appId: string, range: RangeSpec): Promise<Page<Release>>;
   findByIdOrVersion(appId: string, idOrVersion: string): Promise<Release | null>;
 }
@@ -153,6 +154,7 @@ export interface AddonRepository {
 }
 
 export interface AttachmentRepository {
+  /** Inside a transaction the insert may be answered only at its commit (which then fails if the insert did). */
   create(attachment: Attachment): Promise<Attachment>;
   findById(id: string): Promise<Attachment | null>;
   findByAppAndName(appId: string, name: string): Promise<Attachment | null>;

@@ -4,13 +4,19 @@ import { Attachment, AttachmentRepository, ConfigVar } from '@app/domain';
 import { AppEntity, AttachmentEntity } from '../entities';
 import { paginate } from './paginate';
 import { appMemberSql, byNameOrId, isUuid, storable } from './query-helpers';
+import { UnansweredWrites } from './pipelined-transaction';
 import { insertRow, query, selectList } from './sql';
 
 export class TypeOrmAttachments implements AttachmentRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(
+    private readonly m: EntityManager,
+    private readonly writes?: UnansweredWrites,
+  ) {}
   async create(attachment: Attachment): Promise<Attachment> {
     const insert = insertRow(this.m, AttachmentEntity, attachment);
-    await query(this.m, insert.text, insert.values);
+    // The caller has the row already: in a transaction the commit waits for the insert instead of the caller.
+    if (this.writes) this.writes.send(insert);
+    else await query(this.m, insert.text, insert.values);
     return attachment;
   }
   findById(id: string) {

@@ -223,6 +223,117 @@ describe('TypeOrmStore.postgres', () => {
       const counts = await store.postgres.backends.countActiveDatabases();
       expect([counts.get(a.id), counts.get(b.id)]).toEqual([1, 1]);
     });
+
+    /** What `place` is given for an add-on: its database (the backend left to placement) and owner credential. */
+    const tenantOf = (addonId: string) => {
+      const { backendId: _, ...database } = newDatabase(addonId, newId());
+      return { database, owner: credentialOf(addonId, 'default', { passwordSealed: `sealed-${newId()}` }) };
+    };
+    const placeTenant = (tenant: ReturnType<typeof tenantOf>) => store.postgres.databases.place(tenant.database, tenant.owner);
+
+    it('places a tenant on the least loaded backend and records its database and owner credential', async () => {
+      const fuller = await newBackend(unique('place-fuller'), 4);
+      const emptier = await newBackend(unique('place-emptier'), 4);
+      await place(fuller, 2);
+      await place(emptier, 1);
+      const addon = await newAddon();
+      const tenant = tenantOf(addon.id);
+      expect(await placeTenant(tenant)).toEqual({ kind: 'placed', backend: emptier });
+      expect(await store.postgres.databases.findByAddon(addon.id)).toEqual({ ...tenant.database, backendId: emptier.id });
+      expect(await store.postgres.credentials.findActive(addon.id, 'default')).toEqual(tenant.owner);
+      expect((await store.postgres.backends.countActiveDatabases()).get(emptier.id)).toBe(2);
+    });
+
+    it('finds the tenant a first placement recorded, writing nothing, wherever the load is now', async () => {
+      const first = await newBackend(unique('again-a'), 4);
+      const addon = await newAddon();
+      const tenant = tenantOf(addon.id);
+      expect(await placeTenant(tenant)).toEqual({ kind: 'placed', backend: first });
+      const second = await newBackend(unique('again-b'), 100);
+      await place(first, 2);
+      // A retry generates a new password and credential id: the recorded ones win.
+      const retry = tenantOf(addon.id);
+      expect(await placeTenant(retry)).toEqual({ kind: 'existing', state: 'active', backend: first, ownerPasswordSealed: tenant.owner.passwordSealed });
+      expect(await store.postgres.credentials.listAll(addon.id)).toEqual([tenant.owner]);
+      const counts = await store.postgres.backends.countActiveDatabases();
+      expect([counts.get(first.id), counts.has(second.id)]).toEqual([3, false]);
+    });
+
+    it('reports a dropped database, or one without an active owner credential, as it is', async () => {
+      const backend = await newBackend(unique('dropped'), 4);
+      const addon = await newAddon();
+      const tenant = tenantOf(addon.id);
+      await placeTenant(tenant);
+      await store.postgres.credentials.update(tenant.owner.id, { state: 'destroyed', destroyedAt: new Date() });
+      expect(await placeTenant(tenantOf(addon.id))).toEqual({ kind: 'existing', state: 'active', backend, ownerPasswordSealed: null });
+      await store.postgres.databases.update(addon.id, { state: 'dropped', droppedAt: new Date() });
+      expect(await placeTenant(tenantOf(addon.id))).toEqual({ kind: 'existing', state: 'dropped', backend, ownerPasswordSealed: null });
+    });
+
+    it('places nothing when every active backend is full, or none is active', async () => {
+      const addon = await newAddon();
+      expect(await placeTenant(tenantOf(addon.id))).toEqual({ kind: 'full' });
+      const full = await newBackend(unique('place-full'), 1);
+      await place(full, 1);
+      await newBackend(unique('place-draining'), 10, 'draining');
+      expect(await placeTenant(tenantOf(addon.id))).toEqual({ kind: 'full' });
+      expect(await store.postgres.databases.findByAddon(addon.id)).toBeNull();
+      expect(await store.postgres.credentials.listAll(addon.id)).toEqual([]);
+    });
+
+    it('writes nothing when a record cannot be written', async () => {
+      await newBackend(unique('place-fails'), 4);
+      const addon = await newAddon();
+      const tenant = tenantOf(addon.id);
+      // The credential's id is taken: its insert fails after the database's.
+      const taken = credentialOf((await newAddon()).id, 'default');
+      await store.postgres.credentials.create(taken);
+      await expect(store.postgres.databases.place(tenant.database, { ...tenant.owner, id: taken.id })).rejects.toThrow(/duplicate key/);
+      expect(await store.postgres.databases.findByAddon(addon.id)).toBeNull();
+      expect(await placeTenant(tenant)).toMatchObject({ kind: 'placed' });
+    });
+
+    it('joins an open transaction instead of committing on its own', async () => {
+      const backend = await newBackend(unique('place-joins'), 4);
+      const addon = await newAddon();
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await tx.postgres.databases.place(tenantOf(addon.id).database, tenantOf(addon.id).owner)).toEqual({ kind: 'placed', backend });
+          expect(await store.postgres.databases.findByAddon(addon.id)).toBeNull();
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await store.postgres.databases.findByAddon(addon.id)).toBeNull();
+    });
+
+    it('makes concurrent placements take turns, so each counts the ones before it', async () => {
+      const stem = unique('place-race');
+      const a = await newBackend(`${stem}-a`, 2);
+      const b = await newBackend(`${stem}-b`, 1);
+      // Six connections in the pool: the holder, four placements and the check of who is blocked.
+      const addons = [await newAddon(), await newAddon(), await newAddon()];
+      // Held by another transaction, the backends' locks make every placement wait and then go in turn.
+      const holding = gate();
+      const release = gate();
+      const held = store.transaction(async (tx) => {
+        await tx.postgres.backends.lockLeastLoaded();
+        holding.open();
+        await release.opened;
+      });
+      await holding.opened;
+      const placements = addons.map((addon) => placeTenant(tenantOf(addon.id)));
+      // The same add-on twice as well: one record.
+      const twice = placeTenant(tenantOf(addons[0].id));
+      await waitFor(async () => (await blockedSessions(dataSource)) >= 4);
+      release.open();
+      await held;
+      const results = await Promise.all([...placements, twice]);
+      expect(results.filter((r) => r.kind === 'placed')).toHaveLength(3);
+      expect(results.filter((r) => r.kind === 'existing')).toHaveLength(1);
+      const counts = await store.postgres.backends.countActiveDatabases();
+      expect([counts.get(a.id), counts.get(b.id)]).toEqual([2, 1]);
+      expect(await placeTenant(tenantOf((await newAddon()).id))).toEqual({ kind: 'full' });
+    });
   });
 
   describe('databases', () => {

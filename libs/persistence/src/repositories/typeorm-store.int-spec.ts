@@ -101,6 +101,52 @@ describe('TypeOrmStore', () => {
       });
       expect((await store.releases.findByIdOrVersion(app.id, '1'))?.description).toBe('after failures');
     });
+
+    const attachmentOf = (addon: Addon, app: App, name: string) => ({ id: newId(), addonId: addon.id, appId: app.id, name, namespace: null, createdAt: new Date(), updatedAt: new Date() });
+
+    it('lets later statements see a write it did not wait for, and commits it', async () => {
+      const app = await newApp();
+      const addon = newAddon(app);
+      await store.addons.createIfNameFree(addon);
+      const seen = await store.transaction(async (tx) => {
+        await tx.attachments.create(attachmentOf(addon, app, 'SVC'));
+        return (await tx.attachments.listForAddon(addon.id)).map((a) => a.name);
+      });
+      expect(seen).toEqual(['SVC']);
+      expect((await store.attachments.listForAddon(addon.id)).map((a) => a.name)).toEqual(['SVC']);
+    });
+
+    it('fails and rolls back when a write it did not wait for fails, however late the failure is seen', async () => {
+      const app = await newApp();
+      const addon = newAddon(app);
+      await store.addons.createIfNameFree(addon);
+      // No such add-on: the insert breaks a foreign key, answered only with the COMMIT.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.releases.append(app.id, 'lost', new Date());
+          await tx.attachments.create(attachmentOf({ ...addon, id: newId() }, app, 'SVC'));
+        }),
+      ).rejects.toThrow(/foreign key/);
+      expect(await store.releases.findByIdOrVersion(app.id, '1')).toBeNull();
+      expect(await store.attachments.listForAddon(addon.id)).toEqual([]);
+    });
+
+    it('reports the failed write, not the statement refused behind it', async () => {
+      const app = await newApp();
+      const addon = newAddon(app);
+      await store.addons.createIfNameFree(addon);
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.attachments.create(attachmentOf({ ...addon, id: newId() }, app, 'SVC'));
+          // Refused because the transaction failed already ("current transaction is aborted").
+          await tx.releases.append(app.id, 'lost', new Date());
+        }),
+      ).rejects.toThrow(/foreign key/);
+      expect(await store.releases.findByIdOrVersion(app.id, '1')).toBeNull();
+      // The connection is clean afterwards.
+      await store.transaction((tx) => tx.attachments.create(attachmentOf(addon, app, 'SVC')));
+      expect((await store.attachments.listForAddon(addon.id)).map((a) => a.name)).toEqual(['SVC']);
+    });
   });
 
   describe('the provisioning path', () => {
@@ -148,17 +194,17 @@ describe('TypeOrmStore', () => {
       await store.addons.createIfNameFree(addon);
       const attachment = await store.attachments.create({ id: newId(), addonId: addon.id, appId: app.id, name: 'SVC', namespace: null, createdAt: new Date(), updatedAt: new Date() });
       await store.configVars.upsert([{ appId: app.id, name: 'OLD', valueSealed: 'o', attachmentId: null }]);
-      const release = await store.transaction(async (tx) => {
+      await store.transaction(async (tx) => {
         const [locked] = await tx.attachments.lockAppsForAddon(addon.id);
         expect(locked).toEqual({ attachment, vars: [] });
         await tx.releases.append(app.id, 'first', new Date());
-        return tx.releases.appendWithConfigChange(
+        await tx.releases.appendWithConfigChange(
           { appId: app.id, set: [{ name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }], unset: ['OLD'] },
           'Add svc',
           new Date(),
         );
       });
-      expect(release).toMatchObject({ appId: app.id, version: 2, description: 'Add svc' });
+      expect(await store.releases.findByIdOrVersion(app.id, '2')).toMatchObject({ appId: app.id, version: 2, description: 'Add svc' });
       expect(await store.configVars.listForApp(app.id)).toEqual([{ appId: app.id, name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }]);
       const [locked] = await store.transaction((tx) => tx.attachments.lockAppsForAddon(addon.id));
       expect(locked.vars).toEqual([{ appId: app.id, name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }]);

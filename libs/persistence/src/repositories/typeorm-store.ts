@@ -19,7 +19,7 @@ import { TypeOrmTeams } from './team.typeorm-repository';
 import { TypeOrmInvoices } from './invoice.typeorm-repository';
 import { TypeOrmKafka } from './kafka.typeorm-repository';
 import { TypeOrmUsageRecords } from './usage-record.typeorm-repository';
-import { pipelinedTransaction } from './pipelined-transaction';
+import { UnansweredWrites, pipelinedTransaction } from './pipelined-transaction';
 
 /** The Store port on TypeORM; `transaction` rebinds every repository to the transaction's manager. */
 export class TypeOrmStore extends Store {
@@ -42,9 +42,11 @@ export class TypeOrmStore extends Store {
   readonly kafka: KafkaStore;
   readonly usage: TypeOrmUsageRecords;
 
+  /** `writes` only inside a pipelined transaction: writes whose answers nobody waits for go there. */
   constructor(
     private readonly manager: EntityManager,
     inTransaction = false,
+    writes?: UnansweredWrites,
   ) {
     super();
     this.accounts = new TypeOrmAccounts(manager);
@@ -53,10 +55,10 @@ export class TypeOrmStore extends Store {
     this.plans = new TypeOrmPlans(manager);
     this.manifests = new TypeOrmManifests(manager);
     this.apps = new TypeOrmApps(manager);
-    this.releases = new TypeOrmReleases(manager);
+    this.releases = new TypeOrmReleases(manager, writes);
     this.configVars = new TypeOrmConfigVars(manager);
     this.addons = new TypeOrmAddons(manager);
-    this.attachments = new TypeOrmAttachments(manager);
+    this.attachments = new TypeOrmAttachments(manager, writes);
     this.events = new TypeOrmEvents(manager, inTransaction);
     this.oauth = new TypeOrmOAuth(manager);
     this.postgres = new TypeOrmPostgres(manager);
@@ -70,8 +72,8 @@ export class TypeOrmStore extends Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     // Nested calls join the open transaction instead of starting another.
     if (this.manager.queryRunner?.isTransactionActive) return work(this);
-    return pipelinedTransaction(this.manager.connection, async (manager) => {
-      const tx = new TypeOrmStore(manager, true);
+    return pipelinedTransaction(this.manager.connection, async (manager, writes) => {
+      const tx = new TypeOrmStore(manager, true, writes);
       const result = await work(tx);
       return { result, lastWrite: tx.events.takePending() };
     });

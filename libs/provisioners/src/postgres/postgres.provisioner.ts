@@ -109,57 +109,59 @@ export class PostgresProvisioner extends Provisioner {
     return { kind: 'deprovisioned' };
   }
 
-  /** The add-on's backend and owner password: found (a retry) or placed now. */
+  /**
+   * The add-on's backend and owner password: found (a retry) or placed now. Either way the
+   * records are committed before this returns, so the cluster never holds a tenant Attache does
+   * not know about.
+   */
   private async placeTenant(addon: Addon): Promise<{ backend: BackendConnection; password: string }> {
-    return this.store.transaction(async (tx) => {
-      // Sent together: the lock taken for a first placement costs nothing on a retry.
-      const [existing, leastLoaded] = await Promise.all([tx.postgres.databases.findByAddon(addon.id), tx.postgres.backends.lockLeastLoaded()]);
-      if (existing) {
-        const owner = await tx.postgres.credentials.findActive(addon.id, OWNER_CREDENTIAL);
-        if (existing.state !== 'active' || !owner) throw new ProviderRefusedError(`${addon.name}'s database was already dropped.`);
-        return { backend: await this.connection(existing.backendId, tx), password: this.box.open(owner.passwordSealed) };
-      }
-      if (!leastLoaded) throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
-      const now = this.clock.now();
-      const names = tenantNames(addon.id);
-      const password = newDatabasePassword();
-      await Promise.all([
-        tx.postgres.databases.create({
-          addonId: addon.id,
-          backendId: leastLoaded.id,
-          databaseName: names.database,
-          groupRole: names.groupRole,
-          state: 'active',
-          storageBytes: null,
-          measuredAt: null,
-          overLimitSince: null,
-          restrictedAt: null,
-          backupHourUtc: null,
-          createdAt: now,
-          updatedAt: now,
-          droppedAt: null,
-        }),
-        tx.postgres.credentials.create({
-          id: newId(),
-          addonId: addon.id,
-          name: OWNER_CREDENTIAL,
-          roleName: names.ownerRole,
-          passwordSealed: this.box.seal(password),
-          pendingPasswordSealed: null,
-          pendingSince: null,
-          state: 'active',
-          createdAt: now,
-          rotatedAt: null,
-          destroyedAt: null,
-          roleDroppedAt: null,
-        }),
-      ]);
-      return { backend: openBackend(leastLoaded, this.box), password };
-    });
+    const now = this.clock.now();
+    const names = tenantNames(addon.id);
+    const password = newDatabasePassword();
+    const placement = await this.store.postgres.databases.place(
+      {
+        addonId: addon.id,
+        databaseName: names.database,
+        groupRole: names.groupRole,
+        state: 'active',
+        storageBytes: null,
+        measuredAt: null,
+        overLimitSince: null,
+        restrictedAt: null,
+        backupHourUtc: null,
+        createdAt: now,
+        updatedAt: now,
+        droppedAt: null,
+      },
+      {
+        id: newId(),
+        addonId: addon.id,
+        name: OWNER_CREDENTIAL,
+        roleName: names.ownerRole,
+        passwordSealed: this.box.seal(password),
+        pendingPasswordSealed: null,
+        pendingSince: null,
+        state: 'active',
+        createdAt: now,
+        rotatedAt: null,
+        destroyedAt: null,
+        roleDroppedAt: null,
+      },
+    );
+    switch (placement.kind) {
+      case 'placed':
+        return { backend: openBackend(placement.backend, this.box), password };
+      case 'existing':
+        if (placement.state !== 'active' || !placement.ownerPasswordSealed) throw new ProviderRefusedError(`${addon.name}'s database was already dropped.`);
+        if (!placement.backend) throw new ProviderUnavailableError(`The PostgreSQL backend of ${addon.name} is not registered.`);
+        return { backend: openBackend(placement.backend, this.box), password: this.box.open(placement.ownerPasswordSealed) };
+      case 'full':
+        throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
+    }
   }
 
-  private async connection(backendId: string, store: Store = this.store): Promise<BackendConnection> {
-    const backend = await store.postgres.backends.findById(backendId);
+  private async connection(backendId: string): Promise<BackendConnection> {
+    const backend = await this.store.postgres.backends.findById(backendId);
     if (!backend) throw new ProviderUnavailableError(`PostgreSQL backend ${backendId} is not registered.`);
     return openBackend(backend, this.box);
   }
