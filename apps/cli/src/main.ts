@@ -10,6 +10,7 @@ import { redisCommands } from './commands/redis.command';
 import { kafkaCommands } from './commands/kafka.command';
 import { billingCommands } from './commands/billing.command';
 import { serviceCommands } from './commands/services.command';
+import { vendorCommands } from './commands/vendor.command';
 
 const program = new Command('attache')
   .description('Attache administration: accounts, keys, the catalog and the database')
@@ -17,6 +18,7 @@ const program = new Command('attache')
 accountCommands(program);
 passwordCommands(program);
 serviceCommands(program);
+vendorCommands(program);
 dbCommands(program);
 postgresCommands(program);
 redisCommands(program);

@@ -314,6 +314,34 @@ describe('ExampleVendorServer async provisioning', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('finds the partner API through callback_url, as Attache and vendor:check send it, before the configured URL', async () => {
+    const { port } = stub.address() as AddressInfo;
+    const elsewhere = new ExampleVendorServer({
+      port: 0,
+      slug: SLUG,
+      password: PASSWORD,
+      ssoSalt: SSO_SALT,
+      clientSecret: 'client-secret',
+      attacheUrl: 'http://127.0.0.1:1',
+      asyncDelayMs: 10,
+    });
+    await elsewhere.start();
+    try {
+      const uuid = randomUUID();
+      const res = await fetch(elsewhere.baseUrl, {
+        method: 'POST',
+        headers: { Authorization: basic(SLUG, PASSWORD), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ uuid, plan: 'async', callback_url: `http://127.0.0.1:${port}/addons/${uuid}`, oauth_grant: { code: 'c' } }),
+      });
+      expect(res.status).toBe(202);
+      await waitForCalls(3);
+      // attacheUrl names a dead port: these calls reached the stub through callback_url alone.
+      expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /oauth/token', `PATCH /addons/${uuid}/config`, `POST /addons/${uuid}/actions/provision`]);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
   it('takes the async path for options.async = "true" on a normal plan', async () => {
     const res = await fetch(vendor.baseUrl, {
       method: 'POST',

@@ -11,8 +11,12 @@ export interface ExampleVendorOptions {
   slug: string;
   password: string;
   ssoSalt: string;
-  /** OAuth client secret for the partner API; without it (or attacheUrl) async plans are refused. */
+  /** OAuth client secret for the partner API; without it async plans are refused. */
   clientSecret?: string;
+  /**
+   * Where the partner API is when a provision request carries no usable `callback_url`
+   * (`{partner API}/addons/{uuid}`); without either, async plans are refused.
+   */
   attacheUrl?: string;
   /** Wait before completing an async provision; defaults to 200 ms. */
   asyncDelayMs?: number;
@@ -215,7 +219,8 @@ export class ExampleVendorServer {
     const options = isRecord(body.options) ? { ...body.options } : {};
     const isAsync = plan === 'async' || options.async === 'true' || options.async === true;
     const grantCode = grantCodeOf(body);
-    if (isAsync && (!this.opts.attacheUrl || !this.opts.clientSecret)) {
+    const partnerApi = this.partnerApiOf(uuid, body);
+    if (isAsync && (!partnerApi || !this.opts.clientSecret)) {
       throw new HttpError(422, 'Sudo Notes cannot provision asynchronously right now.');
     }
     if (isAsync && !grantCode) throw new HttpError(422, 'Asynchronous provisioning needs an OAuth grant.');
@@ -230,8 +235,8 @@ export class ExampleVendorServer {
       deprovisioned: false,
     };
     this.notebooks.set(uuid, nb);
-    if (isAsync && grantCode) {
-      this.scheduleAsync(nb, grantCode);
+    if (isAsync && grantCode && partnerApi) {
+      this.scheduleAsync(nb, grantCode, partnerApi);
       sendJson(res, 202, { id: nb.id, message: 'Your notebook is being prepared.' });
       return;
     }
@@ -246,15 +251,36 @@ export class ExampleVendorServer {
       return;
     }
     const grantCode = grantCodeOf(body);
-    if (nb.async === 'failed' && grantCode) this.scheduleAsync(nb, grantCode);
+    const partnerApi = this.partnerApiOf(nb.uuid, body);
+    if (nb.async === 'failed' && grantCode && partnerApi) this.scheduleAsync(nb, grantCode, partnerApi);
     sendJson(res, 202, { id: nb.id, message: 'Your notebook is being prepared.' });
   }
 
-  private scheduleAsync(nb: Notebook, grantCode: string): void {
+  /**
+   * The partner API's base URL: `callback_url` minus its `/addons/{uuid}` path, as Attache (and
+   * `attache vendor:check`, which plays the platform) sends it, else the configured attacheUrl.
+   * Following callback_url is safe because only a caller holding the manifest password gets here.
+   */
+  private partnerApiOf(uuid: string, body: Record<string, unknown>): string | undefined {
+    const callback = typeof body.callback_url === 'string' ? body.callback_url : '';
+    const suffix = `/addons/${encodeURIComponent(uuid)}`;
+    try {
+      const url = new URL(callback);
+      const path = url.pathname.replace(/\/+$/, '');
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && path.endsWith(suffix) && url.username === '' && url.password === '') {
+        return `${url.origin}${path.slice(0, -suffix.length)}`;
+      }
+    } catch {
+      // Not a URL: fall back to the configured partner API.
+    }
+    return this.opts.attacheUrl || undefined;
+  }
+
+  private scheduleAsync(nb: Notebook, grantCode: string, partnerApi: string): void {
     nb.async = 'pending';
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      const task = this.completeAsync(nb, grantCode).then(
+      const task = this.completeAsync(nb, grantCode, partnerApi).then(
         () => void (nb.async = 'done'),
         (error: unknown) => {
           nb.async = 'failed';
@@ -268,8 +294,8 @@ export class ExampleVendorServer {
   }
 
   // The partner API flow (protocol §3.3): exchange the grant, push the config, mark provisioned.
-  private async completeAsync(nb: Notebook, grantCode: string): Promise<void> {
-    const base = (this.opts.attacheUrl ?? '').replace(/\/+$/, '');
+  private async completeAsync(nb: Notebook, grantCode: string, partnerApi: string): Promise<void> {
+    const base = partnerApi.replace(/\/+$/, '');
     const token = await this.callAttache('POST', `${base}/oauth/token`, {
       grant_type: 'authorization_code',
       code: grantCode,

@@ -1,0 +1,78 @@
+/** What one call to the vendor gave: an HTTP answer, or the reason there was none. */
+export type HttpOutcome =
+  | { kind: 'response'; status: number; headers: Headers; text: string; json: unknown; isJson: boolean }
+  | { kind: 'error'; reason: string };
+
+export interface HttpCall {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+/** Sends one request without following redirects; network errors and timeouts become outcomes, never throws. */
+export async function send(call: HttpCall): Promise<HttpOutcome> {
+  try {
+    const response = await fetch(call.url, {
+      method: call.method,
+      headers: call.headers,
+      body: call.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(call.timeoutMs),
+    });
+    const text = await response.text();
+    const parsed = parseJson(text);
+    return { kind: 'response', status: response.status, headers: response.headers, text, json: parsed.value, isJson: parsed.ok };
+  } catch (error) {
+    return { kind: 'error', reason: describeFailure(error, call) };
+  }
+}
+
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** `"<first 80 characters>"` of a body, for failure reasons. */
+export function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat === '') return 'an empty body';
+  return JSON.stringify(flat.length > 80 ? `${flat.slice(0, 80)}…` : flat);
+}
+
+/** `HTTP 200 with "…"`, or the network failure. */
+export function describeOutcome(outcome: HttpOutcome): string {
+  if (outcome.kind === 'error') return outcome.reason;
+  return `HTTP ${outcome.status} with ${excerpt(outcome.text)}`;
+}
+
+/** A URL without user name or password, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function parseJson(text: string): { ok: boolean; value: unknown } {
+  if (text.trim() === '') return { ok: false, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, value: undefined };
+  }
+}
+
+function describeFailure(error: unknown, call: HttpCall): string {
+  const where = `${call.method} ${safeUrl(call.url)}`;
+  const name = (error as Error | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return `no answer to ${where} within ${call.timeoutMs} ms`;
+  // fetch says only "fetch failed"; the reason (ECONNREFUSED, a bad host) is in its cause.
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const detail = cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? String(error);
+  return `could not reach ${where}: ${detail}`;
+}

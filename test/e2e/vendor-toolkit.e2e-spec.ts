@@ -1,0 +1,277 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateManifest } from '@app/domain';
+import { ExampleVendorServer, exampleVendorManifest } from '../../apps/example-vendor/src';
+import { AttacheHarness } from '../support/attache-harness';
+import { FaultyVendor, VendorFault } from '../support/faulty-vendor';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'attache.js');
+
+/** Every check vendor:check runs, in its order. */
+const CHECKS = [
+  'manifest',
+  'provision.auth',
+  'provision.response',
+  'provision.id',
+  'provision.config',
+  'provision.idempotent',
+  'provision.many-per-app',
+  'provision.async',
+  'plan-change',
+  'plan-change.no-op',
+  'plan-change.auth',
+  'sso.bad-token',
+  'sso.stale-timestamp',
+  'sso.login',
+  'deprovision.auth',
+  'deprovision',
+  'deprovision.repeat',
+];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const lines = (text: string) => text.split('\n').filter((line) => line.trim() !== '');
+/** The check lines of a vendor:check run: `[name, ok, reason]`. */
+const checkLines = (run: Run) =>
+  lines(run.stdout)
+    .map((line) => /^(ok {3}|FAIL )(\S+?)(?::\s(.*)|\s\(.*\))?$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: m[2], ok: m[1] === 'ok   ', reason: m[3] ?? '' }));
+
+/** The vendor toolkit (`attache vendor:init | vendor:push | vendor:check`) as a vendor runs it: the real CLI process. */
+describe('the vendor toolkit', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'attache-vendor-kit-'));
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The CLI with only node's needs: a vendor's machine has no Attache database. */
+  function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'test', ...extraEnv };
+    return new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { env, cwd: dir, timeout: 90_000 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  function writeManifest(name: string, manifest: unknown): string {
+    const file = join(dir, `${name}-${randomBytes(3).toString('hex')}.json`);
+    writeFileSync(file, JSON.stringify(manifest, null, 2));
+    return file;
+  }
+
+  describe('vendor:check', () => {
+    it('passes every check against the example vendor, its async plan completing through the stand-in partner API', async () => {
+      const slug = `notes-${randomBytes(3).toString('hex')}`;
+      const password = randomBytes(16).toString('hex');
+      const ssoSalt = randomBytes(16).toString('hex');
+      const clientSecret = randomBytes(16).toString('hex');
+      // No attacheUrl: the vendor finds the partner API through callback_url, as it does with Attache.
+      const vendor = new ExampleVendorServer({ port: 0, slug, password, ssoSalt, clientSecret, asyncDelayMs: 50 });
+      await vendor.start();
+      try {
+        const file = writeManifest(slug, exampleVendorManifest({ slug, baseUrl: vendor.baseUrl, ssoUrl: vendor.ssoUrl, password, ssoSalt }));
+        const run = await cli(['vendor:check', '--manifest', file, '--async-plan', 'async', '--async-timeout', '30', '--client-secret', clientSecret]);
+
+        expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(lines(run.stdout)[0]).toBe(`Checking ${slug}, test environment: ${vendor.baseUrl}; the manifest has no api.test, so api.production`);
+        const results = checkLines(run);
+        expect(results.map((r) => r.name)).toEqual(CHECKS);
+        expect(results.filter((r) => !r.ok)).toEqual([]);
+        expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length} passed, 0 failed`);
+        expect(run.stdout).not.toContain(password);
+        expect(run.stdout).not.toContain(ssoSalt);
+
+        // The vendor really did the work: the main notebook changed plan and, with everything the
+        // checker made, was deprovisioned again; the async one was completed.
+        const notebooks = [...vendor.resources().values()];
+        expect(notebooks.length).toBeGreaterThanOrEqual(3);
+        expect(notebooks.every((nb) => nb.deprovisioned)).toBe(true);
+        expect(notebooks.some((nb) => nb.plan === 'basic')).toBe(true);
+        expect(notebooks.some((nb) => nb.plan === 'async')).toBe(true);
+      } finally {
+        await vendor.stop();
+      }
+    });
+
+    it('in the production environment, refuses plain-http URLs in the manifest and localhost URLs in config', async () => {
+      const slug = `notes-${randomBytes(3).toString('hex')}`;
+      const [password, ssoSalt] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+      const vendor = new ExampleVendorServer({ port: 0, slug, password, ssoSalt });
+      await vendor.start();
+      try {
+        const file = writeManifest(slug, exampleVendorManifest({ slug, baseUrl: vendor.baseUrl, ssoUrl: vendor.ssoUrl, password, ssoSalt }));
+        const run = await cli(['vendor:check', '--manifest', file, '--env', 'production']);
+        expect(run.code).toBe(1);
+        const failures = checkLines(run).filter((r) => !r.ok);
+        expect(failures).toEqual([
+          { name: 'manifest', ok: false, reason: 'api.production.base_url must be an https URL; api.production.sso_url must be an https URL' },
+          { name: 'provision.config', ok: false, reason: 'SUDO_NOTES_URL points at 127.0.0.1 (not allowed in production)' },
+        ]);
+        expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length - 2} passed, 2 failed`);
+      } finally {
+        await vendor.stop();
+      }
+    });
+
+    const faults: [VendorFault, string, RegExp][] = [
+      ['accepts-wrong-credentials', 'provision.auth', /^expected 401 for wrong credentials, got HTTP 200/],
+      ['non-json', 'provision.response', /^expected a JSON body, got HTTP 200 \(text\/html\) with "<html>/],
+      ['no-id', 'provision.id', /^expected an "id" \(string or number\), got /],
+      ['undeclared-config', 'provision.config', /^FAULTY_EXTRA is not declared in api\.config_vars$/],
+      ['unprefixed-config', 'provision.config', /OTHER_URL does not start with "FAULTY_"; OTHER_URL is not declared in api\.config_vars/],
+      ['non-string-config', 'provision.config', /^FAULTY_URL is a number, expected a string$/],
+      ['new-id-on-repeat', 'provision.idempotent', /^expected the same id "r-[0-9a-f]+" for a repeated uuid, got "r-[0-9a-f]+"$/],
+      ['never-calls-back', 'provision.async', /^expected POST \/addons\/[0-9a-f-]+\/actions\/provision .* within 3 s of the 202, got none \(seen: token exchange no, config update no\)$/],
+      ['sso-accepts-bad-token', 'sso.bad-token', /^expected 403 for a wrong resource_token, got HTTP 200/],
+      ['sso-accepts-stale-timestamp', 'sso.stale-timestamp', /^expected 403 for a correctly signed timestamp six minutes old, got HTTP 200/],
+    ];
+
+    it('passes a correct vendor, and names the failing check with a reason for each deliberately broken one', async () => {
+      const vendors = [undefined, ...faults.map(([fault]) => fault)].map((fault) => new FaultyVendor(`faulty-${randomBytes(3).toString('hex')}`, fault));
+      await Promise.all(vendors.map((v) => v.start()));
+      try {
+        const runs = await Promise.all(
+          vendors.map((vendor) => cli(['vendor:check', '--manifest', writeManifest(vendor.slug, vendor.manifest()), '--async-plan', 'async', '--async-timeout', '3'])),
+        );
+        const [correct, ...broken] = runs;
+        expect({ code: correct.code, failed: checkLines(correct).filter((r) => !r.ok) }).toEqual({ code: 0, failed: [] });
+        expect(lines(correct.stdout).at(-1)).toBe(`${CHECKS.length} passed, 0 failed`);
+
+        broken.forEach((run, i) => {
+          const [fault, check, reason] = faults[i];
+          const results = checkLines(run);
+          const line = results.find((r) => r.name === check);
+          expect({ fault, code: run.code, stderr: run.stderr, ok: line?.ok }).toEqual({ fault, code: 1, stderr: '', ok: false });
+          expect({ fault, reason: line?.reason }).toEqual({ fault, reason: expect.stringMatching(reason) });
+          expect(lines(run.stdout)).toContain(`FAIL ${check}: ${line?.reason}`);
+          expect(results.map((r) => r.name)).toEqual(CHECKS);
+          const failedCount = results.filter((r) => !r.ok).length;
+          expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length - failedCount} passed, ${failedCount} failed`);
+          expect(run.stdout).not.toContain(vendors[i + 1].password);
+          expect(run.stdout).not.toContain(vendors[i + 1].ssoSalt);
+        });
+      } finally {
+        await Promise.all(vendors.map((v) => v.stop()));
+      }
+    });
+
+    it('reports an unreachable vendor as failures with reasons, not a crash', async () => {
+      const vendor = new FaultyVendor(`gone-${randomBytes(3).toString('hex')}`);
+      await vendor.start();
+      const file = writeManifest('gone', vendor.manifest());
+      await vendor.stop();
+      const run = await cli(['vendor:check', '--manifest', file, '--timeout', '2']);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: '' });
+      const results = checkLines(run);
+      expect(results.map((r) => r.name)).toEqual(CHECKS);
+      expect(results.find((r) => r.name === 'manifest')?.ok).toBe(true);
+      expect(results.find((r) => r.name === 'provision.response')?.reason).toMatch(/could not reach POST http:\/\/127\.0\.0\.1:\d+\/heroku\/resources: ECONNREFUSED/);
+      expect(results.find((r) => r.name === 'sso.login')?.reason).toMatch(/ECONNREFUSED/);
+      expect(lines(run.stdout).at(-1)).toMatch(/^\d+ passed, [1-9]\d* failed$/);
+    });
+
+    it('refuses a missing or unreadable manifest file in one line', async () => {
+      const run = await cli(['vendor:check', '--manifest', join(dir, 'nope.json')]);
+      expect(run.code).toBe(1);
+      expect(lines(run.stderr)).toEqual([expect.stringMatching(/^attache: Cannot read .*nope\.json as JSON/)]);
+    });
+  });
+
+  describe('vendor:init and vendor:push', () => {
+    let attache: AttacheHarness;
+
+    beforeAll(async () => {
+      attache = await AttacheHarness.start({ worker: false });
+    });
+
+    afterAll(async () => {
+      await attache?.stop();
+    });
+
+    it('writes a valid manifest with fresh secrets, never overwrites it without --force, and pushes it into the catalog', async () => {
+      const slug = `kit-${randomBytes(3).toString('hex')}`;
+      const file = join(dir, `${slug}.json`);
+      const init = await cli(['vendor:init', '--id', slug, '--out', file]);
+      expect({ code: init.code, stderr: init.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const manifest = JSON.parse(readFileSync(file, 'utf8'));
+      const validation = validateManifest(manifest, { production: true });
+      expect(validation.ok).toBe(true);
+      expect(manifest).toMatchObject({ id: slug, api: { config_vars: [`${slug.toUpperCase().replace('-', '_')}_URL`], version: '3' }, plans: [{ name: 'test', default: true }] });
+      expect(manifest.api.password).toMatch(/^[\w-]{32}$/);
+      expect(manifest.api.sso_salt).toMatch(/^[\w-]{32}$/);
+      expect(manifest.api.sso_salt).not.toBe(manifest.api.password);
+      expect(init.stdout).not.toContain(manifest.api.password);
+      expect(init.stdout).not.toContain(manifest.api.sso_salt);
+
+      const again = await cli(['vendor:init', '--id', slug, '--out', file]);
+      expect(again.code).toBe(1);
+      expect(lines(again.stderr)).toEqual([expect.stringContaining('already exists; pass --force')]);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(manifest);
+
+      const forced = await cli(['vendor:init', '--id', slug, '--out', file, '--force']);
+      expect(forced.code).toBe(0);
+      const fresh = JSON.parse(readFileSync(file, 'utf8'));
+      expect(fresh.api.password).not.toBe(manifest.api.password);
+      expect(fresh.api.sso_salt).not.toBe(manifest.api.sso_salt);
+
+      const badSlug = await cli(['vendor:init', '--id', 'Bad Slug', '--out', join(dir, 'bad.json')]);
+      expect(badSlug.code).toBe(1);
+      expect(lines(badSlug.stderr)).toEqual([expect.stringContaining('--id must be 2 to 50 lowercase letters')]);
+
+      // The first push needs the vendor's account; the service then is in the catalog for it.
+      const owner = await attache.createAccount('vendor');
+      const noKey = await cli(['vendor:push', file, '--api', attache.url]);
+      expect(noKey.code).toBe(1);
+      expect(lines(noKey.stderr)).toEqual([expect.stringContaining('the first push needs your account\'s API key')]);
+
+      const push = await cli(['vendor:push', file, '--api', attache.url, '--api-key', owner.apiKey]);
+      expect({ code: push.code, stderr: push.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(lines(push.stdout).at(-1)).toMatch(/^acs_\S+$/);
+      const service = await attache.client(owner.apiKey).get(`/addon-services/${slug}`);
+      expect(service.status).toBe(200);
+      expect(service.body).toMatchObject({ name: slug, human_name: fresh.name });
+      const plans = await attache.client(owner.apiKey).get(`/addon-services/${slug}/plans`);
+      expect(plans.body).toEqual([expect.objectContaining({ name: `${slug}:test`, default: true })]);
+
+      // Later pushes may authenticate with the manifest's own id and password (HTTP Basic).
+      writeFileSync(file, JSON.stringify({ ...fresh, name: 'Renamed Kit' }));
+      const update = await cli(['vendor:push', file], { ATTACHE_URL: attache.url });
+      expect({ code: update.code, stderr: update.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(update.stdout).not.toMatch(/acs_/);
+      expect((await attache.client(owner.apiKey).get(`/addon-services/${slug}`)).body.human_name).toBe('Renamed Kit');
+      expect((await attache.client(owner.apiKey).get(`/api/v3/addons/${slug}/manifests`)).body).toHaveLength(2);
+    });
+
+    it('shows manifest mistakes locally, before contacting Attache', async () => {
+      const slug = `kit-${randomBytes(3).toString('hex')}`;
+      const file = join(dir, `${slug}.json`);
+      expect((await cli(['vendor:init', '--id', slug, '--out', file])).code).toBe(0);
+      const manifest = JSON.parse(readFileSync(file, 'utf8'));
+      writeFileSync(file, JSON.stringify({ ...manifest, api: { ...manifest.api, config_vars: ['WRONG_URL'], regions: ['mars'] } }));
+      // Nothing listens on port 9: a local refusal never gets as far as "Cannot reach".
+      const run = await cli(['vendor:push', file, '--api', 'http://127.0.0.1:9', '--api-key', 'atk_unused']);
+      expect(run.code).toBe(1);
+      expect(lines(run.stderr)).toHaveLength(1);
+      expect(run.stderr).toContain('api.config_vars[0] must start with');
+      expect(run.stderr).toContain('api.regions[0] must be one of');
+      expect(run.stderr).not.toContain(manifest.api.password);
+      expect((await attache.pg.query('SELECT count(*)::int AS n FROM addon_services WHERE slug = $1', [slug])).rows[0].n).toBe(0);
+    });
+  });
+});
