@@ -32,6 +32,7 @@ describe('single sign-on in a browser', () => {
     vendor = new ExampleVendorServer({ port: 0, slug, password, ssoSalt });
     await vendor.start();
     await attache.registerVendor(exampleVendorManifest({ slug, baseUrl: vendor.baseUrl, ssoUrl: vendor.ssoUrl, password, ssoSalt }));
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/chromium.sh (npm test does)`);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
