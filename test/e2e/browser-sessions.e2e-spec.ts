@@ -175,6 +175,42 @@ describe('browser sessions and add-on landing pages', () => {
     expect((await page('/', otherCookie)).status).toBe(200);
   });
 
+  it("lists the signed-in developer's add-ons with links to their landing pages", async () => {
+    const cookie = await signIn(attache, { email: owner.email, password: PASSWORD });
+    const home = await page('/', cookie);
+    expect(home.status).toBe(200);
+    expect(home.text).toContain(`<a href="${landingPath()}">${addon.name}</a>`);
+    expect(home.text).toContain(`${slug}:basic`);
+    expect(home.text).toContain('Change your password');
+  });
+
+  it('changes a password with the current one and a CSRF token, signing out the other browsers', async () => {
+    const dev = await attache.createAccount('browser-changer');
+    // An account signed in with its API key sets its first password without a current one.
+    const keyCookie = await signIn(attache, { api_key: dev.apiKey });
+    const keyHome = await page('/', keyCookie);
+    expect(keyHome.text).toContain('Set a password');
+    const change = (cookie: string, fields: Record<string, string>) =>
+      attache.http().post('/account/password').set('Cookie', cookie).set('Origin', attache.url).type('form').send(fields);
+    expect((await change(keyCookie, { password: 'first password 123' })).status).toBe(403);
+    expect((await change(keyCookie, { _csrf: inputValue(keyHome.text, '_csrf')!, password: 'short' })).status).toBe(422);
+    expect((await change(keyCookie, { _csrf: inputValue(keyHome.text, '_csrf')!, password: 'first password 123' })).headers.location).toBe('/?changed=password');
+
+    const cookie = await signIn(attache, { email: dev.email, password: 'first password 123' });
+    const other = await signIn(attache, { email: dev.email, password: 'first password 123' });
+    const token = inputValue((await page('/', cookie)).text, '_csrf')!;
+    const wrong = await change(cookie, { _csrf: token, current_password: 'not the current one', password: 'second password 456' });
+    expect(wrong.status).toBe(403);
+    expect(wrong.text).toContain('The current password is not right.');
+    const changed = await change(cookie, { _csrf: token, current_password: 'first password 123', password: 'second password 456' });
+    expect(changed.status).toBe(303);
+    expect((await page('/?changed=password', cookie)).text).toContain('Your password was saved');
+    expect((await page('/', other)).status).toBe(303);
+    expect((await page('/', keyCookie)).status).toBe(303);
+    expect((await postSignIn(attache, { email: dev.email, password: 'first password 123' })).status).toBe(401);
+    expect(await signIn(attache, { email: dev.email, password: 'second password 456' })).toMatch(/^attache_session=/);
+  });
+
   it('signs the vendor form for members of the app, on a page that submits it; a stranger gets 403 and nothing signed', async () => {
     const cookie = await signIn(attache, { email: owner.email, password: PASSWORD });
     const before = Math.floor(Date.now() / 1000);

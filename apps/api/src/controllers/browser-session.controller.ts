@@ -4,15 +4,14 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { parse, serialize } from 'cookie';
 import { Request, Response } from 'express';
 import { BrowserPrincipal, BrowserSessionGuard, CurrentPrincipal, SessionCookieNames, sessionCookieNames } from '@app/auth';
-import { DomainError, constantTimeEqual } from '@app/common';
+import { DomainError, constantTimeEqual, parseRange } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { BrowserSessions } from '@app/domain';
+import { AccountPasswords, AddonQueries, BrowserSessions } from '@app/domain';
 import { BrowserErrorFilter } from '../http/browser-error.filter';
 import { BrowserFormGuard } from '../http/browser-form.guard';
 import { fromOwnOrigin, safeNext } from '../http/browser-origin';
 import { newNonce, sendHtml } from '../http/html-response';
-import { html } from '../views/html';
-import { messageView } from '../views/message.view';
+import { homeView } from '../views/home.view';
 import { signInView } from '../views/sign-in.view';
 
 /** The sign-in form's token lives this long in its cookie (double submit: cookie and hidden field must match). */
@@ -32,6 +31,8 @@ export class BrowserSessionController {
 
   constructor(
     private readonly sessions: BrowserSessions,
+    private readonly passwords: AccountPasswords,
+    private readonly queries: AddonQueries,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.cookies = sessionCookieNames(config.http.publicUrl);
@@ -83,15 +84,25 @@ export class BrowserSessionController {
 
   @Get()
   @UseGuards(BrowserSessionGuard)
-  home(@CurrentPrincipal() principal: BrowserPrincipal, @Res() res: Response): void {
+  async home(@CurrentPrincipal() principal: BrowserPrincipal, @Query('changed') changed: unknown, @Res() res: Response): Promise<void> {
+    const { account, session } = principal;
+    const page = await this.queries.listAttachmentsVisible(account.id, parseRange(undefined, ['name', 'id'], 'name'));
     const nonce = newNonce();
-    const hint = html`<p>Open an add-on's dashboard with <code>heroku addons:open NAME -a APP</code>, or from its <code>web_url</code>.</p>`;
-    sendHtml(
-      res,
-      200,
-      messageView('Signed in', `You are signed in to Attache as ${principal.account.email}.`, { nonce, signedIn: { email: principal.account.email, csrfToken: principal.session.csrfToken } }, hint),
-      nonce,
-    );
+    const model = {
+      email: account.email,
+      attachments: page.items,
+      more: Boolean(page.nextRange),
+      hasPassword: await this.passwords.hasPassword(account.id),
+      notice: changed === 'password' ? 'Your password was saved, and your other browsers were signed out.' : null,
+    };
+    sendHtml(res, 200, homeView(model, { nonce, signedIn: { email: account.email, csrfToken: session.csrfToken } }), nonce);
+  }
+
+  @Post('account/password')
+  @UseGuards(BrowserSessionGuard, BrowserFormGuard)
+  async changePassword(@CurrentPrincipal() principal: BrowserPrincipal, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.sessions.changePassword(principal.session, field(req.body, 'current_password'), field(req.body, 'password'), req.ip ?? '');
+    res.redirect(303, '/?changed=password');
   }
 
   private cookieOptions() {

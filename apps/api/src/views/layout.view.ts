@@ -11,6 +11,7 @@ input[type=email], input[type=password], input[type=text] { width: 100%; padding
 button { margin-top: 1rem; padding: .5rem 1rem; cursor: pointer; }
 header button { margin: 0; background: none; border: 1px solid #fff; border-radius: 4px; padding: .25rem .75rem; }
 .error { background: #fde8e8; border: 1px solid #f5b5b5; padding: .5rem .75rem; border-radius: 4px; }
+.notice { background: #e8f5e9; border: 1px solid #b5dfb8; padding: .5rem .75rem; border-radius: 4px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.5rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }

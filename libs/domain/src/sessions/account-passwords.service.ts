@@ -34,6 +34,10 @@ export class AccountPasswords {
     await this.sessions.changePassword(accountId, hash, this.clock.now(), keepSessionIdHash);
   }
 
+  async hasPassword(accountId: string): Promise<boolean> {
+    return (await this.sessions.findPasswordHash(accountId)) !== null;
+  }
+
   /** Whether `password` is the account's; an account without a password never matches (after the same work). */
   async matches(accountId: string | null, password: string): Promise<boolean> {
     const stored = accountId === null ? null : await this.sessions.findPasswordHash(accountId);

@@ -85,6 +85,20 @@ export class BrowserSessions {
     return { account, idHash, expiresAt: session.expiresAt, csrfToken: this.csrfTokenFor(sessionId) };
   }
 
+  /**
+   * A signed-in developer sets a new password: the current one is required when there is one
+   * (wrong guesses count against the sign-in throttle), and every other session of the account ends.
+   */
+  async changePassword(session: CurrentSession, currentPassword: string, newPassword: string, ip: string): Promise<void> {
+    const attempt = { email: session.account.email, ip };
+    await this.refuseIfThrottled(attempt);
+    if ((await this.passwords.hasPassword(session.account.id)) && !(await this.passwords.matches(session.account.id, currentPassword))) {
+      await this.throttle.recordFailure(attempt);
+      throw new DomainError('forbidden', 'invalid_current_password', 'The current password is not right.');
+    }
+    await this.passwords.set(session.account.id, newPassword, session.idHash);
+  }
+
   async signOut(sessionId: string | undefined): Promise<void> {
     if (sessionId) await this.sessions.delete(hashSecret(sessionId));
   }
