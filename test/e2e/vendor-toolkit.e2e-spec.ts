@@ -120,7 +120,7 @@ describe('the vendor toolkit', () => {
         const failures = checkLines(run).filter((r) => !r.ok);
         expect(failures).toEqual([
           { name: 'manifest', ok: false, reason: 'api.production.base_url must be an https URL; api.production.sso_url must be an https URL' },
-          { name: 'provision.config', ok: false, reason: 'SUDO_NOTES_URL points at 127.0.0.1 (not allowed in production)' },
+          { name: 'provision.config', ok: false, reason: expect.stringMatching(/got: SUDO_NOTES_URL points at 127\.0\.0\.1 \(not allowed in production\)$/) },
         ]);
         expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length - 2} passed, 2 failed`);
       } finally {
@@ -132,10 +132,11 @@ describe('the vendor toolkit', () => {
       ['accepts-wrong-credentials', 'provision.auth', /^expected 401 for wrong credentials, got HTTP 200/],
       ['non-json', 'provision.response', /^expected a JSON body, got HTTP 200 \(text\/html\) with "<html>/],
       ['no-id', 'provision.id', /^expected an "id" \(string or number\), got /],
-      ['undeclared-config', 'provision.config', /^FAULTY_EXTRA is not declared in api\.config_vars$/],
-      ['unprefixed-config', 'provision.config', /OTHER_URL does not start with "FAULTY_"; OTHER_URL is not declared in api\.config_vars/],
-      ['non-string-config', 'provision.config', /^FAULTY_URL is a number, expected a string$/],
+      ['undeclared-config', 'provision.config', /^expected config keys declared in api\.config_vars and starting with "FAULTY_", with string values; got: FAULTY_EXTRA is not declared in api\.config_vars$/],
+      ['unprefixed-config', 'provision.config', /got: OTHER_URL does not start with "FAULTY_"; OTHER_URL is not declared in api\.config_vars$/],
+      ['non-string-config', 'provision.config', /got: FAULTY_URL is a number, expected a string$/],
       ['new-id-on-repeat', 'provision.idempotent', /^expected the same id "r-[0-9a-f]+" for a repeated uuid, got "r-[0-9a-f]+"$/],
+      ['one-id-for-all', 'provision.many-per-app', /^expected a new id for a distinct uuid \(many_per_app\), got the first one again \("r-the-only-one"\)$/],
       ['never-calls-back', 'provision.async', /^expected POST \/addons\/[0-9a-f-]+\/actions\/provision .* within 3 s of the 202, got none \(seen: token exchange no, config update no\)$/],
       ['sso-accepts-bad-token', 'sso.bad-token', /^expected 403 for a wrong resource_token, got HTTP 200/],
       ['sso-accepts-stale-timestamp', 'sso.stale-timestamp', /^expected 403 for a correctly signed timestamp six minutes old, got HTTP 200/],

@@ -11,6 +11,7 @@ export type VendorFault =
   | 'unprefixed-config'
   | 'non-string-config'
   | 'new-id-on-repeat'
+  | 'one-id-for-all'
   | 'never-calls-back'
   | 'sso-accepts-bad-token'
   | 'sso-accepts-stale-timestamp';
@@ -118,7 +119,7 @@ export class FaultyVendor {
     const plan = String(body.plan);
     let resource = this.resources.get(uuid);
     if (!resource || this.fault === 'new-id-on-repeat') {
-      resource = { id: `r-${randomBytes(6).toString('hex')}`, plan, gone: false };
+      resource = { id: this.fault === 'one-id-for-all' ? 'r-the-only-one' : `r-${randomBytes(6).toString('hex')}`, plan, gone: false };
       this.resources.set(uuid, resource);
     }
     if (this.fault === 'non-json') {

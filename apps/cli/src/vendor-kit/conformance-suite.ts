@@ -131,7 +131,7 @@ export class ConformanceSuite {
     }
     this.record(first.id ? passed('provision.id') : failed('provision.id', `expected an "id" (string or number), got ${excerpt(outcome.text)}`));
     const { problems, warnings } = configProblems(first.body.config, this.manifest, this.options.env);
-    if (problems.length > 0) this.record(failed('provision.config', problems.join('; ')));
+    if (problems.length > 0) this.record(failed('provision.config', this.configReason(problems)));
     else if (outcome.status === 202) this.record(passed('provision.config', 'no config in a 202 answer: it comes through the partner API'));
     else this.record(passed('provision.config', warnings.length > 0 ? `warning: ${warnings.join('; ')}` : undefined));
   }
@@ -215,7 +215,12 @@ export class ConformanceSuite {
     if (!outcome.isJson) return failed(name, `expected an empty or JSON body for ${what}, got ${excerpt(outcome.text)}`);
     const config = typeof outcome.json === 'object' && outcome.json !== null ? (outcome.json as { config?: unknown }).config : undefined;
     const { problems } = configProblems(config, this.manifest, this.options.env);
-    return problems.length > 0 ? failed(name, `the new config: ${problems.join('; ')}`) : passed(name);
+    return problems.length > 0 ? failed(name, this.configReason(problems)) : passed(name);
+  }
+
+  private configReason(problems: string[]): string {
+    const { prefix } = this.manifest;
+    return `expected config keys declared in api.config_vars and starting with "${prefix}_", with string values; got: ${problems.join('; ')}`;
   }
 
   private expectStatus(name: string, what: string, outcome: HttpOutcome, statuses: number[]): CheckResult {
