@@ -47,13 +47,15 @@ export interface RedisSpareRepository {
   /** Unclaimed spares (`starting` or `ready`) per host id. */
   countUnclaimed(): Promise<Map<string, { starting: number; ready: number }>>;
   /**
-   * Claims the host's oldest ready spare for `instance.addonId` and records the instance on it, in
-   * one round trip: the spare is marked `claimed` with the add-on's id, its port passes to the
-   * add-on, and the instance takes the spare's key, port and internal password (`instance`'s own
-   * are ignored). Spares another transaction has locked are skipped, so two claims never take the
-   * same one. Null (and nothing written) when the host has no ready spare.
+   * For an add-on with no instance yet: claims the oldest ready spare of the host `lockLeastLoaded`
+   * picks (call right after it, in the same transaction) and records the instance on it, in the
+   * same round trip: the spare is marked `claimed` with the add-on's id, its port passes to the
+   * add-on, and the instance takes the spare's host, key, port and internal password (`instance`'s
+   * own are ignored). Spares another transaction has locked are skipped, so two claims never take
+   * the same one. Null (and nothing written) when that host has no ready spare, or the add-on has
+   * an instance already.
    */
-  claim(hostId: string, instance: RedisInstance): Promise<RedisInstance | null>;
+  claimOnLeastLoaded(instance: RedisInstance): Promise<RedisInstance | null>;
   /** The spare an add-on claimed, while its row is kept (until the add-on's provision has finished). */
   findClaimedBy(addonId: string): Promise<RedisSpare | null>;
   /**

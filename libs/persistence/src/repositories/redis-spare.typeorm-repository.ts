@@ -37,18 +37,26 @@ export class TypeOrmRedisSpares implements RedisSpareRepository {
     return new Map(rows.map((r) => [r.hostId, { starting: r.starting, ready: r.ready }]));
   }
 
-  async claim(hostId: string, instance: RedisInstance): Promise<RedisInstance | null> {
-    if (!isUuid(hostId)) return null;
-    const { text, values } = this.claimStatement(hostId, instance);
-    // The claim and the instance's insert go in one round trip: the insert, a later statement of the
-    // same transaction, sees the claim and copies the spare's key, port and internal password.
+  async claimOnLeastLoaded(instance: RedisInstance): Promise<RedisInstance | null> {
+    const { text, values } = this.claimStatement(instance);
+    // Sent right behind lockLeastLoaded's statements, so they run after its lock (the connection
+    // pipelines, and PostgreSQL runs one connection's statements in order), and the instance's
+    // insert, a later statement of the same transaction, sees the claim.
     const [, inserted] = await Promise.all([
       query(
         this.m,
-        `WITH s AS (SELECT id FROM redis_spares WHERE host_id = $1 AND state = 'ready' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
-              c AS (UPDATE redis_spares sp SET state = 'claimed', addon_id = $2, updated_at = $3 FROM s WHERE sp.id = s.id RETURNING sp.id)
-         UPDATE redis_ports p SET addon_id = $2, spare_id = NULL FROM c WHERE p.spare_id = c.id`,
-        [hostId, instance.addonId, instance.updatedAt],
+        `WITH target AS (
+                SELECT h.id FROM redis_hosts h
+                 CROSS JOIN LATERAL (SELECT count(*) AS n FROM redis_instances i WHERE i.host_id = h.id AND i.state = 'active') c
+                 WHERE h.state = 'active' AND c.n < h.capacity
+                 ORDER BY c.n::numeric / h.capacity, c.n, h.name
+                 LIMIT 1),
+              s AS (SELECT sp.id FROM redis_spares sp JOIN target ON sp.host_id = target.id
+                     WHERE sp.state = 'ready' AND NOT EXISTS (SELECT 1 FROM redis_instances i WHERE i.addon_id = $1)
+                     ORDER BY sp.created_at, sp.id LIMIT 1 FOR UPDATE OF sp SKIP LOCKED),
+              c AS (UPDATE redis_spares sp SET state = 'claimed', addon_id = $1, updated_at = $2 FROM s WHERE sp.id = s.id RETURNING sp.id)
+         UPDATE redis_ports p SET addon_id = $1, spare_id = NULL FROM c WHERE p.spare_id = c.id`,
+        [instance.addonId, instance.updatedAt],
       ),
       query<{ key: string; port: number; internalPasswordSealed: string; hostId: string }[]>(this.m, text, values),
     ]);
@@ -57,11 +65,10 @@ export class TypeOrmRedisSpares implements RedisSpareRepository {
     return { ...instance, hostId: row.hostId, key: row.key, nodePorts: [row.port], internalPasswordSealed: row.internalPasswordSealed };
   }
 
-  /** INSERT … SELECT of the instance, every column from `instance` but those the spare gives. */
-  private claimStatement(hostId: string, instance: RedisInstance): { text: string; values: unknown[] } {
+  /** INSERT … SELECT of the instance from its claimed spare: every column from `instance` but those the spare gives. */
+  private claimStatement(instance: RedisInstance): { text: string; values: unknown[] } {
     const columns = this.m.connection.getMetadata(RedisInstanceEntity).columns;
-    const values: unknown[] = [instance.addonId, hostId];
-    let text = claimTexts.get('claim');
+    const values: unknown[] = [instance.addonId];
     const expressions: string[] = [];
     for (const column of columns) {
       if (FROM_SPARE[column.databaseName]) {
@@ -69,12 +76,14 @@ export class TypeOrmRedisSpares implements RedisSpareRepository {
         continue;
       }
       values.push((instance as unknown as Record<string, unknown>)[column.propertyName] ?? null);
-      const type = `${String(column.type)}${column.isArray ? '[]' : ''}`;
-      expressions.push(`$${values.length}::${type}`);
+      expressions.push(`$${values.length}::${String(column.type)}${column.isArray ? '[]' : ''}`);
     }
+    let text = claimTexts.get('claim');
     if (text === undefined) {
+      // A retry's add-on has its instance already (and maybe its claimed spare's row): nothing is inserted then.
       text = `INSERT INTO redis_instances (${columns.map((c) => c.databaseName).join(', ')})
-               SELECT ${expressions.join(', ')} FROM redis_spares s WHERE s.addon_id = $1 AND s.host_id = $2 AND s.state = 'claimed'
+               SELECT ${expressions.join(', ')} FROM redis_spares s
+                WHERE s.addon_id = $1 AND s.state = 'claimed' AND NOT EXISTS (SELECT 1 FROM redis_instances i WHERE i.addon_id = $1)
                RETURNING key, node_ports[1] AS port, internal_password_sealed AS "internalPasswordSealed", host_id AS "hostId"`;
       claimTexts.set('claim', text);
     }

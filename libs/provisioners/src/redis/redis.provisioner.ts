@@ -197,52 +197,60 @@ export class RedisProvisioner extends Provisioner {
 
   /**
    * The add-on's instance and host: found (a retry), or placed now on the least loaded host. A mini
-   * claims one of the host's ready spares if it can (one round trip); otherwise, and for premium,
-   * new ports are held for a fresh start. The host stays locked from the count to the commit, so
+   * claims one of the host's ready spares if it can (in the same round trip as the host's lock);
+   * otherwise, and for premium, new ports are held for a fresh start. The host stays locked from the count to the commit, so
    * concurrent placements count each other and never pick the same port.
    */
   private place(addon: Addon, plan: Plan): Promise<Placement> {
+    const shape = redisPlanShape(plan);
+    const now = this.clock.now();
+    const instance: RedisInstance = {
+      addonId: addon.id,
+      hostId: '',
+      key: redisInstanceKey(addon.id),
+      state: 'active',
+      nodePorts: [],
+      primaryIndex: 0,
+      sentinelPort: null,
+      passwordSealed: this.box.seal(randomToken(40)),
+      pendingPasswordSealed: null,
+      pendingSince: null,
+      internalPasswordSealed: this.box.seal(randomToken(40)),
+      maxmemoryBytes: shape.maxmemoryBytes,
+      maxclients: shape.maxclients,
+      persistence: shape.persistence,
+      highAvailability: shape.highAvailability,
+      maxmemoryPolicy: 'noeviction',
+      timeoutSeconds: 0,
+      lastFailoverAt: null,
+      createdAt: now,
+      updatedAt: now,
+      destroyedAt: null,
+    };
+    // Spares are mini-shaped: premium plans start their nodes fresh.
+    const claimable = !shape.highAvailability && !shape.persistence && this.spareOptions.sparesPerHost > 0;
     return this.store.transaction(async (tx) => {
-      const [existing, leastLoaded] = await Promise.all([tx.redis.instances.findByAddon(addon.id), tx.redis.hosts.lockLeastLoaded()]);
+      // One round trip: the add-on's instance if a retry, the hosts locked, the least loaded, and a spare claimed there.
+      const [existing, leastLoaded, claimed] = await Promise.all([
+        tx.redis.instances.findByAddon(addon.id),
+        tx.redis.hosts.lockLeastLoaded(),
+        claimable ? tx.redis.spares.claimOnLeastLoaded(instance) : Promise.resolve(null),
+      ]);
       if (existing) {
         if (existing.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s instance was already destroyed.`);
         const [host, spare] = await Promise.all([tx.redis.hosts.findById(existing.hostId), tx.redis.spares.findClaimedBy(addon.id)]);
         return { instance: existing, host: host!, onSpare: spare !== null && spare.key === existing.key };
       }
       if (!leastLoaded) throw new ProviderUnavailableError('No Redis host has room for another instance.');
-      const shape = redisPlanShape(plan);
-      const now = this.clock.now();
-      const instance: RedisInstance = {
-        addonId: addon.id,
-        hostId: leastLoaded.id,
-        key: redisInstanceKey(addon.id),
-        state: 'active',
-        nodePorts: [],
-        primaryIndex: 0,
-        sentinelPort: null,
-        passwordSealed: this.box.seal(randomToken(40)),
-        pendingPasswordSealed: null,
-        pendingSince: null,
-        internalPasswordSealed: this.box.seal(randomToken(40)),
-        maxmemoryBytes: shape.maxmemoryBytes,
-        maxclients: shape.maxclients,
-        persistence: shape.persistence,
-        highAvailability: shape.highAvailability,
-        maxmemoryPolicy: 'noeviction',
-        timeoutSeconds: 0,
-        lastFailoverAt: null,
-        createdAt: now,
-        updatedAt: now,
-        destroyedAt: null,
-      };
-      // Spares are mini-shaped: premium plans start their nodes fresh.
-      if (!shape.highAvailability && !shape.persistence && this.spareOptions.sparesPerHost > 0) {
-        const claimed = await tx.redis.spares.claim(leastLoaded.id, instance);
-        if (claimed) return { instance: claimed, host: leastLoaded, onSpare: true };
+      if (claimed) {
+        // The same choice as lockLeastLoaded's, made on the same rows; read it again should they ever differ.
+        const host = claimed.hostId === leastLoaded.id ? leastLoaded : (await tx.redis.hosts.findById(claimed.hostId))!;
+        return { instance: claimed, host, onSpare: true };
       }
       const ports = await this.holdPorts(tx, leastLoaded, addon.id, portsNeeded(shape.highAvailability));
       const placed = {
         ...instance,
+        hostId: leastLoaded.id,
         nodePorts: shape.highAvailability ? ports.slice(0, 2) : ports.slice(0, 1),
         sentinelPort: shape.highAvailability ? ports[2] : null,
       };
