@@ -186,6 +186,16 @@ describe('the vendor toolkit', () => {
       expect(lines(run.stdout).at(-1)).toMatch(/^\d+ passed, [1-9]\d* failed$/);
     });
 
+    it('each toolkit command has its own --help, listed by attache --help', async () => {
+      const [top, ...runs] = await Promise.all([cli(['--help']), ...['vendor:init', 'vendor:push', 'vendor:check'].map((c) => cli([c, '--help']))]);
+      expect(top.code).toBe(0);
+      for (const command of ['vendor:init', 'vendor:push', 'vendor:check']) expect(top.stdout).toContain(command);
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+      expect(runs[0].stdout).toMatch(/--id <slug>[\s\S]*--out <file>[\s\S]*--force/);
+      expect(runs[1].stdout).toMatch(/--api <url>[\s\S]*--api-key <key>/);
+      expect(runs[2].stdout).toMatch(/--manifest <file>[\s\S]*--env <env>[\s\S]*--async-plan <plan>/);
+    });
+
     it('refuses a missing or unreadable manifest file in one line', async () => {
       const run = await cli(['vendor:check', '--manifest', join(dir, 'nope.json')]);
       expect(run.code).toBe(1);
