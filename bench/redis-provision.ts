@@ -10,13 +10,16 @@
  *   - ensure:     LocalRedisDriver.ensure for a fresh mini spec, called from this process (the
  *                 driver's lock, checks and PING wait around the same start);
  *   - end to end: POST /apps/{app}/addons {plan: redis:mini} until the add-on is first seen
- *                 `provisioned`.
+ *                 `provisioned`. The worker keeps `--spares` spare nodes on the host (the product's
+ *                 default, 2, unless given; 0 turns them off), and each round first waits until the
+ *                 pool is full, as a host at steady state has it: the provision claims a spare, and
+ *                 the refill after it is not timed.
  *
  * The three are interleaved, so drift in the machine's speed hits them alike. Prints p50/p90/max
  * of each, the p50 ratio of end to end over bare, where the times went, and the memory of idle
  * instances: every mini the rounds made, a premium-0 (two nodes and a sentinel) and a bare server.
  *
- *   npm run build && node bin/run.js bench-redis-provision [--n 30] [--warmup 3] [--ports 30000-30999] [--idle-ms 3000] [--supervise-ms 1000]
+ *   npm run build && node bin/run.js bench-redis-provision [--n 30] [--warmup 3] [--ports 30000-30999] [--idle-ms 3000] [--supervise-ms 1000] [--spares 2]
  *
  * `--supervise-ms` is the worker's supervision interval (ATTACHE_REDIS_SUPERVISE_INTERVAL_MS;
  * the product's default, 1000, unless given): every interval the worker runs `ensure` on every
@@ -31,7 +34,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { RedisInstanceSpec, redisInstanceKey, redisPlanShape } from '@app/domain';
+import { RedisInstanceSpec, redisPlanShape } from '@app/domain';
 import { jobIds } from '@app/queues';
 // The adapter itself, not its module: the second baseline must be exactly what the worker runs.
 import { LocalRedisDriver } from '../libs/provisioners/src/redis/local-redis.driver';
@@ -46,6 +49,9 @@ const PORTS = arg('ports', '30000-30999');
 /** How long instances sit untouched before their memory is read. */
 const IDLE_MS = Number(arg('idle-ms', '3000'));
 const SUPERVISE_MS = arg('supervise-ms', '');
+/** Spare nodes per host (ATTACHE_REDIS_SPARES); the product's default unless given. */
+const SPARES = arg('spares', '');
+const SPARES_PER_HOST = Number(SPARES || '2');
 const TARGET = 1.5;
 /** The bare server's PING poll: as tight as can be without taking the CPU the starting server needs. */
 const BARE_POLL_MS = 1;
@@ -65,6 +71,15 @@ const PARTS = [
   ['→ redis-server runs', 'instance insert, COMMIT; ensure: flock(1) child, checks, ACL and config files, exec of redis-server'],
   ['→ redis ready', "redis-server's own start (log: starting → Ready to accept connections)"],
   ['→ provisioned', 'daemon parent exit seen, PING as admin, lock released, final transaction to its clock'],
+  ['→ provisioned seen', 'config vars, release, events, COMMIT, NOTIFY'],
+] as const;
+/** The same marks for a provision that claimed a spare: no server starts on its path. */
+const SPARE_PARTS = [
+  ['request → add-on row', 'HTTP, auth, access check, catalog reads in the api'],
+  ['→ job queued', "the api's transaction, then the enqueue"],
+  ['→ job active', 'queue pickup by the worker'],
+  ['→ placement begins', "job reads, to the placement's clock (read before its transaction)"],
+  ['→ provisioned', "placement (host lock, count, claim, instance insert: one round trip; COMMIT); the spare's setup (ACL and config files, CONFIG SET, ACL LOAD: one round trip); final transaction to its clock"],
   ['→ provisioned seen', 'config vars, release, events, COMMIT, NOTIFY'],
 ] as const;
 /** The part with the driver's PING wait. */
@@ -256,6 +271,7 @@ async function main(): Promise<void> {
       ATTACHE_REDIS_DATA_DIR: dataDir,
       ATTACHE_REDIS_PORTS: PORTS,
       ...(SUPERVISE_MS ? { ATTACHE_REDIS_SUPERVISE_INTERVAL_MS: SUPERVISE_MS } : {}),
+      ...(SPARES ? { ATTACHE_REDIS_SPARES: SPARES } : {}),
     },
   });
   try {
@@ -267,6 +283,15 @@ async function main(): Promise<void> {
     /** POST, then the NOTIFY. */
     const create = (app: string, plan: string) => attache.createAddon(app, plan, provisioned);
 
+    const spareFull = async () => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ready = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM redis_spares WHERE state = 'ready'`)).rows[0].n);
+        if (ready >= SPARES_PER_HOST) return;
+        if (Date.now() > deadline) throw new Error(`the spare pool did not fill (${ready} of ${SPARES_PER_HOST} ready)`);
+        await sleep(20);
+      }
+    };
     const files = await driverFiles(driver, ensureDir);
     const apps: string[] = [];
     for (let i = 0; i < N + WARMUP; i++) apps.push(await attache.createApp());
@@ -313,6 +338,8 @@ async function main(): Promise<void> {
       await driver.destroy(spec);
       ensured.delete(spec);
 
+      // A host at steady state: the pool full before the provision (the refill of the last claim done).
+      await spareFull();
       const run = await create(apps[i], 'redis:mini');
       if (!counted) continue;
       endToEnd.push(run.total);
@@ -323,30 +350,46 @@ async function main(): Promise<void> {
     const queued = await attache.queueMarks();
     const instanceOf = async (id: string) =>
       (
-        await db.query<{ created: Date; placed: Date; finished: Date; ports: number[]; sentinel: number | null }>(
-          `SELECT a.created_at AS created, i.created_at AS placed, a.provisioned_at AS finished, i.node_ports AS ports, i.sentinel_port AS sentinel
+        await db.query<{ created: Date; placed: Date; finished: Date; ports: number[]; sentinel: number | null; key: string }>(
+          `SELECT a.created_at AS created, i.created_at AS placed, a.provisioned_at AS finished, i.node_ports AS ports, i.sentinel_port AS sentinel, i.key
              FROM addons a JOIN redis_instances i ON i.addon_id = a.id WHERE a.id = $1`,
           [id],
         )
       ).rows[0];
     const parts: number[][] = PARTS.map(() => []);
+    const spareParts: number[][] = SPARE_PARTS.map(() => []);
+    /** End to end of the rounds that claimed a spare, and of those that started a node. */
+    const onSpare: number[] = [];
+    const fresh: number[] = [];
     const minis: { app: string; pidfile: string; port: number }[] = [];
     for (const { id, app, total, wall0 } of measured) {
       const row = await instanceOf(id);
       const { added, active } = queued.get(jobIds.provision(id)) ?? {};
       if (added === undefined || active === undefined) throw new Error(`no queue events for ${id}`);
-      const instanceDir = join(dataDir, redisInstanceKey(id));
-      const marks = [row.created.getTime(), added, active, row.placed.getTime(), ...nodeMarks(join(instanceDir, `node-${row.ports[0]}`)), row.finished.getTime()].map((at) => at - wall0);
-      marks.push(total);
-      addParts(parts, marks);
-      minis.push({ app, pidfile: join(instanceDir, `node-${row.ports[0]}`, 'redis.pid'), port: row.ports[0] });
+      const instanceDir = join(dataDir, row.key);
+      const nodeDir = join(instanceDir, `node-${row.ports[0]}`);
+      const [starting] = nodeMarks(nodeDir);
+      // A claimed spare was started before the request (and keeps its key, `s_…`).
+      if (row.key.startsWith('s_') && starting < wall0) {
+        onSpare.push(total);
+        const marks = [row.created.getTime(), added, active, row.placed.getTime(), row.finished.getTime()].map((at) => at - wall0);
+        marks.push(total);
+        addParts(spareParts, marks);
+      } else {
+        fresh.push(total);
+        const marks = [row.created.getTime(), added, active, row.placed.getTime(), ...nodeMarks(nodeDir), row.finished.getTime()].map((at) => at - wall0);
+        marks.push(total);
+        addParts(parts, marks);
+      }
+      minis.push({ app, pidfile: join(nodeDir, 'redis.pid'), port: row.ports[0] });
     }
+    const spareRows = (await db.query<{ key: string; port: number }>(`SELECT key, port FROM redis_spares WHERE state = 'ready'`)).rows;
 
     // Memory. A premium-0 (untimed beyond one figure) and a bare server, then everything sits idle.
     const premiumApp = await attache.createApp();
     const premium = await create(premiumApp, 'redis:premium-0');
     const premiumRow = await instanceOf(premium.id);
-    const premiumDir = join(dataDir, redisInstanceKey(premium.id));
+    const premiumDir = join(dataDir, premiumRow.key);
     const bareIdleDir = join(bareDir, 'idle');
     const bareIdle = { port: await freePort(), password: randomBytes(30).toString('base64url') };
     const bareIdlePid = pidIn(await startBare(files, bareIdleDir, bareIdle.port, bareIdle.password));
@@ -375,6 +418,13 @@ async function main(): Promise<void> {
       { label: 'sentinel', port: premiumRow.sentinel!, pidfile: join(premiumDir, `sentinel-${premiumRow.sentinel}`, 'sentinel.pid') },
     ].map((p) => ({ ...p, ...memoryOf(pidIn(p.pidfile)) }));
     const premiumUsed = await Promise.all(premiumRow.ports.map((p) => usedMemory(p, premiumUrl.username, decodeURIComponent(premiumUrl.password))));
+    const spareMemory = spareRows.flatMap((spare) => {
+      try {
+        return [memoryOf(pidIn(join(dataDir, spare.key, `node-${spare.port}`, 'redis.pid')))];
+      } catch {
+        return [];
+      }
+    });
     const bareMemory = memoryOf(bareIdlePid);
     const bareUsed = await usedMemory(bareIdle.port, 'app', bareIdle.password);
     await kill(bareIdlePid);
@@ -384,7 +434,7 @@ async function main(): Promise<void> {
     const kib = (values: number[]) => `p50 ${mib(stats(values).p50)}, max ${mib(stats(values).max)}`;
     process.stdout.write(
       [
-        `redis provisioning: ${N} mini instances one at a time on host local (ports ${PORTS}), after ${WARMUP} warm-up rounds; supervision every ${SUPERVISE_MS || process.env.ATTACHE_REDIS_SUPERVISE_INTERVAL_MS || '1000 (default)'} ms; provisioned seen by LISTEN`,
+        `redis provisioning: ${N} mini instances one at a time on host local (ports ${PORTS}), after ${WARMUP} warm-up rounds; supervision every ${SUPERVISE_MS || process.env.ATTACHE_REDIS_SUPERVISE_INTERVAL_MS || '1000 (default)'} ms; ${SPARES_PER_HOST} spare nodes${SPARES ? '' : ' (default)'}, the pool full before each round; provisioned seen by LISTEN`,
         line('bare redis-server start', bare),
         line('LocalRedisDriver.ensure', ensure),
         line('end to end (API → seen)', endToEnd),
@@ -394,15 +444,22 @@ async function main(): Promise<void> {
         ...partLines(BARE_PARTS, bareParts),
         `  ensure by part, p50 / p90 ms (log marks in whole ms):`,
         ...partLines(ENSURE_PARTS, ensureParts),
-        `  end to end by part, p50 / p90 ms (marks in whole ms):`,
-        ...partLines(PARTS, parts),
-        `    rounds whose PING wait took ≥ 50 ms (a first PING refused, then the driver's 100 ms poll): ensure ${missed(ensureParts[ENSURE_PARTS.length - 1])} of ${N}, end to end ${missed(parts[PROVISIONED_PART])} of ${N}`,
+        `  rounds on a claimed spare: ${onSpare.length} of ${N}${onSpare.length > 0 ? `, end to end p50 ${stats(onSpare).p50.toFixed(1)} ms` : ''}; rounds that started a node: ${fresh.length}${fresh.length > 0 ? `, end to end p50 ${stats(fresh).p50.toFixed(1)} ms` : ''}`,
+        ...(onSpare.length > 0 ? [`  end to end on a claimed spare by part, p50 / p90 ms (marks in whole ms):`, ...partLines(SPARE_PARTS, spareParts)] : []),
+        ...(fresh.length > 0
+          ? [
+              `  end to end starting a node by part, p50 / p90 ms (marks in whole ms):`,
+              ...partLines(PARTS, parts),
+              `    rounds whose PING wait took ≥ 50 ms (a first PING refused, then the driver's 100 ms poll): ensure ${missed(ensureParts[ENSURE_PARTS.length - 1])} of ${N}, end to end ${missed(parts[PROVISIONED_PART])} of ${fresh.length}`,
+            ]
+          : []),
         `    end to end p50 − bare start p50: ${(stats(endToEnd).p50 - stats(bare).p50).toFixed(1)} ms around the start of the redis-server`,
         `memory after ${IDLE_MS} ms idle (VmRSS; RssAnon is what is not shared with other redis-servers):`,
         `  mini, ${minis.length} instances: VmRSS ${kib(miniRss)}; RssAnon ${kib(miniAnon)}; used_memory p50 ${mib(stats(miniUsed).p50 / 1024)}`,
         `  premium-0 (provisioned end to end in ${premium.total.toFixed(0)} ms): ${premiumProcesses.map((p) => `${p.label} ${mib(p.rss)} (anon ${mib(p.anon)})`).join(', ')}; total VmRSS ${mib(premiumProcesses.reduce((s, p) => s + p.rss, 0))}; used_memory ${premiumUsed.map((u) => mib(u / 1024)).join(' / ')}`,
         `  worker CPU meanwhile (supervision of ${minis.length + 1} instances): ${workerIdle.toFixed(0)} ms per second, ${(workerIdle / (minis.length + 1)).toFixed(1)} ms per instance per second`,
         `  bare redis-server, same config: VmRSS ${mib(bareMemory.rss)} (anon ${mib(bareMemory.anon)}); used_memory ${mib(bareUsed / 1024)}`,
+        ...(spareMemory.length > 0 ? [`  spare nodes, ${spareMemory.length} ready: VmRSS ${kib(spareMemory.map((m) => m.rss))}; RssAnon ${kib(spareMemory.map((m) => m.anon))}`] : []),
       ].join('\n') + '\n',
     );
   } finally {
@@ -424,7 +481,8 @@ async function main(): Promise<void> {
         // Gone meanwhile.
       }
     }
-    if (leftovers.length > 0) process.stderr.write(`${leftovers.length} redis-server processes outlived the run; stopping them\n`);
+    // The worker's spare nodes stay when it stops (they are the host's, not an add-on's): they are stopped here too.
+    if (leftovers.length > 0) process.stderr.write(`${leftovers.length} redis-server processes (spare nodes, and any other the worker left) outlived the run; stopping them\n`);
     for (const pid of leftovers) await kill(pid).catch(() => undefined);
     for (const spec of ensured) await driver.destroy(spec).catch((error: Error) => process.stderr.write(`could not destroy ${spec.key}: ${error.message}\n`));
     rmSync(tmp, { recursive: true, force: true });
