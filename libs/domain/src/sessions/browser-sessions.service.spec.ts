@@ -1,0 +1,171 @@
+import { DomainError, hashSecret } from '@app/common';
+import { FixedClock } from '../../../../test/support/fixed-clock';
+import { AccountsService } from '../accounts/accounts.service';
+import { Account } from '../shared/models';
+import { Store } from '../shared/store.port';
+import { AccountPasswords } from './account-passwords.service';
+import { BrowserSession, BrowserSessionRepository } from './browser-session.repository';
+import { BrowserSessions, SESSION_IDLE_MS, SESSION_TTL_MS, SIGN_IN_FAILED } from './browser-sessions.service';
+import { PasswordHasher } from './password-hasher';
+import { SignInAttempt, SignInThrottle } from './sign-in-throttle.port';
+
+const ACCOUNT: Account = { id: 'acc-1', email: 'ada@example.test', name: null, isOperator: false, createdAt: new Date(0), updatedAt: new Date(0) };
+
+class MemorySessions extends BrowserSessionRepository {
+  readonly rows = new Map<string, BrowserSession>();
+  readonly passwords = new Map<string, string>();
+  touches = 0;
+  async findPasswordHash(accountId: string) {
+    return this.passwords.get(accountId) ?? null;
+  }
+  async changePassword(accountId: string, hash: string, _at: Date, keep: string | null) {
+    this.passwords.set(accountId, hash);
+    for (const [id, row] of this.rows) if (row.accountId === accountId && id !== keep) this.rows.delete(id);
+  }
+  async upgradePasswordHash(accountId: string, hash: string) {
+    this.passwords.set(accountId, hash);
+  }
+  async create(session: BrowserSession) {
+    this.rows.set(session.idHash, { ...session });
+  }
+  async find(idHash: string) {
+    return this.rows.get(idHash) ?? null;
+  }
+  async touch(idHash: string, at: Date) {
+    this.touches++;
+    this.rows.get(idHash)!.lastSeenAt = at;
+  }
+  async delete(idHash: string) {
+    return this.rows.delete(idHash);
+  }
+  async deleteEnded() {}
+}
+
+class CountingThrottle extends SignInThrottle {
+  readonly failures: SignInAttempt[] = [];
+  successes = 0;
+  blockedFor = 0;
+  async retryAfterSeconds() {
+    return this.blockedFor;
+  }
+  async recordFailure(attempt: SignInAttempt) {
+    this.failures.push(attempt);
+  }
+  async recordSuccess() {
+    this.successes++;
+  }
+}
+
+/** Fast stand-in for scrypt: the rules around it are what is under test here. */
+class PlainHasher extends PasswordHasher {
+  verifications = 0;
+  override async hash(password: string) {
+    return `scrypt$17$8$1$plain$${password}`;
+  }
+  override async verify(password: string, stored: string) {
+    this.verifications++;
+    return stored === `scrypt$17$8$1$plain$${password}`;
+  }
+  override async burn() {
+    this.verifications++;
+  }
+}
+
+describe('BrowserSessions', () => {
+  let clock: FixedClock;
+  let repo: MemorySessions;
+  let throttle: CountingThrottle;
+  let hasher: PlainHasher;
+  let sessions: BrowserSessions;
+
+  beforeEach(async () => {
+    clock = new FixedClock(new Date('2026-11-26T10:00:00Z'));
+    repo = new MemorySessions();
+    throttle = new CountingThrottle();
+    hasher = new PlainHasher();
+    const store = {
+      accounts: { findByEmail: async (email: string) => (email === ACCOUNT.email ? ACCOUNT : null), findById: async (id: string) => (id === ACCOUNT.id ? ACCOUNT : null) },
+    } as unknown as Store;
+    const accounts = { authenticate: async (key: string) => (key === 'atk_good' ? ACCOUNT : null) } as unknown as AccountsService;
+    const passwords = new AccountPasswords(store, repo, hasher, clock);
+    sessions = new BrowserSessions(store, repo, passwords, accounts, throttle, clock);
+    await passwords.set(ACCOUNT.id, 'the right password', null);
+  });
+
+  const failure = (promise: Promise<unknown>) => promise.then(() => null, (error: DomainError) => ({ kind: error.kind, code: error.code, message: error.message }));
+
+  it('signs in with the password (email in any case) into a new session stored by its hash, expiring after the TTL', async () => {
+    const signedIn = await sessions.signInWithPassword('  ADA@example.test ', 'the right password', '10.0.0.1');
+    expect(signedIn.account).toBe(ACCOUNT);
+    expect(signedIn.sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect([...repo.rows.keys()]).toEqual([hashSecret(signedIn.sessionId)]);
+    expect(signedIn.expiresAt.getTime() - clock.now().getTime()).toBe(SESSION_TTL_MS);
+    expect(throttle.successes).toBe(1);
+    const again = await sessions.signInWithPassword(ACCOUNT.email, 'the right password', '10.0.0.1');
+    expect(again.sessionId).not.toBe(signedIn.sessionId);
+  });
+
+  it('answers every failure the same way and counts it; a throttled attempt is refused before any password check', async () => {
+    const wrong = await failure(sessions.signInWithPassword(ACCOUNT.email, 'wrong', '10.0.0.1'));
+    const unknown = await failure(sessions.signInWithPassword('nobody@example.test', 'the right password', '10.0.0.1'));
+    const badKey = await failure(sessions.signInWithApiKey('atk_bad', '10.0.0.1'));
+    for (const result of [wrong, unknown, badKey]) expect(result).toEqual({ kind: 'unauthorized', code: 'invalid_credentials', message: SIGN_IN_FAILED });
+    expect(throttle.failures).toEqual([{ email: ACCOUNT.email, ip: '10.0.0.1' }, { email: 'nobody@example.test', ip: '10.0.0.1' }, { ip: '10.0.0.1' }]);
+    // The unknown email cost the same work as the wrong password.
+    expect(hasher.verifications).toBe(2);
+
+    throttle.blockedFor = 120;
+    const checked = hasher.verifications;
+    expect(await failure(sessions.signInWithPassword(ACCOUNT.email, 'the right password', '10.0.0.1'))).toMatchObject({ kind: 'rate_limited', code: 'too_many_sign_in_attempts' });
+    expect(hasher.verifications).toBe(checked);
+    expect(repo.rows.size).toBe(0);
+  });
+
+  it('finds a live session, touching last-seen at most once a minute, and ends it after the TTL or the idle time', async () => {
+    const { sessionId } = await sessions.signInWithApiKey('atk_good', '10.0.0.1');
+    expect(await sessions.current(undefined)).toBeNull();
+    expect(await sessions.current('forged')).toBeNull();
+    const current = (await sessions.current(sessionId))!;
+    expect(current.account).toBe(ACCOUNT);
+    clock.at = new Date(clock.at.getTime() + 30_000);
+    await sessions.current(sessionId);
+    expect(repo.touches).toBe(0);
+    clock.at = new Date(clock.at.getTime() + 60_000);
+    await sessions.current(sessionId);
+    expect(repo.touches).toBe(1);
+
+    clock.at = new Date(clock.at.getTime() + SESSION_IDLE_MS);
+    expect(await sessions.current(sessionId)).toBeNull();
+    expect(repo.rows.size).toBe(0);
+
+    const busy = await sessions.signInWithApiKey('atk_good', '10.0.0.1');
+    for (let spent = 0; spent < SESSION_TTL_MS; spent += SESSION_IDLE_MS / 2) {
+      expect(await sessions.current(busy.sessionId)).not.toBeNull();
+      clock.at = new Date(clock.at.getTime() + SESSION_IDLE_MS / 2);
+    }
+    expect(await sessions.current(busy.sessionId)).toBeNull();
+  });
+
+  it('gives each session its own CSRF token, unrelated to the stored hash, checked exactly', async () => {
+    const a = (await sessions.current((await sessions.signInWithApiKey('atk_good', '10.0.0.1')).sessionId))!;
+    const b = (await sessions.current((await sessions.signInWithApiKey('atk_good', '10.0.0.1')).sessionId))!;
+    expect(a.csrfToken).not.toBe(b.csrfToken);
+    expect(a.csrfToken).not.toBe(a.idHash);
+    expect(sessions.csrfTokenMatches(a, a.csrfToken)).toBe(true);
+    expect(sessions.csrfTokenMatches(a, b.csrfToken)).toBe(false);
+    expect(sessions.csrfTokenMatches(a, undefined)).toBe(false);
+    expect(sessions.csrfTokenMatches(a, [a.csrfToken])).toBe(false);
+  });
+
+  it('changes the password only with the current one, keeping this session and ending the others', async () => {
+    const mine = (await sessions.current((await sessions.signInWithApiKey('atk_good', '10.0.0.1')).sessionId))!;
+    const other = await sessions.signInWithApiKey('atk_good', '10.0.0.2');
+    expect(await failure(sessions.changePassword(mine, 'wrong', 'a brand new password', '10.0.0.1'))).toMatchObject({ kind: 'forbidden', code: 'invalid_current_password' });
+    expect(throttle.failures).toHaveLength(1);
+    expect(await failure(sessions.changePassword(mine, 'the right password', 'short', '10.0.0.1'))).toMatchObject({ kind: 'invalid' });
+    await sessions.changePassword(mine, 'the right password', 'a brand new password', '10.0.0.1');
+    expect(await sessions.current(other.sessionId)).toBeNull();
+    expect([...repo.rows.keys()]).toEqual([mine.idHash]);
+    expect((await sessions.signInWithPassword(ACCOUNT.email, 'a brand new password', '10.0.0.1')).account).toBe(ACCOUNT);
+  });
+});
