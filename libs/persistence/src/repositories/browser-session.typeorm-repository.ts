@@ -60,8 +60,9 @@ export class TypeOrmBrowserSessions extends BrowserSessionRepository {
   }
 
   async delete(idHash: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING id_hash', [idHash]);
-    return rows.length > 0;
+    // A plain DELETE comes back from TypeORM as [rows, count]; as a SELECT over the deleted rows it is just rows.
+    const rows: { deleted: number }[] = await this.dataSource.query('WITH gone AS (DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING 1) SELECT count(*)::int AS deleted FROM gone', [idHash]);
+    return rows[0].deleted > 0;
   }
 
   async deleteEnded(accountId: string, now: Date, idleBefore: Date): Promise<void> {
