@@ -728,6 +728,43 @@ describe('first-party PostgreSQL', () => {
   });
 
   describe('after a crash', () => {
+    it('records the placement with the add-on, before any worker runs, and provisions that tenant when one does', async () => {
+      const dev = await attache.createAccount('placed');
+      const app = await attache.createApp(dev.apiKey);
+      await attache.stopWorker();
+      let addonId: string;
+      try {
+        const created = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:essential-0' });
+        expect(created.status).toBe(201);
+        addonId = created.body.id as string;
+        // Committed with the add-on: its database and owner credential, on a cluster, and nothing on that cluster yet.
+        const { rows } = await attache.pg.query<{ port: number; database: string; role: string }>(
+          `SELECT b.port, d.database_name AS database, c.role_name AS role
+             FROM postgres_databases d JOIN postgres_backends b ON b.id = d.backend_id
+             JOIN postgres_credentials c ON c.addon_id = d.addon_id AND c.name = 'default' AND c.state = 'active'
+            WHERE d.addon_id = $1 AND d.state = 'active'`,
+          [addonId],
+        );
+        expect(rows).toEqual([{ port: expect.any(Number), database: `d_${hexOf(addonId)}`, role: `u_${hexOf(addonId)}` }]);
+        const su = await superuser(rows[0].port);
+        expect((await su.query('SELECT 1 FROM pg_database WHERE datname = $1', [rows[0].database])).rowCount).toBe(0);
+        expect((await attache.client(dev.apiKey).get(`/addons/${addonId}`)).body.state).toBe('provisioning');
+      } finally {
+        await attache.startWorker();
+      }
+      await attache.waitForAddon(dev.apiKey, addonId, (a) => a.state === 'provisioned');
+      // The worker made the tenant it found recorded: the same cluster, the recorded owner, one record.
+      const url = (await attache.configVars(dev.apiKey, app.name)).DATABASE_URL;
+      const tenant = await connect(url);
+      expect((await tenant.query('SELECT current_user AS role, current_database() AS db')).rows[0]).toEqual({ role: `u_${hexOf(addonId)}`, db: `d_${hexOf(addonId)}` });
+      const { rows } = await attache.pg.query<{ port: number; n: number }>(
+        `SELECT b.port, (SELECT count(*)::int FROM postgres_credentials c WHERE c.addon_id = d.addon_id) AS n
+           FROM postgres_databases d JOIN postgres_backends b ON b.id = d.backend_id WHERE d.addon_id = $1`,
+        [addonId],
+      );
+      expect(rows).toEqual([{ port: Number(new URL(url).port), n: 1 }]);
+    });
+
     it('queues again a backup whose job was lost, and drops the role of a credential destroyed halfway', async () => {
       const { dev, addon, url } = await database('crash');
       const as = attache.client(dev.apiKey);

@@ -25,6 +25,7 @@ import { PostgresBackupsUseCase } from './postgres/postgres-backups.use-case';
 import { PostgresCredentialsUseCase } from './postgres/postgres-credentials.use-case';
 import { PostgresInfoService } from './postgres/postgres-info.service';
 import { PostgresMaintenance } from './postgres/postgres-maintenance.service';
+import { PostgresPlacement } from './postgres/postgres-placement';
 import { PostgresStorageMonitor } from './postgres/postgres-storage.monitor';
 import { RedisAddons } from './redis/redis-addons';
 import { RedisConfigPublisher } from './redis/redis-config';
@@ -70,6 +71,7 @@ const services = [
   PostgresCredentialsUseCase,
   PostgresInfoService,
   PostgresMaintenance,
+  PostgresPlacement,
   PostgresStorageMonitor,
   RedisAddons,
   RedisConfigPublisher,

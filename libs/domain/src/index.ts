@@ -35,6 +35,7 @@ export * from './postgres/postgres-backups.use-case';
 export * from './postgres/postgres-storage.monitor';
 export * from './postgres/postgres-info.service';
 export * from './postgres/postgres-maintenance.service';
+export * from './postgres/postgres-placement';
 export * from './catalog/first-party-catalog';
 export * from './catalog/first-party-catalog.service';
 export * from './redis/redis.models';

@@ -5,6 +5,7 @@ import { JobDispatcher } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
 import { CatalogService } from '../catalog/catalog.service';
+import { PostgresPlacement } from '../postgres/postgres-placement';
 import { AddonView } from './addon-views';
 import { AliasChooser } from './alias.chooser';
 import { AttachmentWriter } from './attachment-writer';
@@ -20,7 +21,8 @@ export interface CreateAddonInput {
 
 /**
  * DESIGN §3 step 1: validates, writes the add-on, its owning attachment and the event in one
- * transaction, then enqueues provisioning. Never waits on the provider.
+ * transaction (with an essential PostgreSQL database's placement), then enqueues provisioning.
+ * Never waits on the provider.
  */
 @Injectable()
 export class CreateAddonUseCase {
@@ -32,6 +34,7 @@ export class CreateAddonUseCase {
     private readonly attachments: AttachmentWriter,
     private readonly jobs: JobDispatcher,
     private readonly clock: Clock,
+    private readonly postgres: PostgresPlacement,
   ) {}
 
   async execute(accountId: string, appIdOrName: string, input: CreateAddonInput): Promise<AddonView> {
@@ -96,6 +99,7 @@ export class CreateAddonUseCase {
         data: { plan_id: plan.id, service_id: service.id, price_cents: plan.priceCents, price_unit: plan.priceUnit, meters: plan.meters },
       });
       await this.attachments.attach(tx, created, service, app, choice, null);
+      await this.postgres.placeWithAddon(tx, created, service, plan);
       return { addon: created, alias: choice.alias };
     });
     await this.jobs.provision(addon.id);

@@ -35,6 +35,12 @@ export interface PostgresDatabaseRepository {
    * inside one), committed when this returns: the records are durable before the cluster changes.
    */
   place(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<TenantPlacement>;
+  /**
+   * `place` as part of the caller's transaction, its answer not waited for: the commit waits for it
+   * (and fails if it failed). Whether a backend had room is learnt from a later `place`, which
+   * finds the records. Outside a transaction, `place` itself.
+   */
+  placeUnanswered(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<void>;
   findByAddon(addonId: string): Promise<PostgresDatabase | null>;
   update(addonId: string, patch: Partial<PostgresDatabase>): Promise<void>;
   listActive(): Promise<PostgresDatabase[]>;

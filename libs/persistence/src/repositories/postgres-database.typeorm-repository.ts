@@ -2,14 +2,23 @@ import { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import { PostgresBackend, PostgresCredential, PostgresDatabase, PostgresDatabaseRepository, TenantPlacement } from '@app/domain';
 import { PostgresBackendEntity, PostgresCredentialEntity, PostgresDatabaseEntity } from '../entities';
 import { isUuid } from './query-helpers';
-import { transactionInOneRoundTrip } from './pipelined-transaction';
+import { UnansweredWrites, transactionInOneRoundTrip } from './pipelined-transaction';
 import { Statement, insertRow, query, selectList, setClause, unprefixed } from './sql';
 
-/** Every active backend, locked in one order (so placements never deadlock). */
-const LOCK_ACTIVE_BACKENDS = `SELECT id FROM postgres_backends WHERE state = 'active' ORDER BY name FOR UPDATE`;
+/**
+ * Every active backend, locked in one order (so placements never deadlock), unless the add-on ($1)
+ * has its database already: then nothing is locked, and the transaction of a placement that finds
+ * its records writes nothing (no WAL to flush at its commit).
+ */
+const LOCK_ACTIVE_BACKENDS = `SELECT id FROM postgres_backends
+  WHERE state = 'active' AND NOT EXISTS (SELECT 1 FROM postgres_databases WHERE addon_id = $1)
+  ORDER BY name FOR UPDATE`;
 
 export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(
+    private readonly m: EntityManager,
+    private readonly writes?: UnansweredWrites,
+  ) {}
 
   async create(database: PostgresDatabase): Promise<void> {
     const insert = insertRow(this.m, PostgresDatabaseEntity, database);
@@ -22,7 +31,7 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
     // held, so it sees the databases of any placement that held them before (a count in the
     // locking statement would use a snapshot from before the wait and miss them). The add-on's own
     // record is looked for after the lock too, so two placements of one add-on make one record.
-    const [, [row]] = await transactionInOneRoundTrip(this.m, [{ text: LOCK_ACTIVE_BACKENDS, values: [] }, this.placement(database, owner)]);
+    const [, [row]] = await transactionInOneRoundTrip(this.m, this.placementStatements(database, owner));
     const backend = row['b.id'] === null ? null : unprefixed<PostgresBackend>(row, 'b.');
     switch (row.kind) {
       case 'placed':
@@ -39,6 +48,14 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
     }
   }
 
+  async placeUnanswered(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<void> {
+    if (!this.writes) {
+      await this.place(database, owner);
+      return;
+    }
+    for (const statement of this.placementStatements(database, owner)) this.writes.send(statement);
+  }
+
   findByAddon(addonId: string): Promise<PostgresDatabase | null> {
     return isUuid(addonId) ? this.m.findOneBy(PostgresDatabaseEntity, { addonId }) : Promise.resolve(null);
   }
@@ -51,6 +68,10 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
 
   listActive(): Promise<PostgresDatabase[]> {
     return this.m.find(PostgresDatabaseEntity, { where: { state: 'active' }, order: { createdAt: 'ASC', addonId: 'ASC' } });
+  }
+
+  private placementStatements(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Statement[] {
+    return [{ text: LOCK_ACTIVE_BACKENDS, values: [database.addonId] }, this.placement(database, owner)];
   }
 
   /**

@@ -306,6 +306,49 @@ describe('TypeOrmStore.postgres', () => {
       expect(await store.postgres.databases.findByAddon(addon.id)).toBeNull();
     });
 
+    it('places with the commit of the caller’s transaction, or not at all if it rolls back or every backend is full', async () => {
+      const backend = await newBackend(unique('unanswered'), 2);
+      const [kept, lost, noRoom] = [await newAddon(), await newAddon(), await newAddon()];
+      const tenant = tenantOf(kept.id);
+      await store.transaction((tx) => tx.postgres.databases.placeUnanswered(tenant.database, tenant.owner));
+      expect(await store.postgres.databases.findByAddon(kept.id)).toEqual({ ...tenant.database, backendId: backend.id });
+      expect(await placeTenant(tenantOf(kept.id))).toEqual({ kind: 'existing', state: 'active', backend, ownerPasswordSealed: tenant.owner.passwordSealed });
+
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.postgres.databases.placeUnanswered(tenantOf(lost.id).database, tenantOf(lost.id).owner);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await store.postgres.databases.findByAddon(lost.id)).toBeNull();
+
+      await place(backend, 1);
+      await store.transaction((tx) => tx.postgres.databases.placeUnanswered(tenantOf(noRoom.id).database, tenantOf(noRoom.id).owner));
+      expect(await store.postgres.databases.findByAddon(noRoom.id)).toBeNull();
+      expect(await store.postgres.credentials.listAll(noRoom.id)).toEqual([]);
+    });
+
+    it('finds a recorded tenant without waiting on the backends’ locks', async () => {
+      await newBackend(unique('no-wait'), 4);
+      const addon = await newAddon();
+      const tenant = tenantOf(addon.id);
+      await placeTenant(tenant);
+      const holding = gate();
+      const release = gate();
+      const held = store.transaction(async (tx) => {
+        await tx.postgres.backends.lockLeastLoaded();
+        holding.open();
+        await release.opened;
+      });
+      await holding.opened;
+      try {
+        expect(await placeTenant(tenantOf(addon.id))).toMatchObject({ kind: 'existing', ownerPasswordSealed: tenant.owner.passwordSealed });
+      } finally {
+        release.open();
+        await held;
+      }
+    });
+
     it('makes concurrent placements take turns, so each counts the ones before it', async () => {
       const stem = unique('place-race');
       const a = await newBackend(`${stem}-a`, 2);

@@ -12,6 +12,7 @@ import { TypeOrmPostgresBackups } from './postgres-backup.typeorm-repository';
 import { TypeOrmPostgresCredentials } from './postgres-credential.typeorm-repository';
 import { TypeOrmPostgresDatabases } from './postgres-database.typeorm-repository';
 import { TypeOrmPostgresRestores } from './postgres-restore.typeorm-repository';
+import { UnansweredWrites } from './pipelined-transaction';
 
 /** The first-party PostgreSQL repositories, bound to one manager (so to one transaction, inside one). */
 export class TypeOrmPostgres implements PostgresStore {
@@ -21,9 +22,10 @@ export class TypeOrmPostgres implements PostgresStore {
   readonly backups: PostgresBackupRepository;
   readonly restores: PostgresRestoreRepository;
 
-  constructor(manager: EntityManager) {
+  /** `writes`: those of the pipelined transaction `manager` is bound to, if any. */
+  constructor(manager: EntityManager, writes?: UnansweredWrites) {
     this.backends = new TypeOrmPostgresBackends(manager);
-    this.databases = new TypeOrmPostgresDatabases(manager);
+    this.databases = new TypeOrmPostgresDatabases(manager, writes);
     this.credentials = new TypeOrmPostgresCredentials(manager);
     this.backups = new TypeOrmPostgresBackups(manager);
     this.restores = new TypeOrmPostgresRestores(manager);

@@ -61,7 +61,7 @@ export class TypeOrmStore extends Store {
     this.attachments = new TypeOrmAttachments(manager, writes);
     this.events = new TypeOrmEvents(manager, inTransaction);
     this.oauth = new TypeOrmOAuth(manager);
-    this.postgres = new TypeOrmPostgres(manager);
+    this.postgres = new TypeOrmPostgres(manager, writes);
     this.redis = new TypeOrmRedis(manager);
     this.teams = new TypeOrmTeams(manager);
     this.invoices = new TypeOrmInvoices(manager);

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, SecretBox, newId } from '@app/common';
+import { Clock, SecretBox } from '@app/common';
 import {
   Addon,
   AddonService,
   BackendConnection,
   BackupFiles,
   DeprovisionOutcome,
-  OWNER_CREDENTIAL,
   POSTGRES_URL_VAR,
   Plan,
   PlanChangeOutcome,
@@ -24,6 +23,7 @@ import {
   postgresUrl,
   storageLimitBytes,
   tenantNames,
+  tenantRecords,
   PostgresOptions,
   formatBytes,
 } from '@app/domain';
@@ -110,44 +110,14 @@ export class PostgresProvisioner extends Provisioner {
   }
 
   /**
-   * The add-on's backend and owner password: found (a retry) or placed now. Either way the
-   * records are committed before this returns, so the cluster never holds a tenant Attache does
-   * not know about.
+   * The add-on's backend and owner password: found (placed with the add-on, or by an earlier
+   * attempt) or placed now. Either way the records are committed before this returns, so the
+   * cluster never holds a tenant Attache does not know about.
    */
   private async placeTenant(addon: Addon): Promise<{ backend: BackendConnection; password: string }> {
-    const now = this.clock.now();
-    const names = tenantNames(addon.id);
     const password = newDatabasePassword();
-    const placement = await this.store.postgres.databases.place(
-      {
-        addonId: addon.id,
-        databaseName: names.database,
-        groupRole: names.groupRole,
-        state: 'active',
-        storageBytes: null,
-        measuredAt: null,
-        overLimitSince: null,
-        restrictedAt: null,
-        backupHourUtc: null,
-        createdAt: now,
-        updatedAt: now,
-        droppedAt: null,
-      },
-      {
-        id: newId(),
-        addonId: addon.id,
-        name: OWNER_CREDENTIAL,
-        roleName: names.ownerRole,
-        passwordSealed: this.box.seal(password),
-        pendingPasswordSealed: null,
-        pendingSince: null,
-        state: 'active',
-        createdAt: now,
-        rotatedAt: null,
-        destroyedAt: null,
-        roleDroppedAt: null,
-      },
-    );
+    const { database, owner } = tenantRecords(addon.id, this.box.seal(password), this.clock.now());
+    const placement = await this.store.postgres.databases.place(database, owner);
     switch (placement.kind) {
       case 'placed':
         return { backend: openBackend(placement.backend, this.box), password };
