@@ -62,7 +62,7 @@ export class RedisSpares {
    */
   async maintain(): Promise<SpareUpkeep> {
     const result: SpareUpkeep = { started: 0, restarted: 0, discarded: 0, forgotten: 0 };
-    const [hostList, spares] = await Promise.all([this.store.redis.hosts.list(), this.store.redis.spares.list()]);
+    const [hostList, spares, instances] = await Promise.all([this.store.redis.hosts.list(), this.store.redis.spares.list(), this.store.redis.hosts.countActiveInstances()]);
     const hosts = new Map(hostList.map((host) => [host.id, host]));
 
     for (const spare of spares) {
@@ -82,6 +82,9 @@ export class RedisSpares {
     }
 
     for (const host of hostList) {
+      // Most sweeps find every pool at its target: no lock taken then.
+      const pool = spares.filter((s) => s.hostId === host.id && (s.state === 'starting' || s.state === 'ready')).length;
+      if (pool === this.target(host, instances.get(host.id) ?? 0)) continue;
       for (;;) {
         const recorded = await this.attempt(null, () => this.recordOne(host));
         if (recorded === null) break;
