@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { SecretBox, SystemClock, newId } from '@app/common';
-import { Addon, Plan, ProvisionRequest, RedisHost, RedisInstanceSpec, RedisSpareRefills, RedisSpares, redisSpec } from '@app/domain';
-import { unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
+import { Addon, Plan, ProvisionRequest, RedisHost, RedisHosts, RedisInstanceSpec, RedisSpareRefills, RedisSpares, redisSpec } from '@app/domain';
+import { gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
 import { LocalRedisDriver, secretFor } from './local-redis.driver';
 import { RedisProvisioner } from './redis.provisioner';
 
@@ -159,6 +159,9 @@ describe('Redis spare nodes', () => {
     }
     // A second pass has nothing to do.
     expect(await spares.maintain()).toEqual({ started: 0, restarted: 0, discarded: 0, forgotten: 0 });
+    // What `attache redis:hosts` shows.
+    const load = (await new RedisHosts(fixture.store, clock).listWithLoad()).find((row) => row.host.id === host.id);
+    expect(load).toMatchObject({ instances: 0, spares: { ready: 2, starting: 0 } });
   });
 
   it('provisions a mini on a ready spare, starting no process on the way, and asks for a refill', async () => {
@@ -220,6 +223,29 @@ describe('Redis spare nodes', () => {
       expect(await errorOf(connect(Number(other.port), 'app', decodeURIComponent(parsed.password)).get('owner'))).toMatch(/WRONGPASS|invalid/i);
     }
     for (const [k, url] of urls.entries()) expect(await tenant(url).get('owner')).toBe(addons[k].id);
+  });
+
+  it('skips a spare the upkeep holds (restarting it) and claims the next one', async () => {
+    await sparesOf(2).maintain();
+    const [held, other] = await unclaimed();
+    const release = gate();
+    let locked!: () => void;
+    const lockedNow = new Promise<void>((resolve) => (locked = resolve));
+    const holding = fixture.store.transaction(async (tx) => {
+      expect(await tx.redis.spares.lockUnclaimed(held.id)).not.toBeNull();
+      locked();
+      await release.opened;
+    });
+    await lockedNow;
+    try {
+      const addon = await provisioningAddon();
+      await provisionerWith(2).provision(request(addon));
+      expect((await fixture.store.redis.instances.findByAddon(addon.id))!.key).toBe(other.key);
+      expect((await unclaimed()).map((s) => s.key)).toContain(held.key);
+    } finally {
+      release.open();
+      await holding;
+    }
   });
 
   it('finishes a claim whose setup a crash interrupted, on the retry, on the same spare', async () => {
