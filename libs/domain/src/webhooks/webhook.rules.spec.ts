@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { isUuid } from '@app/common';
 import { timeOrderedId } from './time-ordered-id';
 import { WebhookEvent } from './webhook.models';
-import { attemptLimit, deliveryBody, isSuccessStatus, retryDelayMs, retryWindowMs, signWebhookBody, webhookUrlProblem } from './webhook.rules';
+import { attemptLimit, deliveryBody, isPublicAddress, isSuccessStatus, retryDelayMs, retryWindowMs, signWebhookBody, webhookUrlProblem } from './webhook.rules';
 
 describe('webhook signatures', () => {
   it('are base64 HMAC-SHA256 of the exact body under the secret', () => {
@@ -94,6 +94,71 @@ describe('webhook URLs', () => {
     expect(webhookUrlProblem('ftp://vendor.example.com/hooks', false)).toMatch(/https/);
     expect(webhookUrlProblem('not a url', false)).toMatch(/absolute URL/);
     expect(webhookUrlProblem('https://user:pw@vendor.example.com/', false)).toMatch(/user name or password/);
+  });
+
+  it('in production, do not name this host, a private network or a link-local address', () => {
+    for (const url of [
+      'https://localhost/hooks',
+      'https://LOCALHOST./hooks',
+      'https://hooks.localhost/',
+      'https://127.0.0.1/hooks',
+      'https://2130706433/hooks',
+      'https://0x7f.1/hooks',
+      'https://10.1.2.3/',
+      'https://172.16.0.1/',
+      'https://192.168.1.1/',
+      'https://100.64.0.1/',
+      'https://169.254.169.254/latest/meta-data/',
+      'https://0.0.0.0/',
+      'https://[::1]/',
+      'https://[::]/',
+      'https://[::ffff:127.0.0.1]/',
+      'https://[::ffff:a9fe:a9fe]/',
+      'https://[fe80::1]/',
+      'https://[fd00::1]/',
+      'https://[64:ff9b::a00:1]/',
+    ]) {
+      expect([url, webhookUrlProblem(url, true)]).toEqual([url, expect.stringMatching(/loopback, private, link-local/)]);
+    }
+    expect(webhookUrlProblem('https://93.184.215.14/hooks', true)).toBeNull();
+    expect(webhookUrlProblem('https://[2606:4700::1111]/hooks', true)).toBeNull();
+    // Outside production a loopback receiver is fine (tests and local development use one).
+    expect(webhookUrlProblem('https://localhost/hooks', false)).toBeNull();
+    expect(webhookUrlProblem('http://127.0.0.1:9000/hooks', false)).toBeNull();
+  });
+
+  it('are public only when no special-purpose block holds them', () => {
+    for (const address of ['8.8.8.8', '93.184.215.14', '1.1.1.1', '2606:4700::1111', '2a00:1450:4001:81b::200e']) expect([address, isPublicAddress(address)]).toEqual([address, true]);
+    for (const address of [
+      '127.0.0.1',
+      '127.255.255.254',
+      '10.0.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '169.254.169.254',
+      '100.127.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      '::ffff:127.0.0.1',
+      '::ffff:10.0.0.1',
+      '::ffff:a9fe:a9fe',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '2001:db8::1',
+      '2002:7f00:1::1',
+      '64:ff9b::7f00:1',
+      'not-an-address',
+      'localhost',
+    ]) {
+      expect([address, isPublicAddress(address)]).toEqual([address, false]);
+    }
+    expect(isPublicAddress('172.32.0.1')).toBe(true);
+    expect(isPublicAddress('172.15.255.255')).toBe(true);
   });
 });
 
