@@ -47,15 +47,16 @@ export interface RedisSpareRepository {
   /** Unclaimed spares (`starting` or `ready`) per host id. */
   countUnclaimed(): Promise<Map<string, { starting: number; ready: number }>>;
   /**
-   * For an add-on with no instance yet: claims the oldest ready spare of the host `lockLeastLoaded`
-   * picks (call right after it, in the same transaction) and records the instance on it, in the
-   * same round trip: the spare is marked `claimed` with the add-on's id, its port passes to the
+   * Call outside a transaction: it is one of its own, sent in one round trip with its COMMIT. For
+   * an add-on with no instance yet, claims the oldest ready spare of the host `lockLeastLoaded`
+   * would pick (the hosts locked as it locks them, so placements count each other) and records the
+   * instance on it: the spare is marked `claimed` with the add-on's id, its port passes to the
    * add-on, and the instance takes the spare's host, key, port and internal password (`instance`'s
    * own are ignored). Spares another transaction has locked are skipped, so two claims never take
-   * the same one. Null (and nothing written) when that host has no ready spare, or the add-on has
-   * an instance already.
+   * the same one. `claimed` is null (and nothing written) when that host has no ready spare, or the
+   * add-on had an instance already (`hadInstance`).
    */
-  claimOnLeastLoaded(instance: RedisInstance): Promise<RedisInstance | null>;
+  claimForNewInstance(instance: RedisInstance): Promise<{ claimed: { instance: RedisInstance; host: RedisHost } | null; hadInstance: boolean }>;
   /** The spare an add-on claimed, while its row is kept (until the add-on's provision has finished). */
   findClaimedBy(addonId: string): Promise<RedisSpare | null>;
   /**

@@ -1,8 +1,9 @@
+import { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { EntityManager } from 'typeorm';
-import { RedisInstance, RedisSpare, RedisSpareRepository } from '@app/domain';
-import { RedisInstanceEntity, RedisSpareEntity } from '../entities';
+import { RedisHost, RedisInstance, RedisSpare, RedisSpareRepository } from '@app/domain';
+import { RedisHostEntity, RedisInstanceEntity, RedisSpareEntity } from '../entities';
 import { isUuid } from './query-helpers';
-import { insertRow, query, selectList } from './sql';
+import { insertRow, prepared, query, selectList, unprefixed } from './sql';
 
 /** What an instance that claims a spare takes from it, by column. */
 const FROM_SPARE: Record<string, string> = {
@@ -13,6 +14,23 @@ const FROM_SPARE: Record<string, string> = {
 };
 
 const claimTexts = new Map<string, string>();
+
+/**
+ * The claim itself: the oldest ready spare of the host `lockLeastLoaded` would pick (the same
+ * query), for an add-on without an instance; its port passes to the add-on. SKIP LOCKED passes
+ * over a spare the upkeep holds.
+ */
+const CLAIM_TEXT = `WITH target AS (
+        SELECT h.id FROM redis_hosts h
+         CROSS JOIN LATERAL (SELECT count(*) AS n FROM redis_instances i WHERE i.host_id = h.id AND i.state = 'active') c
+         WHERE h.state = 'active' AND c.n < h.capacity
+         ORDER BY c.n::numeric / h.capacity, c.n, h.name
+         LIMIT 1),
+      s AS (SELECT sp.id FROM redis_spares sp JOIN target ON sp.host_id = target.id
+             WHERE sp.state = 'ready' AND NOT EXISTS (SELECT 1 FROM redis_instances i WHERE i.addon_id = $1)
+             ORDER BY sp.created_at, sp.id LIMIT 1 FOR UPDATE OF sp SKIP LOCKED),
+      c AS (UPDATE redis_spares sp SET state = 'claimed', addon_id = $1, updated_at = $2 FROM s WHERE sp.id = s.id RETURNING sp.id)
+ UPDATE redis_ports p SET addon_id = $1, spare_id = NULL FROM c WHERE p.spare_id = c.id`;
 
 export class TypeOrmRedisSpares implements RedisSpareRepository {
   constructor(private readonly m: EntityManager) {}
@@ -37,35 +55,47 @@ export class TypeOrmRedisSpares implements RedisSpareRepository {
     return new Map(rows.map((r) => [r.hostId, { starting: r.starting, ready: r.ready }]));
   }
 
-  async claimOnLeastLoaded(instance: RedisInstance): Promise<RedisInstance | null> {
+  async claimForNewInstance(instance: RedisInstance): Promise<{ claimed: { instance: RedisInstance; host: RedisHost } | null; hadInstance: boolean }> {
     const { text, values } = this.claimStatement(instance);
-    // Sent right behind lockLeastLoaded's statements, so they run after its lock (the connection
-    // pipelines, and PostgreSQL runs one connection's statements in order), and the instance's
-    // insert, a later statement of the same transaction, sees the claim.
-    const [, inserted] = await Promise.all([
-      query(
-        this.m,
-        `WITH target AS (
-                SELECT h.id FROM redis_hosts h
-                 CROSS JOIN LATERAL (SELECT count(*) AS n FROM redis_instances i WHERE i.host_id = h.id AND i.state = 'active') c
-                 WHERE h.state = 'active' AND c.n < h.capacity
-                 ORDER BY c.n::numeric / h.capacity, c.n, h.name
-                 LIMIT 1),
-              s AS (SELECT sp.id FROM redis_spares sp JOIN target ON sp.host_id = target.id
-                     WHERE sp.state = 'ready' AND NOT EXISTS (SELECT 1 FROM redis_instances i WHERE i.addon_id = $1)
-                     ORDER BY sp.created_at, sp.id LIMIT 1 FOR UPDATE OF sp SKIP LOCKED),
-              c AS (UPDATE redis_spares sp SET state = 'claimed', addon_id = $1, updated_at = $2 FROM s WHERE sp.id = s.id RETURNING sp.id)
-         UPDATE redis_ports p SET addon_id = $1, spare_id = NULL FROM c WHERE p.spare_id = c.id`,
-        [instance.addonId, instance.updatedAt],
-      ),
-      query<{ key: string; port: number; internalPasswordSealed: string; hostId: string }[]>(this.m, text, values),
-    ]);
-    const [row] = inserted;
-    if (!row) return null;
-    return { ...instance, hostId: row.hostId, key: row.key, nodePorts: [row.port], internalPasswordSealed: row.internalPasswordSealed };
+    const runner = this.m.connection.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      const send = <R extends QueryResultRow>(statement: string, params: unknown[] = []) => client.query<R>({ ...prepared(statement), values: params });
+      // Everything at once, COMMIT included: the connection pipelines and PostgreSQL runs the
+      // statements in order, each (READ COMMITTED) on a snapshot taken after the lock before it. No
+      // statement depends on an answer here: the guards in SQL decide, so a failure aborts them all.
+      const results = await Promise.allSettled([
+        send('BEGIN'),
+        send<{ n: number }>(`SELECT count(*)::int AS n FROM redis_instances WHERE addon_id = $1`, [instance.addonId]),
+        send(`SELECT id FROM redis_hosts WHERE state = 'active' ORDER BY name FOR UPDATE`),
+        send(CLAIM_TEXT, [instance.addonId, instance.updatedAt]),
+        send<Record<string, unknown>>(text, values),
+        send('COMMIT'),
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw failed.reason;
+      }
+      const [, existing, , , inserted, commit] = results as PromiseFulfilledResult<QueryResult<QueryResultRow>>[];
+      if (commit.value.command !== 'COMMIT') throw new Error(`the spare's claim ended with ${commit.value.command} instead of COMMIT`);
+      const [row] = inserted.value.rows;
+      const hadInstance = Number(existing.value.rows[0].n) > 0;
+      if (!row) return { claimed: null, hadInstance };
+      const host = unprefixed<RedisHost>(row, 'host.');
+      return {
+        claimed: {
+          instance: { ...instance, hostId: host.id, key: row.key as string, nodePorts: [row.port as number], internalPasswordSealed: row.internalPasswordSealed as string },
+          host,
+        },
+        hadInstance,
+      };
+    } finally {
+      await runner.release();
+    }
   }
 
-  /** INSERT … SELECT of the instance from its claimed spare: every column from `instance` but those the spare gives. */
+  /** INSERT … SELECT of the instance from its claimed spare (every column from `instance` but those the spare gives), returning it with its host. */
   private claimStatement(instance: RedisInstance): { text: string; values: unknown[] } {
     const columns = this.m.connection.getMetadata(RedisInstanceEntity).columns;
     const values: unknown[] = [instance.addonId];
@@ -81,10 +111,13 @@ export class TypeOrmRedisSpares implements RedisSpareRepository {
     let text = claimTexts.get('claim');
     if (text === undefined) {
       // A retry's add-on has its instance already (and maybe its claimed spare's row): nothing is inserted then.
-      text = `INSERT INTO redis_instances (${columns.map((c) => c.databaseName).join(', ')})
-               SELECT ${expressions.join(', ')} FROM redis_spares s
-                WHERE s.addon_id = $1 AND s.state = 'claimed' AND NOT EXISTS (SELECT 1 FROM redis_instances i WHERE i.addon_id = $1)
-               RETURNING key, node_ports[1] AS port, internal_password_sealed AS "internalPasswordSealed", host_id AS "hostId"`;
+      text = `WITH ins AS (
+                INSERT INTO redis_instances (${columns.map((c) => c.databaseName).join(', ')})
+                SELECT ${expressions.join(', ')} FROM redis_spares s
+                 WHERE s.addon_id = $1 AND s.state = 'claimed' AND NOT EXISTS (SELECT 1 FROM redis_instances i WHERE i.addon_id = $1)
+                RETURNING key, node_ports[1] AS port, internal_password_sealed, host_id)
+              SELECT ins.key, ins.port, ins.internal_password_sealed AS "internalPasswordSealed", ${selectList(this.m, RedisHostEntity, 'h', 'host.')}
+                FROM ins JOIN redis_hosts h ON h.id = ins.host_id`;
       claimTexts.set('claim', text);
     }
     return { text, values };

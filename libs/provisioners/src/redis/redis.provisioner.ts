@@ -197,11 +197,11 @@ export class RedisProvisioner extends Provisioner {
 
   /**
    * The add-on's instance and host: found (a retry), or placed now on the least loaded host. A mini
-   * claims one of the host's ready spares if it can (in the same round trip as the host's lock);
+   * claims one of the host's ready spares if it can (one round trip, the hosts locked as below);
    * otherwise, and for premium, new ports are held for a fresh start. The host stays locked from the count to the commit, so
    * concurrent placements count each other and never pick the same port.
    */
-  private place(addon: Addon, plan: Plan): Promise<Placement> {
+  private async place(addon: Addon, plan: Plan): Promise<Placement> {
     const shape = redisPlanShape(plan);
     const now = this.clock.now();
     const instance: RedisInstance = {
@@ -227,26 +227,21 @@ export class RedisProvisioner extends Provisioner {
       updatedAt: now,
       destroyedAt: null,
     };
-    // Spares are mini-shaped: premium plans start their nodes fresh.
-    const claimable = !shape.highAvailability && !shape.persistence && this.spareOptions.sparesPerHost > 0;
+    // Spares are mini-shaped: premium plans start their nodes fresh. The claim is a transaction of
+    // its own, one round trip with its COMMIT; without a spare (or on a retry) the placement below runs.
+    if (!shape.highAvailability && !shape.persistence && this.spareOptions.sparesPerHost > 0) {
+      const { claimed, hadInstance } = await this.store.redis.spares.claimForNewInstance(instance);
+      if (claimed) return { ...claimed, onSpare: true };
+      if (!hadInstance) this.logger.log({ addonId: addon.id }, 'no spare Redis node ready; starting a fresh one');
+    }
     return this.store.transaction(async (tx) => {
-      // One round trip: the add-on's instance if a retry, the hosts locked, the least loaded, and a spare claimed there.
-      const [existing, leastLoaded, claimed] = await Promise.all([
-        tx.redis.instances.findByAddon(addon.id),
-        tx.redis.hosts.lockLeastLoaded(),
-        claimable ? tx.redis.spares.claimOnLeastLoaded(instance) : Promise.resolve(null),
-      ]);
+      const [existing, leastLoaded] = await Promise.all([tx.redis.instances.findByAddon(addon.id), tx.redis.hosts.lockLeastLoaded()]);
       if (existing) {
         if (existing.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s instance was already destroyed.`);
         const [host, spare] = await Promise.all([tx.redis.hosts.findById(existing.hostId), tx.redis.spares.findClaimedBy(addon.id)]);
         return { instance: existing, host: host!, onSpare: spare !== null && spare.key === existing.key };
       }
       if (!leastLoaded) throw new ProviderUnavailableError('No Redis host has room for another instance.');
-      if (claimed) {
-        // The same choice as lockLeastLoaded's, made on the same rows; read it again should they ever differ.
-        const host = claimed.hostId === leastLoaded.id ? leastLoaded : (await tx.redis.hosts.findById(claimed.hostId))!;
-        return { instance: claimed, host, onSpare: true };
-      }
       const ports = await this.holdPorts(tx, leastLoaded, addon.id, portsNeeded(shape.highAvailability));
       const placed = {
         ...instance,
