@@ -79,7 +79,7 @@ const SPARE_PARTS = [
   ['→ job queued', "the api's transaction, then the enqueue"],
   ['→ job active', 'queue pickup by the worker'],
   ['→ placement begins', "job reads, to the placement's clock (read before its transaction)"],
-  ['→ provisioned', "placement (host lock, count, claim, instance insert: one round trip; COMMIT); the spare's setup (ACL and config files, CONFIG SET, ACL LOAD: one round trip); final transaction to its clock"],
+  ['→ provisioned', "the claim (host lock, claim, instance insert, COMMIT: one round trip); the spare's setup (ACL and config files, CONFIG SET, ACL LOAD: one round trip); final transaction to its clock"],
   ['→ provisioned seen', 'config vars, release, events, COMMIT, NOTIFY'],
 ] as const;
 /** The part with the driver's PING wait. */
