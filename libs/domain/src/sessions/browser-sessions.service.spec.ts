@@ -42,17 +42,16 @@ class MemorySessions extends BrowserSessionRepository {
 }
 
 class CountingThrottle extends SignInThrottle {
-  readonly failures: SignInAttempt[] = [];
-  successes = 0;
+  readonly started: SignInAttempt[] = [];
+  readonly givenBack: SignInAttempt[] = [];
   blockedFor = 0;
-  async retryAfterSeconds() {
-    return this.blockedFor;
+  async begin(attempt: SignInAttempt) {
+    if (this.blockedFor > 0) return this.blockedFor;
+    this.started.push(attempt);
+    return 0;
   }
-  async recordFailure(attempt: SignInAttempt) {
-    this.failures.push(attempt);
-  }
-  async recordSuccess() {
-    this.successes++;
+  async succeeded(attempt: SignInAttempt) {
+    this.givenBack.push(attempt);
   }
 }
 
@@ -100,7 +99,8 @@ describe('BrowserSessions', () => {
     expect(signedIn.sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect([...repo.rows.keys()]).toEqual([hashSecret(signedIn.sessionId)]);
     expect(signedIn.expiresAt.getTime() - clock.now().getTime()).toBe(SESSION_TTL_MS);
-    expect(throttle.successes).toBe(1);
+    expect(throttle.started).toEqual([{ email: ACCOUNT.email, ip: '10.0.0.1' }]);
+    expect(throttle.givenBack).toEqual(throttle.started);
     const again = await sessions.signInWithPassword(ACCOUNT.email, 'the right password', '10.0.0.1');
     expect(again.sessionId).not.toBe(signedIn.sessionId);
   });
@@ -110,7 +110,9 @@ describe('BrowserSessions', () => {
     const unknown = await failure(sessions.signInWithPassword('nobody@example.test', 'the right password', '10.0.0.1'));
     const badKey = await failure(sessions.signInWithApiKey('atk_bad', '10.0.0.1'));
     for (const result of [wrong, unknown, badKey]) expect(result).toEqual({ kind: 'unauthorized', code: 'invalid_credentials', message: SIGN_IN_FAILED });
-    expect(throttle.failures).toEqual([{ email: ACCOUNT.email, ip: '10.0.0.1' }, { email: 'nobody@example.test', ip: '10.0.0.1' }, { ip: '10.0.0.1' }]);
+    // Each was counted before its check, and none was given back.
+    expect(throttle.started).toEqual([{ email: ACCOUNT.email, ip: '10.0.0.1' }, { email: 'nobody@example.test', ip: '10.0.0.1' }, { ip: '10.0.0.1' }]);
+    expect(throttle.givenBack).toEqual([]);
     // The unknown email cost the same work as the wrong password.
     expect(hasher.verifications).toBe(2);
 
@@ -160,9 +162,16 @@ describe('BrowserSessions', () => {
   it('changes the password only with the current one, keeping this session and ending the others', async () => {
     const mine = (await sessions.current((await sessions.signInWithApiKey('atk_good', '10.0.0.1')).sessionId))!;
     const other = await sessions.signInWithApiKey('atk_good', '10.0.0.2');
+    throttle.started.length = 0;
+    throttle.givenBack.length = 0;
     expect(await failure(sessions.changePassword(mine, 'wrong', 'a brand new password', '10.0.0.1'))).toMatchObject({ kind: 'forbidden', code: 'invalid_current_password' });
-    expect(throttle.failures).toHaveLength(1);
+    expect(throttle.started).toEqual([{ email: ACCOUNT.email, ip: '10.0.0.1' }]);
+    expect(throttle.givenBack).toEqual([]);
+    throttle.blockedFor = 60;
+    expect(await failure(sessions.changePassword(mine, 'the right password', 'a brand new password', '10.0.0.1'))).toMatchObject({ kind: 'rate_limited' });
+    throttle.blockedFor = 0;
     expect(await failure(sessions.changePassword(mine, 'the right password', 'short', '10.0.0.1'))).toMatchObject({ kind: 'invalid' });
+    expect(throttle.givenBack).toHaveLength(1);
     await sessions.changePassword(mine, 'the right password', 'a brand new password', '10.0.0.1');
     expect(await sessions.current(other.sessionId)).toBeNull();
     expect([...repo.rows.keys()]).toEqual([mine.idHash]);

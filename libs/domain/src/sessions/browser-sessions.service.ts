@@ -52,19 +52,19 @@ export class BrowserSessions {
   async signInWithPassword(email: string, password: string, ip: string): Promise<SignedIn> {
     const normalized = email.trim().toLowerCase();
     const attempt = { email: normalized, ip };
-    await this.refuseIfThrottled(attempt);
+    await this.begin(attempt);
     const account = normalized ? await this.store.accounts.findByEmail(normalized) : null;
-    if (!(await this.passwords.matches(account?.id ?? null, password)) || !account) return this.failed(attempt);
-    await this.throttle.recordSuccess(attempt);
+    if (!(await this.passwords.matches(account?.id ?? null, password)) || !account) return this.failed();
+    await this.throttle.succeeded(attempt);
     return this.start(account);
   }
 
   async signInWithApiKey(apiKey: string, ip: string): Promise<SignedIn> {
     const attempt = { ip };
-    await this.refuseIfThrottled(attempt);
+    await this.begin(attempt);
     const account = await this.accounts.authenticate(apiKey.trim());
-    if (!account) return this.failed(attempt);
-    await this.throttle.recordSuccess(attempt);
+    if (!account) return this.failed();
+    await this.throttle.succeeded(attempt);
     return this.start(account);
   }
 
@@ -87,14 +87,17 @@ export class BrowserSessions {
 
   /**
    * A signed-in developer sets a new password: the current one is required when there is one
-   * (wrong guesses count against the sign-in throttle), and every other session of the account ends.
+   * (each check counts against the sign-in throttle, as a sign-in would), and every other session
+   * of the account ends.
    */
   async changePassword(session: CurrentSession, currentPassword: string, newPassword: string, ip: string): Promise<void> {
-    const attempt = { email: session.account.email, ip };
-    await this.refuseIfThrottled(attempt);
-    if ((await this.passwords.hasPassword(session.account.id)) && !(await this.passwords.matches(session.account.id, currentPassword))) {
-      await this.throttle.recordFailure(attempt);
-      throw new DomainError('forbidden', 'invalid_current_password', 'The current password is not right.');
+    if (await this.passwords.hasPassword(session.account.id)) {
+      const attempt = { email: session.account.email, ip };
+      await this.begin(attempt);
+      if (!(await this.passwords.matches(session.account.id, currentPassword))) {
+        throw new DomainError('forbidden', 'invalid_current_password', 'The current password is not right.');
+      }
+      await this.throttle.succeeded(attempt);
     }
     await this.passwords.set(session.account.id, newPassword, session.idHash);
   }
@@ -125,15 +128,16 @@ export class BrowserSessions {
     return { sessionId, account, expiresAt };
   }
 
-  private async refuseIfThrottled(attempt: SignInAttempt): Promise<void> {
-    const wait = await this.throttle.retryAfterSeconds(attempt);
+  /** Counts the attempt before any credential is checked (one step in the throttle), or refuses it. */
+  private async begin(attempt: SignInAttempt): Promise<void> {
+    const wait = await this.throttle.begin(attempt);
     if (wait > 0) {
       throw new DomainError('rate_limited', 'too_many_sign_in_attempts', `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`);
     }
   }
 
-  private async failed(attempt: SignInAttempt): Promise<never> {
-    await this.throttle.recordFailure(attempt);
+  /** A failed attempt stays counted by the throttle. */
+  private failed(): never {
     throw new DomainError('unauthorized', 'invalid_credentials', SIGN_IN_FAILED);
   }
 }

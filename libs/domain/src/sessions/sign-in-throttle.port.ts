@@ -5,13 +5,16 @@ export interface SignInAttempt {
 }
 
 /**
- * Counts failed sign-ins per email and per client address across every API process (Redis,
- * libs/auth). While either has failed too often, sign-in is refused before credentials are checked.
+ * Counts sign-in attempts per email and per client address across every API process (Redis,
+ * libs/auth). An attempt counts from the moment it starts, before its credentials are checked, so
+ * guesses sent all at once cannot outrun the limit; a right one stops counting when it succeeds.
  */
 export abstract class SignInThrottle {
-  /** Seconds until `attempt` may try again, or 0 when it may try now. */
-  abstract retryAfterSeconds(attempt: SignInAttempt): Promise<number>;
-  abstract recordFailure(attempt: SignInAttempt): Promise<void>;
-  /** A successful sign-in forgets the email's failures. */
-  abstract recordSuccess(attempt: SignInAttempt): Promise<void>;
+  /**
+   * Starts `attempt`: checks both limits and counts it against them in one step. Answers 0 when it
+   * may go on, or the seconds until it may try again (then nothing is counted).
+   */
+  abstract begin(attempt: SignInAttempt): Promise<number>;
+  /** The attempt's credentials were right: it no longer counts, and the email's failures are forgotten. */
+  abstract succeeded(attempt: SignInAttempt): Promise<void>;
 }
