@@ -111,6 +111,23 @@ describe('browser sessions and add-on landing pages', () => {
     expect(await signIn(attache, { email: owner.email, password: PASSWORD })).toMatch(/^attache_session=/);
   });
 
+  it('counts an attempt as it starts, so guesses sent all at once get no more checks than the limit', async () => {
+    const target = await attache.createAccount('browser-burst');
+    expect((await setPassword(attache, target.email, PASSWORD)).code).toBe(0);
+    const forms = await Promise.all(Array.from({ length: 12 }, () => openSignInForm(attache)));
+    const answers = await Promise.all(
+      forms.map(({ cookie, csrf }, i) =>
+        attache.http().post('/login').set('Cookie', cookie).set('Origin', attache.url).type('form').send({ _csrf: csrf, email: target.email, password: `burst guess ${i}` }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    // The refused ones did not count against the address: another account still signs in from it.
+    expect((await postSignIn(attache, { email: target.email, password: PASSWORD })).status).toBe(429);
+    expect(await signIn(attache, { email: owner.email, password: PASSWORD })).toMatch(/^attache_session=/);
+  });
+
   it('sends browsers without a valid session to /login and back; forged, expired and idle sessions are refused', async () => {
     const anonymous = await page(landingPath());
     expect(anonymous.status).toBe(303);
@@ -133,7 +150,7 @@ describe('browser sessions and add-on landing pages', () => {
   });
 
   it('honours only same-origin paths as next', async () => {
-    for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
+    for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/.//evil.example', '/%2e%2e//evil.example', 'javascript:alert(1)']) {
       const response = await postSignIn(attache, { email: owner.email, password: PASSWORD, next });
       expect(response.status).toBe(303);
       expect(response.headers.location).toBe('/');

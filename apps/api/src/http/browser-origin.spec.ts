@@ -1,4 +1,5 @@
 import { Request } from 'express';
+import fc from 'fast-check';
 import { fromOwnOrigin, safeNext } from './browser-origin';
 
 const PUBLIC_URL = 'https://attache.example';
@@ -16,6 +17,10 @@ describe('safeNext', () => {
     ['a protocol-relative URL', '//evil.example/x'],
     ['a backslash that browsers read as a slash', '/\\evil.example'],
     ['a tab inside the slashes', '/\t/evil.example'],
+    ['a dot segment before two slashes', '/.//evil.example'],
+    ['a parent segment before two slashes', '/..//evil.example/x'],
+    ['encoded dot segments before two slashes', '/%2e%2E//evil.example'],
+    ['a path that climbs back to two slashes', '/a/..//evil.example'],
     ['a script URL', 'javascript:alert(1)'],
     ['a relative path', 'apps'],
     ['nothing', ''],
@@ -23,6 +28,19 @@ describe('safeNext', () => {
     ['something far too long', `/${'a'.repeat(2001)}`],
   ])('refuses %s', (_, next) => {
     expect(safeNext(next)).toBeNull();
+  });
+
+  it('never answers a location that a browser on Attache would resolve to another origin', () => {
+    const pieces = fc.constantFrom('/', '//', '.', '..', '%2e', '%2E', '\\', 'evil.example', '@', ':', '?', '#', '%2f', '\t', 'a');
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 8 }), (parts) => {
+        const next = safeNext(`/${parts.join('')}`);
+        if (next === null) return;
+        expect(next.startsWith('/') && !next.startsWith('//')).toBe(true);
+        expect(new URL(next, `${PUBLIC_URL}/login`).origin).toBe(PUBLIC_URL);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

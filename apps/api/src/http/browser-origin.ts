@@ -3,6 +3,8 @@ import { Request } from 'express';
 /**
  * Where to go after signing in: only a path on Attache itself (`/apps/…`), never another origin
  * (`//evil.example`, `/\evil.example`, `https://…`), so /login cannot be used as an open redirect.
+ * The answer is the normalized path, checked again: dot segments can turn `/.//evil.example`
+ * into `//evil.example`, which a browser reads as another host.
  */
 export function safeNext(next: unknown): string | null {
   if (typeof next !== 'string' || next.length === 0 || next.length > 2000) return null;
@@ -10,7 +12,9 @@ export function safeNext(next: unknown): string | null {
   if (!next.startsWith('/') || next.startsWith('//') || controlOrBackslash) return null;
   const base = 'http://attache.invalid';
   const url = new URL(next, base);
-  return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : null;
+  if (url.origin !== base) return null;
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return path.startsWith('//') ? null : path;
 }
 
 /**
