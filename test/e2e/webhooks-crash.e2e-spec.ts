@@ -124,4 +124,79 @@ describe('webhook deliveries across a worker crash', () => {
     expect(names.filter((n) => n === 'BEFORE')).toHaveLength(2);
     expect(names.filter((n) => n === 'DURING')).toHaveLength(1);
   });
+
+  it('tells of an app renamed while no worker ran the add-ons attached to it then, not those attached since', async () => {
+    for (const worker of workers) await worker.stop();
+    const heard: { path: string; body: { action: string; data: { id: string; name: string }; previous_data?: { name: string } } }[] = [];
+    const hooks = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        heard.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
+      const vendor = await attache.startVendor('outagehooks');
+      const dev = await attache.createAccount('outagehooks-dev');
+      const worker = await startWorker();
+      /** An add-on on its own app, with a webhook on app events at `/<label>`. */
+      const subscribed = async (label: string) => {
+        const owner = await attache.createApp(dev.apiKey);
+        const created = await attache.client(dev.apiKey).post(`/apps/${owner.name}/addons`).send({ plan: `${vendor.slug}:basic` });
+        expect(created.status).toBe(201);
+        const addonId: string = created.body.id;
+        await attache.waitForAddon(dev.apiKey, addonId, (a) => a.state === 'provisioned');
+        const code: string = vendor.vendor.callsFor(addonId)[0].body.oauth_grant.code;
+        const token = (await attache.http().post('/oauth/token').type('form').send({ grant_type: 'authorization_code', code, client_secret: vendor.clientSecret })).body.access_token as string;
+        const hook = await attache.http().post(`/addons/${addonId}/webhooks`).set('Accept', ACCEPT).set('Authorization', `Bearer ${token}`).send({ include: ['api:app'], level: 'sync', url: `${base}/${label}` });
+        expect(hook.status).toBe(201);
+        return addonId;
+      };
+      const before = await subscribed('before');
+      const since = await subscribed('since');
+      const shared = await attache.createApp(dev.apiKey);
+      const attached = await attache.client(dev.apiKey).post('/addon-attachments').send({ addon: before, app: shared.name, name: 'BEFORE' });
+      expect(attached.status).toBe(201);
+      await worker.kill();
+
+      // While no worker runs: the app is renamed, then the first add-on leaves it and the second joins.
+      const firstName = `outage-${Date.now().toString(36)}`;
+      expect((await attache.client(dev.apiKey).patch(`/apps/${shared.name}`).send({ name: firstName })).status).toBe(200);
+      expect((await attache.client(dev.apiKey).delete(`/addon-attachments/${attached.body.id}`)).status).toBe(200);
+      expect((await attache.client(dev.apiKey).post('/addon-attachments').send({ addon: since, app: firstName, name: 'SINCE' })).status).toBe(201);
+
+      await startWorker();
+      // A later rename, with the second add-on attached: its vendor hears of that one.
+      const secondName = `${firstName}-2`;
+      expect((await attache.client(dev.apiKey).patch(`/apps/${firstName}`).send({ name: secondName })).status).toBe(200);
+      await attache
+        .waitUntil(
+          'the outbox to drain and every delivery to settle',
+          async () => {
+            const outbox = (await attache.pg.query('SELECT count(*)::int AS n FROM webhook_outbox')).rows[0].n as number;
+            const open = (await attache.pg.query(`SELECT count(*)::int AS n FROM addon_webhook_deliveries WHERE addon_id = ANY($1::uuid[]) AND status NOT IN ('succeeded', 'failed')`, [[before, since]])).rows[0].n as number;
+            const events = (await attache.pg.query('SELECT count(*)::int AS n FROM addon_webhook_events WHERE addon_id = ANY($1::uuid[])', [[before, since]])).rows[0].n as number;
+            return outbox === 0 && open === 0 && events >= 1 ? true : undefined;
+          },
+          60_000,
+        )
+        .catch((error: Error) => {
+          throw new Error(`${error.message}${explain()}`);
+        });
+      const renames = (path: string) => heard.filter((h) => h.path === path && h.body.data.id === shared.id).map((h) => `${h.body.previous_data?.name} -> ${h.body.data.name}`);
+      expect(renames('/before')).toEqual([`${shared.name} -> ${firstName}`]);
+      expect(renames('/since')).toEqual([`${firstName} -> ${secondName}`]);
+      // The event log holds the same: the second add-on never learns the app's earlier name.
+      const logged = await attache.pg.query(`SELECT addon_id, data->>'name' AS name FROM addon_webhook_events WHERE addon_id = ANY($1::uuid[]) ORDER BY created_at`, [[before, since]]);
+      expect(logged.rows).toEqual([
+        { addon_id: before, name: firstName },
+        { addon_id: since, name: secondName },
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => hooks.close(() => resolve()));
+    }
+  });
 });

@@ -153,8 +153,8 @@ export class WebhookFanOutUseCase {
       }
       case 'app.renamed': {
         if (!event.appId) return [];
-        const attachments = await this.store.attachments.listForApp(event.appId, { field: 'id', startExclusive: false, endExclusive: false, max: 1000, order: 'asc' });
-        const addonIds = [...new Set(attachments.items.map((a) => a.addonId))];
+        // Attached when it was renamed, not now: the fan-out may run long after (a worker down).
+        const addonIds = await tx.attachedAddonIds(event.appId, event.id);
         return addonIds.map((addonId) => ({
           addonId,
           include: 'api:app' as const,

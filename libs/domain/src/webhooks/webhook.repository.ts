@@ -56,6 +56,12 @@ export abstract class WebhookRepository {
   abstract recordEvent(event: WebhookEvent, deliveries: WebhookDelivery[]): Promise<void>;
   abstract removeFromOutbox(lifecycleEventIds: string[]): Promise<void>;
   /**
+   * The add-ons attached to the app when lifecycle event `eventId` happened, from the lifecycle
+   * log: an attachment made before it and not removed before it (one removed since counts, one
+   * made since does not), so a late fan-out tells the add-ons that were there, not those there now.
+   */
+  abstract attachedAddonIds(appId: string, eventId: string): Promise<string[]>;
+  /**
    * The app's (or add-on's) name as it was right after lifecycle event `eventId`: the old name of
    * its first rename since, or null when it has not been renamed since (its name is current).
    */

@@ -238,6 +238,25 @@ export class TypeOrmWebhooks extends WebhookRepository {
     await query(this.m, 'DELETE FROM webhook_outbox WHERE lifecycle_event_id = ANY($1::bigint[])', [lifecycleEventIds]);
   }
 
+  async attachedAddonIds(appId: string, eventId: string): Promise<string[]> {
+    // An attachment deleted without a logged removal (a failed provision, an alias taken over)
+    // counts only while it still exists.
+    const rows = await query<{ addonId: string }[]>(
+      this.m,
+      `SELECT DISTINCT c.addon_id AS "addonId"
+         FROM lifecycle_events c
+        WHERE c.app_id = $1 AND c.type = 'attachment.created' AND c.id < $2 AND c.addon_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM lifecycle_events r
+                           WHERE r.app_id = $1 AND r.type = 'attachment.removed' AND r.id < $2 AND r.data->>'attachment_id' = c.data->>'attachment_id')
+          AND (EXISTS (SELECT 1 FROM addon_attachments t WHERE t.app_id = $1 AND t.id::text = c.data->>'attachment_id')
+               OR EXISTS (SELECT 1 FROM lifecycle_events r
+                           WHERE r.app_id = $1 AND r.type = 'attachment.removed' AND r.id > $2 AND r.data->>'attachment_id' = c.data->>'attachment_id'))
+        ORDER BY 1`,
+      [appId, eventId],
+    );
+    return rows.map((r) => r.addonId);
+  }
+
   async nameAfter(kind: 'app' | 'addon', id: string, eventId: string): Promise<string | null> {
     const rows = await query<{ name: string }[]>(
       this.m,
