@@ -1,32 +1,46 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { ConfigError } from '@app/config';
-import { DomainError } from '@app/common';
-import { accountCommands } from './commands/accounts.command';
-import { passwordCommands } from './commands/passwords.command';
-import { dbCommands } from './commands/db.command';
-import { postgresCommands } from './commands/postgres.command';
-import { redisCommands } from './commands/redis.command';
-import { kafkaCommands } from './commands/kafka.command';
-import { billingCommands } from './commands/billing.command';
-import { serviceCommands } from './commands/services.command';
 import { vendorCommands } from './commands/vendor.command';
 
 const program = new Command('attache')
   .description('Attache administration: accounts, keys, the catalog and the database')
   .showHelpAfterError();
-accountCommands(program);
-passwordCommands(program);
-serviceCommands(program);
-vendorCommands(program);
-dbCommands(program);
-postgresCommands(program);
-redisCommands(program);
-kafkaCommands(program);
-billingCommands(program);
 
-program.parseAsync(process.argv).catch((error: unknown) => {
-  const message = error instanceof ConfigError || error instanceof DomainError ? error.message : (error as Error).message;
-  process.stderr.write(`attache: ${message}\n`);
-  process.exit(1);
-});
+/**
+ * The vendor toolkit runs on a vendor's machine with no Attache database: a `vendor:*` command
+ * loads only its own module, not the persistence, queue and provisioner code the others boot
+ * (seconds of start-up per run). Any other command, or `--help`, loads them all.
+ */
+async function registerCommands(command: string | undefined): Promise<void> {
+  if (command?.startsWith('vendor:')) {
+    vendorCommands(program);
+    return;
+  }
+  const [accounts, passwords, services, db, postgres, redis, kafka, billing] = await Promise.all([
+    import('./commands/accounts.command'),
+    import('./commands/passwords.command'),
+    import('./commands/services.command'),
+    import('./commands/db.command'),
+    import('./commands/postgres.command'),
+    import('./commands/redis.command'),
+    import('./commands/kafka.command'),
+    import('./commands/billing.command'),
+  ]);
+  accounts.accountCommands(program);
+  passwords.passwordCommands(program);
+  services.serviceCommands(program);
+  vendorCommands(program);
+  db.dbCommands(program);
+  postgres.postgresCommands(program);
+  redis.redisCommands(program);
+  kafka.kafkaCommands(program);
+  billing.billingCommands(program);
+}
+
+// ConfigError, DomainError and the rest all carry a message meant for the operator: one line.
+registerCommands(process.argv[2])
+  .then(() => program.parseAsync(process.argv))
+  .catch((error: unknown) => {
+    process.stderr.write(`attache: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
