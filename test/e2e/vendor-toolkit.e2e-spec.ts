@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateManifest } from '@app/domain';
@@ -128,43 +130,95 @@ describe('the vendor toolkit', () => {
       }
     });
 
-    const faults: [VendorFault, string, RegExp][] = [
-      ['accepts-wrong-credentials', 'provision.auth', /^expected 401 for wrong credentials, got HTTP 200/],
-      ['non-json', 'provision.response', /^expected a JSON body, got HTTP 200 \(text\/html\) with "<html>/],
-      ['no-id', 'provision.id', /^expected an "id" \(string or number\), got /],
-      ['undeclared-config', 'provision.config', /^expected config keys declared in api\.config_vars and starting with "FAULTY_", with string values; got: FAULTY_EXTRA is not declared in api\.config_vars$/],
-      ['unprefixed-config', 'provision.config', /got: OTHER_URL does not start with "FAULTY_"; OTHER_URL is not declared in api\.config_vars$/],
-      ['non-string-config', 'provision.config', /got: FAULTY_URL is a number, expected a string$/],
-      ['new-id-on-repeat', 'provision.idempotent', /^expected the same id "r-[0-9a-f]+" for a repeated uuid, got "r-[0-9a-f]+"$/],
-      ['one-id-for-all', 'provision.many-per-app', /^expected a new id for a distinct uuid \(many_per_app\), got the first one again \("r-the-only-one"\)$/],
-      ['never-calls-back', 'provision.async', /^expected POST \/addons\/[0-9a-f-]+\/actions\/provision .* within 3 s of the 202, got none \(seen: token exchange no, config update no\)$/],
-      ['sso-accepts-bad-token', 'sso.bad-token', /^expected 403 for a wrong resource_token, got HTTP 200/],
-      ['sso-accepts-stale-timestamp', 'sso.stale-timestamp', /^expected 403 for a correctly signed timestamp six minutes old, got HTTP 200/],
+    /**
+     * Each broken vendor and every check it must fail, with the reason; no other check may fail.
+     * Between them they make every check fail at least once (the manifest check fails in the
+     * production test above).
+     */
+    const faults: [VendorFault, Record<string, RegExp>][] = [
+      [
+        'accepts-wrong-credentials',
+        {
+          'provision.auth': /^expected 401 for wrong credentials, got HTTP 200/,
+          'plan-change.auth': /^expected 401 for wrong credentials, got HTTP 200/,
+          'deprovision.auth': /^expected 401 for wrong credentials, got HTTP 204 with an empty body$/,
+        },
+      ],
+      [
+        'non-json',
+        {
+          'provision.response': /^expected a JSON body, got HTTP 200 \(text\/html\) with "<html>/,
+          'provision.id': /^the provision response is not JSON$/,
+          'provision.config': /^the provision response is not JSON$/,
+          'provision.idempotent': /^cannot compare: the first provision answered no id$/,
+          'provision.many-per-app': /^cannot compare: the first provision answered no id$/,
+          'provision.async': /^expected 202 to POST with plan "async", got HTTP 200 with "<html>/,
+        },
+      ],
+      [
+        'no-id',
+        {
+          'provision.id': /^expected an "id" \(string or number\), got /,
+          'provision.idempotent': /^cannot compare: the first provision answered no id$/,
+          'provision.many-per-app': /^cannot compare: the first provision answered no id$/,
+        },
+      ],
+      ['undeclared-config', { 'provision.config': /^expected config keys declared in api\.config_vars and starting with "FAULTY_", with string values; got: FAULTY_EXTRA is not declared in api\.config_vars$/ }],
+      ['unprefixed-config', { 'provision.config': /got: OTHER_URL does not start with "FAULTY_"; OTHER_URL is not declared in api\.config_vars$/ }],
+      ['non-string-config', { 'provision.config': /got: FAULTY_URL is a number, expected a string$/ }],
+      ['bad-url-config', { 'provision.config': /got: FAULTY_URL is not a valid URL$/ }],
+      ['new-id-on-repeat', { 'provision.idempotent': /^expected the same id "r-[0-9a-f]+" for a repeated uuid, got "r-[0-9a-f]+"$/ }],
+      ['one-id-for-all', { 'provision.many-per-app': /^expected a new id for a distinct uuid \(many_per_app\), got the first one again \("r-the-only-one"\)$/ }],
+      ['never-calls-back', { 'provision.async': /^expected POST \/addons\/[0-9a-f-]+\/actions\/provision .* within 3 s of the 202, got none \(seen: token exchange no, config update no\)$/ }],
+      ['plan-change-fails', { 'plan-change': /^expected 2xx for a change to plan "basic", got HTTP 422 with "\{\\"message\\":\\"Plan changes are not supported\.\\"\}"$/ }],
+      ['no-op-plan-change-fails', { 'plan-change.no-op': /^expected 2xx for a change to the current plan "basic", got HTTP 422/ }],
+      ['sso-accepts-bad-token', { 'sso.bad-token': /^expected 403 for a wrong resource_token, got HTTP 200/ }],
+      ['sso-accepts-stale-timestamp', { 'sso.stale-timestamp': /^expected 403 for a correctly signed timestamp six minutes old, got HTTP 200/ }],
+      // sha1("salt:uuid:timestamp") instead of sha1("uuid:salt:timestamp"): it refuses the good login.
+      ['sso-wrong-token-formula', { 'sso.login': /^expected a 2xx page or a redirect to the dashboard for a good token, got HTTP 403/ }],
+      ['sso-bad-redirect', { 'sso.login': /^expected a redirect to the dashboard for a good token, got a Location that is not a URL: "http:\/\/\[dashboard\/"$/ }],
+      [
+        'deprovision-fails',
+        {
+          deprovision: /^expected 2xx, got HTTP 500 with "\{\\"message\\":\\"Cannot delete right now\.\\"\}"$/,
+          'deprovision.repeat': /^expected a 2xx, 404 or 410 for a repeated DELETE, got HTTP 500/,
+        },
+      ],
+      ['repeat-delete-fails', { 'deprovision.repeat': /^expected a 2xx, 404 or 410 for a repeated DELETE, got HTTP 500 with "\{\\"message\\":\\"Already deleted\.\\"\}"$/ }],
     ];
 
-    it('passes a correct vendor, and names the failing check with a reason for each deliberately broken one', async () => {
+    it('passes a correct vendor, and names every failing check with a reason for each deliberately broken one', async () => {
       const vendors = [undefined, ...faults.map(([fault]) => fault)].map((fault) => new FaultyVendor(`faulty-${randomBytes(3).toString('hex')}`, fault));
       await Promise.all(vendors.map((v) => v.start()));
       try {
+        // Only the vendor that never calls back waits out its deadline; the others finish as soon as
+        // they are done, so a generous deadline keeps a busy machine from failing them.
         const runs = await Promise.all(
-          vendors.map((vendor) => cli(['vendor:check', '--manifest', writeManifest(vendor.slug, vendor.manifest()), '--async-plan', 'async', '--async-timeout', '3'])),
+          vendors.map((vendor) => {
+            const deadline = vendor.fault === 'never-calls-back' ? '3' : '60';
+            return cli(['vendor:check', '--manifest', writeManifest(vendor.slug, vendor.manifest()), '--async-plan', 'async', '--async-timeout', deadline]);
+          }),
         );
         const [correct, ...broken] = runs;
-        expect({ code: correct.code, failed: checkLines(correct).filter((r) => !r.ok) }).toEqual({ code: 0, failed: [] });
+        expect({ code: correct.code, stderr: correct.stderr, failed: checkLines(correct).filter((r) => !r.ok) }).toEqual({ code: 0, stderr: '', failed: [] });
         expect(lines(correct.stdout).at(-1)).toBe(`${CHECKS.length} passed, 0 failed`);
+        // Everything the checker provisioned was deprovisioned again.
+        expect(vendors[0].leftovers()).toEqual([]);
 
         broken.forEach((run, i) => {
-          const [fault, check, reason] = faults[i];
+          const [fault, expected] = faults[i];
           const results = checkLines(run);
-          const line = results.find((r) => r.name === check);
-          expect({ fault, code: run.code, stderr: run.stderr, ok: line?.ok }).toEqual({ fault, code: 1, stderr: '', ok: false });
-          expect({ fault, reason: line?.reason }).toEqual({ fault, reason: expect.stringMatching(reason) });
-          expect(lines(run.stdout)).toContain(`FAIL ${check}: ${line?.reason}`);
-          expect(results.map((r) => r.name)).toEqual(CHECKS);
-          const failedCount = results.filter((r) => !r.ok).length;
-          expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length - failedCount} passed, ${failedCount} failed`);
+          expect({ fault, code: run.code, stderr: run.stderr, checks: results.map((r) => r.name) }).toEqual({ fault, code: 1, stderr: '', checks: CHECKS });
+          const failures = results.filter((r) => !r.ok);
+          expect({ fault, failures: failures.map((r) => r.name) }).toEqual({ fault, failures: CHECKS.filter((name) => name in expected) });
+          for (const failure of failures) {
+            expect({ fault, check: failure.name, reason: failure.reason }).toEqual({ fault, check: failure.name, reason: expect.stringMatching(expected[failure.name]) });
+            expect(lines(run.stdout)).toContain(`FAIL ${failure.name}: ${failure.reason}`);
+          }
+          expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length - failures.length} passed, ${failures.length} failed`);
           expect(run.stdout).not.toContain(vendors[i + 1].password);
           expect(run.stdout).not.toContain(vendors[i + 1].ssoSalt);
+          if (fault !== 'deprovision-fails') expect({ fault, leftovers: vendors[i + 1].leftovers() }).toEqual({ fault, leftovers: [] });
         });
       } finally {
         await Promise.all(vendors.map((v) => v.stop()));
@@ -267,6 +321,23 @@ describe('the vendor toolkit', () => {
       expect(update.stdout).not.toMatch(/acs_/);
       expect((await attache.client(owner.apiKey).get(`/addon-services/${slug}`)).body.human_name).toBe('Renamed Kit');
       expect((await attache.client(owner.apiKey).get(`/api/v3/addons/${slug}/manifests`)).body).toHaveLength(2);
+    });
+
+    it('gives up on an Attache that never answers after --timeout, in one line', async () => {
+      const slug = `kit-${randomBytes(3).toString('hex')}`;
+      const file = join(dir, `${slug}.json`);
+      expect((await cli(['vendor:init', '--id', slug, '--out', file])).code).toBe(0);
+      const sockets = new Set<Socket>();
+      const silent = createServer(() => undefined).on('connection', (socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const api = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+        const run = await cli(['vendor:push', file, '--api', api, '--api-key', 'atk_unused', '--timeout', '1']);
+        expect({ code: run.code, stderr: lines(run.stderr) }).toEqual({ code: 1, stderr: [`attache: No answer from ${api}/ within 1 s.`] });
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
     });
 
     it('shows manifest mistakes locally, before contacting Attache', async () => {

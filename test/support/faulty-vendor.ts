@@ -10,11 +10,18 @@ export type VendorFault =
   | 'undeclared-config'
   | 'unprefixed-config'
   | 'non-string-config'
+  | 'bad-url-config'
   | 'new-id-on-repeat'
   | 'one-id-for-all'
   | 'never-calls-back'
   | 'sso-accepts-bad-token'
-  | 'sso-accepts-stale-timestamp';
+  | 'sso-accepts-stale-timestamp'
+  | 'sso-wrong-token-formula'
+  | 'sso-bad-redirect'
+  | 'plan-change-fails'
+  | 'no-op-plan-change-fails'
+  | 'deprovision-fails'
+  | 'repeat-delete-fails';
 
 interface Resource {
   id: string;
@@ -101,10 +108,15 @@ export class FaultyVendor {
       const known = uuid ? this.resources.get(uuid) : undefined;
       if (!known) return json(res, 404, { message: 'Unknown resource.' });
       if (req.method === 'PUT') {
-        known.plan = (JSON.parse(body) as { plan: string }).plan;
+        const plan = (JSON.parse(body) as { plan: string }).plan;
+        if (this.fault === 'plan-change-fails' && plan !== known.plan) return json(res, 422, { message: 'Plan changes are not supported.' });
+        if (this.fault === 'no-op-plan-change-fails' && plan === known.plan) return json(res, 422, { message: `Already on ${plan}.` });
+        known.plan = plan;
         return json(res, 200, {});
       }
       if (req.method === 'DELETE') {
+        if (this.fault === 'deprovision-fails') return json(res, 500, { message: 'Cannot delete right now.' });
+        if (this.fault === 'repeat-delete-fails' && known.gone) return json(res, 500, { message: 'Already deleted.' });
         known.gone = true;
         res.writeHead(204).end();
         return;
@@ -134,6 +146,7 @@ export class FaultyVendor {
     if (this.fault === 'undeclared-config') config[`${PREFIX}_EXTRA`] = 'extra';
     if (this.fault === 'unprefixed-config') config.OTHER_URL = 'https://other.example.test/';
     if (this.fault === 'non-string-config') config[`${PREFIX}_URL`] = 42;
+    if (this.fault === 'bad-url-config') config[`${PREFIX}_URL`] = 'faulty.example.test/r';
     json(res, 200, this.fault === 'no-id' ? { config } : { id: resource.id, config, message: 'Ready.' });
   }
 
@@ -166,12 +179,22 @@ export class FaultyVendor {
 
   private sso(form: URLSearchParams, res: ServerResponse): void {
     const timestamp = form.get('timestamp') ?? '';
-    const expected = createHash('sha1').update(`${form.get('resource_id')}:${this.ssoSalt}:${timestamp}`).digest('hex');
+    const signed = this.fault === 'sso-wrong-token-formula' ? `${this.ssoSalt}:${form.get('resource_id')}:${timestamp}` : `${form.get('resource_id')}:${this.ssoSalt}:${timestamp}`;
+    const expected = createHash('sha1').update(signed).digest('hex');
     const tokenOk = same(form.get('resource_token') ?? '', expected);
     const fresh = Math.floor(Date.now() / 1000) - Number(timestamp) <= SSO_MAX_AGE_S;
     if (!tokenOk && this.fault !== 'sso-accepts-bad-token') return html(res, 403, 'Bad token.');
     if (!fresh && this.fault !== 'sso-accepts-stale-timestamp') return html(res, 403, 'Expired.');
+    if (this.fault === 'sso-bad-redirect') {
+      res.writeHead(302, { Location: 'http://[dashboard/' }).end();
+      return;
+    }
     html(res, 200, 'Welcome to your dashboard.');
+  }
+
+  /** The uuids of resources provisioned here and never deprovisioned. */
+  leftovers(): string[] {
+    return [...this.resources].filter(([, resource]) => !resource.gone).map(([uuid]) => uuid);
   }
 
   private authorized(req: IncomingMessage): boolean {

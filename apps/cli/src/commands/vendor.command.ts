@@ -66,7 +66,8 @@ export function vendorCommands(program: Command): void {
     .option('--api <url>', `Attache API URL (default: $ATTACHE_URL or ${DEFAULT_API})`)
     .addOption(new Option('--url <url>', 'the same as --api').hideHelp())
     .option('--api-key <key>', "your account's API key (default: $ATTACHE_API_KEY or $HEROKU_API_KEY; without one, HTTP Basic with the manifest's id and password)")
-    .action(async (file: string, options: { api?: string; url?: string; apiKey?: string }) => {
+    .option('--timeout <seconds>', 'how long to wait for Attache', seconds, 30)
+    .action(async (file: string, options: { api?: string; url?: string; apiKey?: string; timeout: number }) => {
       const api = (options.api ?? options.url ?? process.env.ATTACHE_URL ?? DEFAULT_API).replace(/\/+$/, '');
       const apiKey = options.apiKey ?? process.env.ATTACHE_API_KEY ?? process.env.HEROKU_API_KEY;
       const contents = readManifestFile(file);
@@ -80,10 +81,13 @@ export function vendorCommands(program: Command): void {
         method: 'POST',
         headers: { Authorization: authorization, 'Content-Type': 'application/json', Accept: 'application/vnd.heroku+json; version=3' },
         body: JSON.stringify({ contents }),
+        signal: AbortSignal.timeout(options.timeout * 1000),
       }).catch((error: Error) => {
+        if (error.name === 'TimeoutError') throw new Error(`No answer from ${safeUrl(api)} within ${options.timeout} s.`);
         // fetch says only "fetch failed"; the reason (ECONNREFUSED, bad host) is in its cause.
         throw new Error(`Cannot reach ${safeUrl(api)}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
       });
+      // The same deadline covers the body; a body cut off or not JSON reads as no message.
       const body = (await response.json().catch(() => ({}))) as { message?: string; id?: string; client_secret?: string };
       if (!apiKey && (response.status === 401 || response.status === 404)) {
         throw new Error(`Attache does not know ${slug} by this manifest's password: the first push needs your account's API key (--api-key or ATTACHE_API_KEY).`);

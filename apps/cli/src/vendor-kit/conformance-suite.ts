@@ -44,7 +44,8 @@ const REGION = 'amazon-web-services::us-east-1';
  */
 export class ConformanceSuite {
   private readonly results: CheckResult[] = [];
-  private readonly extraResources: string[] = [];
+  /** Every uuid a vendor may hold a resource for, until a DELETE of it succeeded. */
+  private readonly provisioned = new Set<string>();
   private readonly manifest: CheckedManifest;
   private readonly timeoutMs: number;
   private readonly partner: PartnerApiStandIn;
@@ -69,8 +70,9 @@ export class ConformanceSuite {
     try {
       await this.checks();
     } finally {
-      // Resources made by extra provisions (and by a vendor that took wrong credentials) go away.
-      for (const uuid of this.extraResources) await this.call('DELETE', this.resourceUrl(uuid));
+      // What the checks did not deprovision themselves goes away: extra provisions, one a vendor
+      // took with wrong credentials, one whose answer timed out, and everything after a crash.
+      for (const uuid of this.provisioned) await this.call('DELETE', this.resourceUrl(uuid));
       await this.partner.stop();
     }
     return this.results;
@@ -86,7 +88,6 @@ export class ConformanceSuite {
 
     const intruder = randomUUID();
     const wrong = await this.provision(intruder, plan, basicAuth(m.id, `wrong-${randomBytes(8).toString('hex')}`));
-    if (wrong.outcome.kind === 'response' && wrong.outcome.status < 300) this.extraResources.push(intruder);
     this.record(this.expectStatus('provision.auth', 'wrong credentials', wrong.outcome, [401]));
 
     const first = await this.provision(uuid, plan);
@@ -105,6 +106,7 @@ export class ConformanceSuite {
     this.record(this.expectStatus('deprovision.auth', 'wrong credentials', wrongDelete, [401]));
     const deleted = await this.call('DELETE', this.resourceUrl(uuid));
     this.record(this.expectSuccess('deprovision', deleted));
+    if (deleted.kind === 'response' && ((deleted.status >= 200 && deleted.status < 300) || deleted.status === 404 || deleted.status === 410)) this.provisioned.delete(uuid);
     const repeated = await this.call('DELETE', this.resourceUrl(uuid));
     if (repeated.kind === 'response' && (repeated.status === 404 || repeated.status === 410)) this.record(passed('deprovision.repeat', `HTTP ${repeated.status}: already gone`));
     else this.record(this.expectSuccess('deprovision.repeat', repeated, 'a 2xx, 404 or 410 for a repeated DELETE'));
@@ -152,7 +154,6 @@ export class ConformanceSuite {
     }
     const other = randomUUID();
     const second = await this.provision(other, plan);
-    if (second.outcome.kind === 'response' && second.outcome.status < 300) this.extraResources.push(other);
     if (!first.id) this.record(failed(name, 'cannot compare: the first provision answered no id'));
     else if (!second.id) this.record(failed(name, `expected an id for a second uuid, got ${describeOutcome(second.outcome)}`));
     else if (second.id === first.id) this.record(failed(name, `expected a new id for a distinct uuid (many_per_app), got the first one again ("${first.id}")`));
@@ -166,7 +167,6 @@ export class ConformanceSuite {
     if (this.options.asyncPlan) {
       uuid = randomUUID();
       const answer = await this.provision(uuid, this.options.asyncPlan);
-      if (answer.outcome.kind === 'response' && answer.outcome.status < 300) this.extraResources.push(uuid);
       if (answer.outcome.kind === 'error' || answer.outcome.status !== 202) {
         this.record(failed(name, `expected 202 to POST with plan "${this.options.asyncPlan}", got ${describeOutcome(answer.outcome)}`));
         return;
@@ -196,13 +196,16 @@ export class ConformanceSuite {
 
   private async planChanges(uuid: string, plan: string): Promise<void> {
     const target = this.options.planChangeTo ?? this.manifest.plans.find((p) => p !== plan && p !== this.options.asyncPlan);
+    let current = plan;
     if (!target) {
       this.record(passed('plan-change', 'not applicable: the manifest has no other plan'));
     } else {
       const changed = await this.call('PUT', this.resourceUrl(uuid), { plan: target });
-      this.record(this.planChangeResult('plan-change', `a change to plan "${target}"`, changed));
+      const result = this.planChangeResult('plan-change', `a change to plan "${target}"`, changed);
+      this.record(result);
+      // After a refused change the resource is still on its first plan: that is the no-op.
+      if (result.ok) current = target;
     }
-    const current = target ?? plan;
     const same = await this.call('PUT', this.resourceUrl(uuid), { plan: current });
     this.record(this.planChangeResult('plan-change.no-op', `a change to the current plan "${current}"`, same));
     const wrong = await this.call('PUT', this.resourceUrl(uuid), { plan: current }, basicAuth(this.manifest.id, `wrong-${randomBytes(8).toString('hex')}`));
@@ -245,6 +248,8 @@ export class ConformanceSuite {
       log_input_url: null,
     };
     const outcome = await this.call('POST', this.manifest.baseUrl ?? '', body, authorization);
+    // Only a 4xx says for sure that nothing was made; after a timeout or a 5xx the vendor may hold one.
+    if (outcome.kind === 'error' || outcome.status < 400 || outcome.status >= 500) this.provisioned.add(uuid);
     const json = outcome.kind === 'response' && outcome.isJson ? outcome.json : undefined;
     const record = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
     const id = record && (typeof record.id === 'string' || typeof record.id === 'number') && record.id !== '' ? String(record.id) : undefined;
@@ -279,10 +284,10 @@ export class ConformanceSuite {
     this.options.onResult?.(clean);
   }
 
-  /** A vendor could echo its password or salt back in a body; such text never reaches the output. */
+  /** A vendor could echo its password, salt or client secret in a body; such text never reaches the output. */
   private redact(text: string): string {
     let out = text;
-    for (const secret of [this.manifest.password, this.manifest.ssoSalt]) {
+    for (const secret of [this.manifest.password, this.manifest.ssoSalt, this.options.clientSecret ?? '']) {
       if (secret.length >= 4) out = out.split(secret).join('[redacted]');
     }
     return out;

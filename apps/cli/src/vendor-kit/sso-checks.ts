@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { CheckResult, failed, passed } from './check-result';
-import { describeOutcome, HttpOutcome, safeUrl, send } from './vendor-http';
+import { describeOutcome, excerpt, HttpOutcome, safeUrl, send } from './vendor-http';
 
 const STALE_AGE_S = 6 * 60;
 const MAX_REDIRECTS = 5;
@@ -51,7 +51,12 @@ async function login(target: SsoTarget, now: number): Promise<CheckResult> {
     if (outcome.status < 300 || outcome.status >= 400 || !location) {
       return failed(name, `expected a 2xx page or a redirect to the dashboard for a good token, got ${describeOutcome(outcome)}`);
     }
-    const next = new URL(location, url);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      return failed(name, `expected a redirect to the dashboard for a good token, got a Location that is not a URL: ${excerpt(location)}`);
+    }
     // A dashboard on another host cannot be followed with the vendor's cookies; the redirect is the success.
     if (next.origin !== new URL(url).origin) return passed(name, `redirected to ${safeUrl(next.origin)}`);
     if (hops >= MAX_REDIRECTS) return failed(name, `expected the sign-in to land on a page, got more than ${MAX_REDIRECTS} redirects`);
