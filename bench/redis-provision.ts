@@ -383,7 +383,7 @@ async function main(): Promise<void> {
       }
       minis.push({ app, pidfile: join(nodeDir, 'redis.pid'), port: row.ports[0] });
     }
-    const spareRows = (await db.query<{ key: string; port: number }>(`SELECT key, port FROM redis_spares WHERE state = 'ready'`)).rows;
+
 
     // Memory. A premium-0 (untimed beyond one figure) and a bare server, then everything sits idle.
     const premiumApp = await attache.createApp();
@@ -397,6 +397,8 @@ async function main(): Promise<void> {
     const idleFrom = { cpu: cpuMs(worker.pid!), at: performance.now() };
     await sleep(IDLE_MS);
     const workerIdle = (cpuMs(worker.pid!) - idleFrom.cpu) / ((performance.now() - idleFrom.at) / 1000);
+    // After the idle wait: the last round's claim has been refilled by then.
+    const spareRows = (await db.query<{ key: string; port: number }>(`SELECT key, port FROM redis_spares WHERE state = 'ready'`)).rows;
     const appUrl = async (app: string) => {
       const vars = (await (await attache.fetch(`/apps/${app}/config-vars`)).json()) as Record<string, string>;
       return new URL(vars.REDIS_URL);
