@@ -323,6 +323,16 @@ describe('partner webhooks', () => {
     expect((await mine.partner(`/addons/${mine.addon.id}/webhook-deliveries/${hook}`)).status).toBe(404);
   });
 
+  it('holds an add-on to 10 webhooks even when they are created at once', async () => {
+    const { addon, partner } = await provisioned('limit');
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => partner(`/addons/${addon.id}/webhooks`, 'post').send({ include: ['api:app'], level: 'notify', url: receiver.url(`/limit/${i}`) })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([...Array(10).fill(201), ...Array(6).fill(422)]);
+    for (const refused of answers.filter((a) => a.status === 422)) expect(refused.body).toEqual({ id: 'invalid_params', message: 'An add-on can have at most 10 webhooks.' });
+    expect((await attache.pg.query('SELECT count(*)::int AS n FROM addon_webhooks WHERE addon_id = $1', [addon.id])).rows[0].n).toBe(10);
+  });
+
   it('lists where a vendor’s add-ons are installed, to that vendor only, with Range pagination', async () => {
     const vendor = await attache.startVendor('installs');
     const stranger = await attache.startVendor('elsewhere');

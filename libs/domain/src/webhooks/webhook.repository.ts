@@ -19,6 +19,10 @@ export const WEBHOOK_RANGE_FIELDS = ['id'] as const;
 export abstract class WebhookRepository {
   abstract transaction<T>(work: (tx: WebhookRepository) => Promise<T>): Promise<T>;
 
+  /**
+   * The add-on's webhooks, counted after taking a lock that serialises creating them for the rest
+   * of the transaction, so that concurrent creates cannot both pass the limit. Call inside `transaction`.
+   */
   abstract countForAddon(addonId: string): Promise<number>;
   abstract create(webhook: AddonWebhook): Promise<void>;
   abstract list(addonId: string, range: RangeSpec): Promise<Page<AddonWebhook>>;

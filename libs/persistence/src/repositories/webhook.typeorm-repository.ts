@@ -20,6 +20,9 @@ const EVENT_COLUMNS = `e.id, e.addon_id AS "addonId", e.lifecycle_event_id::text
   e.previous_data AS "previousData", e.created_at AS "createdAt", e.updated_at AS "updatedAt"`;
 const DELIVERY_COLUMNS = `d.id, d.addon_id AS "addonId", d.event_id AS "eventId", d.webhook_id AS "webhookId", d.status, d.num_attempts AS "numAttempts",
   d.next_attempt_at AS "nextAttemptAt", d.last_attempt_id AS "lastAttemptId", d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
+/** First key of the advisory locks that serialise creating an add-on's webhooks (the second is the add-on's). */
+const WEBHOOK_COUNT_LOCK = 727201;
+
 /** A delivery with its last attempt (`a_*`), its event's type and its webhook's level, in one row. */
 const DELIVERY_VIEW = `SELECT ${DELIVERY_COLUMNS},
     a.id AS "a_id", a.status AS "a_status", a.code AS "a_code", a.error_class AS "a_errorClass", a.created_at AS "a_createdAt", a.updated_at AS "a_updatedAt",
@@ -85,6 +88,7 @@ export class TypeOrmWebhooks extends WebhookRepository {
   }
 
   async countForAddon(addonId: string): Promise<number> {
+    await query(this.m, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [WEBHOOK_COUNT_LOCK, addonId]);
     const rows = await query<{ n: number }[]>(this.m, 'SELECT count(*)::int AS n FROM addon_webhooks WHERE addon_id = $1', [addonId]);
     return rows[0].n;
   }
