@@ -175,4 +175,40 @@ describe('WebhookDeliveryUseCase', () => {
     expect(last.repo.attempts.get('t9')).toMatchObject({ status: 'failed', errorClass: 'Interrupted' });
     expect(last.sender.requests).toEqual([]);
   });
+
+  it('leaves alone a delivery deleted with its webhook while its attempt runs', async () => {
+    const { repo, sender, dispatcher, useCase } = setup('sync', [{ kind: 'answered', status: 500 }]);
+    const send = sender.send.bind(sender);
+    sender.send = async (request) => {
+      // The vendor deletes the webhook: its deliveries and their attempts go with it.
+      repo.webhooks.delete('w1');
+      repo.deliveries.delete('d1');
+      for (const a of repo.attemptsOf('d1')) repo.attempts.delete(a.id);
+      return send(request);
+    };
+    expect(await useCase.execute('d1', 1)).toBe('skipped');
+    expect(dispatcher.queued).toEqual([]);
+    expect(repo.deliveries.has('d1')).toBe(false);
+    expect(await useCase.execute('d1', 2)).toBe('skipped');
+    expect(sender.requests).toHaveLength(1);
+  });
+
+  it('lets an attempt that outlived its lease and was taken over settle nothing', async () => {
+    const { repo, sender, dispatcher, useCase } = setup('sync', [{ kind: 'answered', status: 200 }, { kind: 'answered', status: 500 }]);
+    const send = sender.send.bind(sender);
+    let takeover: Promise<unknown> | undefined;
+    sender.send = async (request) => {
+      // While attempt 1 hangs past its lease, the sweep queues attempt 2, which runs to the end first.
+      if (!takeover) {
+        takeover = useCase.execute('d1', 2);
+        expect(await takeover).toBe('succeeded');
+      }
+      return send(request);
+    };
+    expect(await useCase.execute('d1', 1)).toBe('skipped');
+    expect(repo.deliveries.get('d1')).toMatchObject({ status: 'succeeded', numAttempts: 2 });
+    // Attempt 1 is logged with what it got; nothing is scheduled after it.
+    expect(repo.attemptsOf('d1').map((a) => a.status).sort()).toEqual(['failed', 'succeeded']);
+    expect(dispatcher.queued).toEqual([]);
+  });
 });
