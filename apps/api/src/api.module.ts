@@ -13,6 +13,9 @@ import { CatalogController } from './controllers/catalog.controller';
 import { ConfigVarsController } from './controllers/config-vars.controller';
 import { OAuthController } from './controllers/oauth.controller';
 import { PostgresController, PostgresDownloadsController } from './controllers/postgres.controller';
+import { PgDedicatedController } from './controllers/pg-dedicated.controller';
+import { PgDedicatedModule } from '@app/domain';
+import { PgDedicatedPersistenceModule } from '@app/persistence';
 import { RedisController } from './controllers/redis.controller';
 import { KafkaController } from './controllers/kafka.controller';
 import { UsageController } from './controllers/usage.controller';
@@ -58,6 +61,8 @@ class QueueJobCounts extends JobCountsSource {
     WebhooksModule,
     BrowserSessionPersistenceModule,
     BrowserAuthModule,
+    PgDedicatedPersistenceModule,
+    PgDedicatedModule,
     OpsModule.forRoot({ jobCounts: QueueJobCounts }),
   ],
   controllers: [
@@ -71,6 +76,7 @@ class QueueJobCounts extends JobCountsSource {
     OAuthController,
     PostgresController,
     PostgresDownloadsController,
+    PgDedicatedController,
     RedisController,
     KafkaController,
     UsageController,

@@ -16,10 +16,13 @@ import { WebhooksModule } from '@app/domain';
 import { WebhooksPersistenceModule } from '@app/persistence';
 import { WebhookSenderModule } from '@app/provisioners';
 import { WebhookQueuesModule } from '@app/queues';
+import { PgDedicatedModule } from '@app/domain';
+import { PgDedicatedPersistenceModule } from '@app/persistence';
+import { PgDedicatedProcessor } from './processors/pg-dedicated.processor';
 
 @Module({
-  imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, WebhooksPersistenceModule, WebhookQueuesModule, WebhookSenderModule, WebhooksModule, OpsModule.forRoot()],
-  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, WebhookDeliveryProcessor, HeartbeatService],
+  imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, WebhooksPersistenceModule, WebhookQueuesModule, WebhookSenderModule, WebhooksModule, PgDedicatedPersistenceModule, PgDedicatedModule, OpsModule.forRoot()],
+  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, WebhookDeliveryProcessor, PgDedicatedProcessor, HeartbeatService],
 })
 export class WorkerModule implements OnModuleInit {
   constructor(
@@ -29,11 +32,12 @@ export class WorkerModule implements OnModuleInit {
     private readonly maintenance: MaintenanceProcessor,
     private readonly postgres: PostgresProcessor,
     private readonly webhooks: WebhookDeliveryProcessor,
+    private readonly pgDedicated: PgDedicatedProcessor,
   ) {}
 
   /** Refuse to start when a queue has no processor: its jobs would wait forever. */
   onModuleInit(): void {
-    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance, this.postgres, this.webhooks] as QueueProcessor<unknown>[];
+    const processors: QueueProcessor<unknown>[] = [this.provision, this.planChange, this.deprovision, this.maintenance, this.postgres, this.webhooks, this.pgDedicated] as QueueProcessor<unknown>[];
     const handled = new Set(processors.map((p) => p.queue));
     const missing = Object.values(QUEUES).filter((queue) => !handled.has(queue));
     if (missing.length > 0) throw new Error(`No processor for queue(s): ${missing.join(', ')}`);

@@ -33,6 +33,17 @@ export interface AppConfig {
     portMin: number;
     portMax: number;
   };
+  /** Dedicated-plan PostgreSQL clusters on this machine (the local driver). */
+  pgDedicated: {
+    rootDir: string;
+    portMin: number;
+    portMax: number;
+    superviseIntervalMs: number;
+    baseBackupIntervalMs: number;
+    /** How often the worker looks after the archives (base backups due, pruning, retention). */
+    archiveCheckIntervalMs: number;
+    archiveRetentionMs: number;
+  };
   billing: {
     /** How long after a month ends its invoices wait for late vendor usage. */
     invoiceGraceMs: number;

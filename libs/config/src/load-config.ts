@@ -127,6 +127,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       dataDir: resolve(str('ATTACHE_REDIS_DATA_DIR', join(localStateDir(env), 'redis'))),
       ...portRange(str('ATTACHE_REDIS_PORTS', '17000-17999'), problems),
     },
+    pgDedicated: {
+      rootDir: resolve(str('ATTACHE_PG_DEDICATED_DIR', process.getuid?.() === 0 ? '/var/lib/attache/pg-dedicated' : join(localStateDir(env), 'pg-dedicated'))),
+      ...dedicatedPortRange(str('ATTACHE_PG_DEDICATED_PORTS', '15400-15599'), problems),
+      superviseIntervalMs: int('ATTACHE_PG_DEDICATED_SUPERVISE_INTERVAL_MS', 2_000, 100, 3600_000),
+      baseBackupIntervalMs: int('ATTACHE_PG_DEDICATED_BASE_BACKUP_INTERVAL_MS', 24 * 3600_000, 1_000, 30 * 24 * 3600_000),
+      archiveCheckIntervalMs: int('ATTACHE_PG_DEDICATED_ARCHIVE_CHECK_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
+      archiveRetentionMs: int('ATTACHE_PG_DEDICATED_ARCHIVE_RETENTION_MS', 7 * 24 * 3600_000, 0, 365 * 24 * 3600_000),
+    },
     billing: {
       invoiceGraceMs: int('ATTACHE_BILLING_GRACE_MS', 2 * 24 * 3600_000, 0, 28 * 24 * 3600_000),
       platformSharePercent: num('ATTACHE_PLATFORM_SHARE_PERCENT', 20, 0, 100),
@@ -161,6 +169,16 @@ function portRange(text: string, problems: string[]): { portMin: number; portMax
   if (!(portMin >= 1024 && portMax <= 65535 && portMin <= portMax)) {
     problems.push(`ATTACHE_REDIS_PORTS must be a range such as 17000-17999 within 1024-65535 (got "${text}")`);
     return { portMin: 17000, portMax: 17999 };
+  }
+  return { portMin, portMax };
+}
+
+function dedicatedPortRange(text: string, problems: string[]): { portMin: number; portMax: number } {
+  const match = /^(\d{4,5})-(\d{4,5})$/.exec(text.trim());
+  const [portMin, portMax] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(portMin >= 1024 && portMax <= 65535 && portMin <= portMax)) {
+    problems.push(`ATTACHE_PG_DEDICATED_PORTS must be a range such as 15400-15599 within 1024-65535 (got "${text}")`);
+    return { portMin: 15400, portMax: 15599 };
   }
   return { portMin, portMax };
 }

@@ -6,3 +6,4 @@ export { MIGRATIONS } from './migrations';
 export * from './domain-options.module';
 export * from './webhooks-persistence.module';
 export * from './browser-session-persistence.module';
+export * from './pg-dedicated-persistence.module';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AddonService, Provisioner, ProvisionerRegistry } from '@app/domain';
 import { HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
-import { PostgresProvisioner } from './postgres/postgres.provisioner';
+import { PostgresPlanRouter } from './postgres/postgres-plan-router.provisioner';
 import { RedisProvisioner } from './redis/redis.provisioner';
 import { KafkaProvisioner } from './kafka/kafka.provisioner';
 
@@ -10,7 +10,7 @@ import { KafkaProvisioner } from './kafka/kafka.provisioner';
 export class DefaultProvisionerRegistry extends ProvisionerRegistry {
   constructor(
     private readonly http: HttpVendorProvisioner,
-    private readonly postgres: PostgresProvisioner,
+    private readonly postgres: PostgresPlanRouter,
     private readonly redis: RedisProvisioner,
     private readonly kafka: KafkaProvisioner,
   ) {

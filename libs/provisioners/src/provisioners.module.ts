@@ -4,6 +4,9 @@ import { ProvisionerRegistry } from '@app/domain';
 import { HttpVendorOptions, HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
 import { PostgresAdapterModule } from './postgres/postgres-adapter.module';
 import { PostgresProvisioner } from './postgres/postgres.provisioner';
+import { PgDedicatedAdapterModule } from './postgres/pg-dedicated-adapter.module';
+import { DedicatedPostgresProvisioner } from './postgres/dedicated-postgres.provisioner';
+import { PostgresPlanRouter } from './postgres/postgres-plan-router.provisioner';
 import { RedisAdapterModule } from './redis/redis-adapter.module';
 import { RedisProvisioner } from './redis/redis.provisioner';
 import { KafkaAdapterModule } from './kafka/kafka-adapter.module';
@@ -13,12 +16,14 @@ import { DefaultProvisionerRegistry } from './provisioner.registry';
 
 @Global()
 @Module({
-  imports: [PostgresAdapterModule, RedisAdapterModule, KafkaAdapterModule],
+  imports: [PostgresAdapterModule, PgDedicatedAdapterModule, RedisAdapterModule, KafkaAdapterModule],
   providers: [
     ProviderCallMetrics,
     HttpVendorProvisioner,
     { provide: HttpVendorOptions, inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ timeoutMs: config.provider.timeoutMs }) },
     PostgresProvisioner,
+    DedicatedPostgresProvisioner,
+    PostgresPlanRouter,
     RedisProvisioner,
     KafkaProvisioner,
     DefaultProvisionerRegistry,

@@ -7,3 +7,4 @@ export * from './queues.module';
 export * from './webhook-jobs';
 export * from './bullmq-webhook-dispatcher';
 export * from './webhook-queues.module';
+export * from './pg-dedicated-jobs';

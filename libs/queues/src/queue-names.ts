@@ -6,6 +6,7 @@ export const QUEUES = {
   maintenance: 'maintenance',
   postgres: 'postgres',
   webhooks: 'webhook-delivery',
+  pgDedicated: 'postgres-dedicated',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

@@ -1,0 +1,55 @@
+import { PgBaseBackup, PgClusterOrigin, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
+
+/**
+ * Runs dedicated PostgreSQL clusters on a host. Every method is idempotent: it looks at what
+ * exists and runs, and finishes what an earlier, interrupted call began. The local driver runs
+ * postmasters on this machine as the `postgres` OS user; a Kubernetes driver would map the same
+ * calls onto an operator's resources (docs/postgresql.md).
+ */
+export abstract class PgClusterDriver {
+  /**
+   * Makes the host run the cluster: adopts a running postmaster, starts a stopped one, creates a
+   * missing one from `origin` (then the tenant's owner role and database for a new cluster, or
+   * the owner's new password for a fork or rollback). Resolves once it accepts connections and,
+   * unless it follows another cluster, is out of recovery.
+   */
+  abstract ensure(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<void>;
+
+  /** Adopts a running postmaster or starts a stopped one (supervision); never creates a cluster. */
+  abstract start(spec: PgClusterSpec): Promise<void>;
+
+  /** A cheap look for supervision: the postmaster lives and answers on its port. */
+  abstract isHealthy(spec: PgClusterSpec): Promise<boolean>;
+
+  /** A new base backup into the cluster's archive (a fast checkpoint, then a copy of its data). */
+  abstract takeBaseBackup(spec: PgClusterSpec): Promise<PgBaseBackup>;
+
+  /** Completed base backups in the archive of the cluster with this key, oldest first. */
+  abstract baseBackups(key: string): Promise<PgBaseBackup[]>;
+
+  /**
+   * Deletes base backups finished before `keepFrom` except the newest of them (it covers
+   * `keepFrom` itself), and archived WAL older than the oldest base backup kept.
+   */
+  abstract pruneArchive(key: string, keepFrom: Date): Promise<void>;
+
+  /** Makes the archive hold every transaction committed so far (a WAL switch, waited for). */
+  abstract flushArchive(spec: PgClusterSpec): Promise<void>;
+
+  abstract status(spec: PgClusterSpec): Promise<PgClusterStatus>;
+
+  /** How far the follower is behind the primary. */
+  abstract lag(follower: PgClusterSpec, primary: PgClusterSpec): Promise<PgReplicationLag>;
+
+  /** Ends recovery of a follower: writable and independent from now on. */
+  abstract promote(spec: PgClusterSpec): Promise<void>;
+
+  /** Stops the cluster and removes its data directory; its archive stays. The port is free afterwards. */
+  abstract remove(spec: Pick<PgClusterSpec, 'key' | 'port'>): Promise<void>;
+
+  /** Removes the archive (base backups and WAL) of a removed cluster. */
+  abstract purgeArchive(key: string): Promise<void>;
+
+  /** Nothing listens on the port now. */
+  abstract isPortFree(port: number): Promise<boolean>;
+}

@@ -1,0 +1,79 @@
+/** Dedicated-plan PostgreSQL records and the shapes the cluster driver works with. */
+
+export type DedicatedClusterState = 'active' | 'removed' | 'purged';
+
+/** How the cluster's data began: empty, a fork or a rollback of another add-on's, or following one. */
+export type DedicatedClusterOrigin = 'new' | 'fork' | 'rollback' | 'follow';
+
+/** One dedicated add-on's cluster: its own postmaster, port, data directory and WAL archive. */
+export interface DedicatedCluster {
+  addonId: string;
+  /** Which driver runs it: `local` runs processes on this machine. */
+  host: string;
+  /** Its directory (data, socket, archive) on the host. */
+  key: string;
+  /** Null once removed: the port is free for another cluster. */
+  port: number | null;
+  state: DedicatedClusterState;
+  origin: DedicatedClusterOrigin;
+  /** The add-on it was forked, rolled back or is following from. */
+  sourceAddonId: string | null;
+  /** True while it is a read-only streaming replica of `sourceAddonId`. */
+  following: boolean;
+  /** A rollback's target moment. */
+  recoveryTargetAt: Date | null;
+  databaseName: string;
+  ownerRole: string;
+  ownerPasswordSealed: string;
+  lastBaseBackupAt: Date | null;
+  /** After removal, when its last base backups and WAL are deleted. */
+  archiveKeepUntil: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  removedAt: Date | null;
+}
+
+/** What the driver needs to run a cluster. */
+export interface PgClusterSpec {
+  key: string;
+  port: number;
+  database: string;
+  ownerRole: string;
+  ownerPassword: string;
+}
+
+/**
+ * Where a new cluster's data comes from. `fork` and `follow` copy the running source (a follower
+ * keeps streaming from it); `rollback` restores the source's newest base backup taken before
+ * `target` and replays its archived WAL up to that moment.
+ */
+export type PgClusterOrigin =
+  | { kind: 'new' }
+  | { kind: 'fork'; source: PgClusterSpec }
+  | { kind: 'follow'; source: PgClusterSpec }
+  | { kind: 'rollback'; sourceKey: string; target: Date; source: PgClusterSpec | null };
+
+/** A completed base backup in a cluster's archive. */
+export interface PgBaseBackup {
+  id: string;
+  /** The earliest moment a rollback from it can reach. */
+  finishedAt: Date;
+  bytes: number;
+}
+
+export interface PgClusterStatus {
+  running: boolean;
+  inRecovery: boolean;
+  serverVersion: string;
+  sizeBytes: number;
+  connections: number;
+  walArchiveBytes: number;
+  baseBackups: PgBaseBackup[];
+}
+
+export interface PgReplicationLag {
+  /** WAL the follower has not replayed yet. */
+  bytes: number;
+  /** Age of the last replayed transaction while behind; 0 when caught up. */
+  seconds: number;
+}

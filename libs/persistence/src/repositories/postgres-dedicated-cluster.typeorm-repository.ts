@@ -1,0 +1,109 @@
+import { EntityManager } from 'typeorm';
+import { DedicatedCluster, DedicatedClusterRepository } from '@app/domain';
+
+interface ClusterRow {
+  addon_id: string;
+  host: string;
+  key: string;
+  port: number | null;
+  state: DedicatedCluster['state'];
+  origin: DedicatedCluster['origin'];
+  source_addon_id: string | null;
+  following: boolean;
+  recovery_target_at: Date | null;
+  database_name: string;
+  owner_role: string;
+  owner_password_sealed: string;
+  last_base_backup_at: Date | null;
+  archive_keep_until: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  removed_at: Date | null;
+}
+
+const COLUMNS: Record<keyof DedicatedCluster, keyof ClusterRow> = {
+  addonId: 'addon_id',
+  host: 'host',
+  key: 'key',
+  port: 'port',
+  state: 'state',
+  origin: 'origin',
+  sourceAddonId: 'source_addon_id',
+  following: 'following',
+  recoveryTargetAt: 'recovery_target_at',
+  databaseName: 'database_name',
+  ownerRole: 'owner_role',
+  ownerPasswordSealed: 'owner_password_sealed',
+  lastBaseBackupAt: 'last_base_backup_at',
+  archiveKeepUntil: 'archive_keep_until',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  removedAt: 'removed_at',
+};
+
+const FIELDS = Object.keys(COLUMNS) as (keyof DedicatedCluster)[];
+
+const toCluster = (row: ClusterRow): DedicatedCluster => {
+  const cluster = {} as Record<keyof DedicatedCluster, unknown>;
+  for (const field of FIELDS) cluster[field] = row[COLUMNS[field]];
+  return cluster as unknown as DedicatedCluster;
+};
+
+/** `postgres_dedicated_clusters` (migration PostgresDedicated1764790000000). */
+export class TypeOrmDedicatedClusters extends DedicatedClusterRepository {
+  constructor(private readonly manager: EntityManager) {
+    super();
+  }
+
+  async findByAddon(addonId: string): Promise<DedicatedCluster | null> {
+    const rows: ClusterRow[] = await this.manager.query('SELECT * FROM postgres_dedicated_clusters WHERE addon_id = $1', [addonId]);
+    return rows[0] ? toCluster(rows[0]) : null;
+  }
+
+  async createIfPortFree(cluster: DedicatedCluster): Promise<boolean> {
+    const columns = FIELDS.map((field) => COLUMNS[field]);
+    const values = FIELDS.map((field) => cluster[field]);
+    // DO NOTHING covers both the add-on's own row and the (host, port) index.
+    const rows: unknown[] = await this.manager.query(
+      `INSERT INTO postgres_dedicated_clusters (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+       ON CONFLICT DO NOTHING RETURNING addon_id`,
+      values,
+    );
+    return rows.length === 1;
+  }
+
+  async portsInUse(host: string): Promise<number[]> {
+    const rows: { port: number }[] = await this.manager.query('SELECT port FROM postgres_dedicated_clusters WHERE host = $1 AND port IS NOT NULL', [host]);
+    return rows.map((row) => row.port);
+  }
+
+  async update(addonId: string, patch: Partial<DedicatedCluster>): Promise<void> {
+    const fields = (Object.keys(patch) as (keyof DedicatedCluster)[]).filter((field) => field in COLUMNS && field !== 'addonId');
+    if (fields.length === 0) return;
+    await this.manager.query(
+      `UPDATE postgres_dedicated_clusters SET ${fields.map((field, i) => `${COLUMNS[field]} = $${i + 2}`).join(', ')} WHERE addon_id = $1`,
+      [addonId, ...fields.map((field) => patch[field])],
+    );
+  }
+
+  async listActive(): Promise<DedicatedCluster[]> {
+    const rows: ClusterRow[] = await this.manager.query("SELECT * FROM postgres_dedicated_clusters WHERE state = 'active' ORDER BY created_at");
+    return rows.map(toCluster);
+  }
+
+  async listFollowers(sourceAddonId: string): Promise<DedicatedCluster[]> {
+    const rows: ClusterRow[] = await this.manager.query(
+      "SELECT * FROM postgres_dedicated_clusters WHERE source_addon_id = $1 AND following AND state = 'active' ORDER BY created_at",
+      [sourceAddonId],
+    );
+    return rows.map(toCluster);
+  }
+
+  async listArchivesDue(now: Date): Promise<DedicatedCluster[]> {
+    const rows: ClusterRow[] = await this.manager.query(
+      "SELECT * FROM postgres_dedicated_clusters WHERE state = 'removed' AND archive_keep_until <= $1 ORDER BY archive_keep_until LIMIT 100",
+      [now],
+    );
+    return rows.map(toCluster);
+  }
+}

@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, SecretBox } from '@app/common';
+import {
+  Addon,
+  AddonService,
+  DedicatedCluster,
+  DedicatedClusterRepository,
+  DeprovisionOutcome,
+  POSTGRES_URL_VAR,
+  PgClusterDriver,
+  PgClusterOrigin,
+  PgDedicatedOptions,
+  PgDedicatedSources,
+  Plan,
+  PlanChangeOutcome,
+  ProviderRefusedError,
+  ProviderUnavailableError,
+  ProvisionOutcome,
+  ProvisionRequest,
+  Provisioner,
+  dedicatedSpec,
+  isDedicatedPlan,
+  newDatabasePassword,
+  parseDedicatedRequest,
+  postgresUrl,
+  tenantNames,
+} from '@app/domain';
+
+const LOCAL_HOST = 'local';
+const LOCAL_ADDRESS = '127.0.0.1';
+const PLACE_ATTEMPTS = 20;
+
+/**
+ * Dedicated-plan PostgreSQL: its own cluster per add-on, on a port of the configured range. The
+ * cluster's record (port, key, owner password, where its data comes from) is committed before
+ * anything runs, so a retry builds the same cluster and deprovision knows what to stop.
+ */
+@Injectable()
+export class DedicatedPostgresProvisioner extends Provisioner {
+  constructor(
+    private readonly clusters: DedicatedClusterRepository,
+    private readonly driver: PgClusterDriver,
+    private readonly sources: PgDedicatedSources,
+    private readonly options: PgDedicatedOptions,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
+    const { addon, plan } = request;
+    if (!isDedicatedPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not a dedicated plan.`);
+    let cluster = await this.clusters.findByAddon(addon.id);
+    if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s cluster was already removed.`);
+    cluster ??= await this.place(addon);
+    const spec = dedicatedSpec(cluster, this.box);
+    await this.driver.ensure(spec, await this.origin(cluster));
+    if (!cluster.following && !cluster.lastBaseBackupAt) {
+      const backup = await this.driver.takeBaseBackup(spec);
+      await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
+    }
+    return {
+      kind: 'provisioned',
+      providerId: cluster.key,
+      config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port: spec.port }, spec.ownerRole, spec.ownerPassword, spec.database) },
+      message: null,
+    };
+  }
+
+  async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
+    const { addon, plan } = request;
+    if (!isDedicatedPlan(plan.name)) throw new ProviderRefusedError(`Changing ${addon.name} from a dedicated plan to postgresql:${plan.name} is not available yet.`);
+    const cluster = await this.clusters.findByAddon(addon.id);
+    if (!cluster || cluster.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no cluster yet.`);
+    // Dedicated plans differ in their rollback window, which is read from the plan when needed.
+    return { kind: 'changed', config: null, message: null };
+  }
+
+  async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
+    const { addon } = request;
+    const cluster = await this.clusters.findByAddon(addon.id);
+    if (cluster && cluster.state === 'active') {
+      if (cluster.port !== null) await this.driver.remove({ key: cluster.key, port: cluster.port });
+      const now = this.clock.now();
+      await this.clusters.update(addon.id, {
+        state: 'removed',
+        port: null,
+        following: false,
+        removedAt: now,
+        archiveKeepUntil: new Date(now.getTime() + this.options.archiveRetentionMs),
+        updatedAt: now,
+      });
+    }
+    return { kind: 'deprovisioned' };
+  }
+
+  /**
+   * Records the add-on's cluster on the lowest free port of the range: what its data comes from
+   * (checked now: the source, and a rollback's moment against the source's window) and its owner.
+   */
+  private async place(addon: Addon): Promise<DedicatedCluster> {
+    const request = parseDedicatedRequest(addon.options);
+    const now = this.clock.now();
+    let source = null;
+    let target: Date | null = null;
+    if (request.kind !== 'new') {
+      source = await this.sources.resolve(addon.appId, request.source);
+      if (request.kind === 'rollback') {
+        target = 'to' in request ? request.to : new Date(now.getTime() - request.byMs);
+        await this.sources.checkTarget(source, target, now);
+      }
+    }
+    // A fork, follower or rollback has its source's roles and database; the password becomes its own (a follower shares its primary's).
+    const names = source ? { database: source.cluster.databaseName, ownerRole: source.cluster.ownerRole } : { database: tenantNames(addon.id).database, ownerRole: tenantNames(addon.id).ownerRole };
+    const passwordSealed = request.kind === 'follow' && source ? source.cluster.ownerPasswordSealed : this.box.seal(newDatabasePassword());
+    const base: Omit<DedicatedCluster, 'port'> = {
+      addonId: addon.id,
+      host: LOCAL_HOST,
+      key: `pg-${addon.id.replace(/-/g, '').toLowerCase()}`,
+      state: 'active',
+      origin: request.kind,
+      sourceAddonId: source?.addon.id ?? null,
+      following: request.kind === 'follow',
+      recoveryTargetAt: target,
+      databaseName: names.database,
+      ownerRole: names.ownerRole,
+      ownerPasswordSealed: passwordSealed,
+      lastBaseBackupAt: null,
+      archiveKeepUntil: null,
+      createdAt: now,
+      updatedAt: now,
+      removedAt: null,
+    };
+    const tried = new Set<number>();
+    for (let attempt = 0; attempt < PLACE_ATTEMPTS; attempt++) {
+      const inUse = new Set([...(await this.clusters.portsInUse(LOCAL_HOST)), ...tried]);
+      let port: number | null = null;
+      for (let candidate = this.options.portMin; candidate <= this.options.portMax; candidate++) {
+        if (!inUse.has(candidate)) {
+          port = candidate;
+          break;
+        }
+      }
+      if (port === null) throw new ProviderUnavailableError('Every port of the dedicated PostgreSQL range is in use.');
+      tried.add(port);
+      // Another program may listen there: skip it rather than fail at start.
+      if (!(await this.driver.isPortFree(port))) continue;
+      const cluster = { ...base, port };
+      if (await this.clusters.createIfPortFree(cluster)) return cluster;
+      const existing = await this.clusters.findByAddon(addon.id);
+      if (existing) return existing;
+    }
+    throw new ProviderUnavailableError('No free port for a dedicated PostgreSQL cluster was found; try again.');
+  }
+
+  /** Where the cluster's data comes from, rebuilt from its record (a retry after a crash builds the same). */
+  private async origin(cluster: DedicatedCluster): Promise<PgClusterOrigin> {
+    if (cluster.origin === 'new' || !cluster.sourceAddonId) return { kind: 'new' };
+    const source = await this.clusters.findByAddon(cluster.sourceAddonId);
+    if (!source || source.state === 'purged') throw new ProviderRefusedError('The source database is gone.');
+    const sourceSpec = source.state === 'active' && source.port !== null ? dedicatedSpec(source, this.box) : null;
+    if (cluster.origin === 'rollback') return { kind: 'rollback', sourceKey: source.key, target: cluster.recoveryTargetAt!, source: sourceSpec };
+    if (!sourceSpec) throw new ProviderRefusedError('The source database is no longer running.');
+    return { kind: cluster.origin, source: sourceSpec };
+  }
+}

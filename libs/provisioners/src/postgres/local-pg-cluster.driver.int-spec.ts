@@ -1,0 +1,118 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { PgClusterSpec } from '@app/domain';
+import { LocalPgClusterDriver } from './local-pg-cluster.driver';
+
+/**
+ * The local driver on real postmasters: one primary shared by the file, a rollback and a
+ * follower made from it, a SIGKILLed postmaster started again, and removal leaving nothing running.
+ */
+describe('LocalPgClusterDriver', () => {
+  const root = join(tmpdir(), `attache-test-pgdriver-${randomBytes(4).toString('hex')}`);
+  const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
+  const portBase = 29_700 + worker * 30 + randomInt(0, 5) * 5;
+  const driver = new LocalPgClusterDriver({ rootDir: root, portMin: portBase, portMax: portBase + 4, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 });
+  const spec = (n: number, names = 'a'): PgClusterSpec => ({
+    key: `drv-${n}`,
+    port: portBase + n,
+    database: `d_${names}`,
+    ownerRole: `u_${names}`,
+    ownerPassword: randomBytes(12).toString('hex'),
+  });
+  const primary = spec(0);
+  const clients: Client[] = [];
+
+  const connect = async (s: PgClusterSpec) => {
+    const client = new Client({ host: '127.0.0.1', port: s.port, user: s.ownerRole, password: s.ownerPassword, database: s.database, connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.connect();
+    return client;
+  };
+  const rows = async (s: PgClusterSpec) => (await (await connect(s)).query<{ body: string }>('SELECT body FROM notes ORDER BY body')).rows.map((r) => r.body);
+  /** Not a zombie: pid 1 of a container may never reap postmasters reparented to it. */
+  const running = (pid: number) => existsSync(`/proc/${pid}/stat`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const pidOf = (s: PgClusterSpec) => Number(readFileSync(join(root, s.key, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+  beforeAll(async () => {
+    await driver.ensure(primary, { kind: 'new' });
+    await (await connect(primary)).query('CREATE TABLE notes (body text)');
+    await driver.takeBaseBackup(primary);
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.end()));
+  });
+
+  afterAll(async () => {
+    for (let n = 0; n < 5; n++) await driver.remove(spec(n)).catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('ensures idempotently: a running cluster is adopted, not started again', async () => {
+    const pid = pidOf(primary);
+    await driver.ensure(primary, { kind: 'new' });
+    expect(pidOf(primary)).toBe(pid);
+    expect(await driver.isHealthy(primary)).toBe(true);
+  });
+
+  it('rolls back to a moment between two writes', async () => {
+    const db = await connect(primary);
+    await db.query("INSERT INTO notes VALUES ('kept')");
+    const noted = new Date();
+    await new Promise((r) => setTimeout(r, 50));
+    await db.query("DELETE FROM notes WHERE body = 'kept'");
+    const rolled = { ...spec(1), database: primary.database, ownerRole: primary.ownerRole };
+    await driver.ensure(rolled, { kind: 'rollback', sourceKey: primary.key, target: noted, source: primary });
+    expect(await rows(rolled)).toEqual(['kept']);
+    expect(await rows(primary)).toEqual([]);
+  });
+
+  it('streams to a follower, reports its lag, and promotes it', async () => {
+    const follower = { ...spec(2), database: primary.database, ownerRole: primary.ownerRole, ownerPassword: primary.ownerPassword };
+    await driver.ensure(follower, { kind: 'follow', source: primary });
+    await (await connect(primary)).query("INSERT INTO notes VALUES ('streamed')");
+    const deadline = Date.now() + 20_000;
+    while (!(await rows(follower)).includes('streamed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await rows(follower)).toContain('streamed');
+    const lag = await driver.lag(follower, primary);
+    expect(lag).toEqual({ bytes: expect.any(Number), seconds: expect.any(Number) });
+    await driver.promote(follower);
+    expect((await driver.status(follower)).inRecovery).toBe(false);
+    await (await connect(follower)).query("INSERT INTO notes VALUES ('independent')");
+    expect(await rows(primary)).not.toContain('independent');
+  });
+
+  it('starts a SIGKILLed cluster again, and removal leaves no process, port or data directory', async () => {
+    const pid = pidOf(primary);
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    while ((await driver.isHealthy(primary)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    let started = false;
+    while (!started && Date.now() < deadline) {
+      started = await driver.start(primary).then(
+        () => true,
+        () => false,
+      );
+      if (!started) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(started).toBe(true);
+    expect(pidOf(primary)).not.toBe(pid);
+    expect(await rows(primary)).toContain('streamed');
+
+    const newPid = pidOf(primary);
+    await driver.remove(primary);
+    const alive = running(newPid);
+    expect({ alive, portFree: await driver.isPortFree(primary.port), data: existsSync(join(root, primary.key, 'data')), archive: existsSync(join(root, primary.key, 'archive')) }).toEqual({
+      alive: false,
+      portFree: true,
+      data: false,
+      archive: true,
+    });
+    await driver.purgeArchive(primary.key);
+    expect(existsSync(join(root, primary.key))).toBe(false);
+  });
+});
