@@ -26,4 +26,30 @@ describe('PasswordHasher', () => {
     expect(await hasher.verify('x', 'scrypt$40$8$1$a$b')).toBe(false);
     expect(await hasher.verify('x', 'scrypt$x$8$1$a$b')).toBe(false);
   });
+
+  describe('scrypt calls', () => {
+    /** Records every derivation it is asked for. */
+    class CountingHasher extends PasswordHasher {
+      readonly derived: { log2n: number; r: number; p: number }[] = [];
+      protected override derive(password: string, salt: Buffer, log2n: number, r: number, p: number): Promise<Buffer> {
+        this.derived.push({ log2n, r, p });
+        return super.derive(password, salt, log2n, r, p);
+      }
+    }
+
+    it('burns exactly the work of one check, the first time in a process too', async () => {
+      const counting = new CountingHasher();
+      await counting.burn('a guess at a password');
+      expect(counting.derived).toEqual([{ log2n: 17, r: 8, p: 1 }]);
+    });
+
+    it('refuses, without deriving anything, a stored hash whose parameters would need more memory or time than its own', async () => {
+      const counting = new CountingHasher();
+      const salt = Buffer.from('salt-salt-salt-s').toString('base64url');
+      for (const params of ['18$16$1', '20$8$1', '17$8$4', '17$9$1']) {
+        expect(await counting.verify('x', `scrypt$${params}$${salt}$${'A'.repeat(43)}`)).toBe(false);
+      }
+      expect(counting.derived).toEqual([]);
+    });
+  });
 });
