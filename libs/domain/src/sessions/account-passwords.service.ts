@@ -40,16 +40,24 @@ export class AccountPasswords {
 
   /** Whether `password` is the account's; an account without a password never matches (after the same work). */
   async matches(accountId: string | null, password: string): Promise<boolean> {
+    return (await this.check(accountId, password)) !== null;
+  }
+
+  /**
+   * The account's stored hash when `password` is its password (after upgrading a hash made with
+   * weaker parameters while the password is at hand), or null: a sign-in starts its session only
+   * while that hash is still the account's. An account without a password never matches (after
+   * the same work); neither does a password replaced while it was being checked.
+   */
+  async check(accountId: string | null, password: string): Promise<string | null> {
     const stored = accountId === null ? null : await this.sessions.findPasswordHash(accountId);
     if (stored === null || password.length > MAX_PASSWORD_LENGTH) {
       await this.hasher.burn(password.slice(0, MAX_PASSWORD_LENGTH));
-      return false;
+      return null;
     }
-    const ok = await this.hasher.verify(password, stored);
-    // Hashes made with weaker parameters are upgraded while the password is at hand.
-    if (ok && accountId !== null && this.hasher.needsRehash(stored)) {
-      await this.sessions.upgradePasswordHash(accountId, await this.hasher.hash(password), this.clock.now());
-    }
-    return ok;
+    if (!(await this.hasher.verify(password, stored))) return null;
+    if (accountId === null || !this.hasher.needsRehash(stored)) return stored;
+    const upgraded = await this.hasher.hash(password);
+    return (await this.sessions.upgradePasswordHash(accountId, upgraded, this.clock.now(), stored)) ? upgraded : null;
   }
 }

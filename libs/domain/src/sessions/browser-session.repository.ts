@@ -13,9 +13,17 @@ export abstract class BrowserSessionRepository {
   abstract findPasswordHash(accountId: string): Promise<string | null>;
   /** Sets (or replaces) the password and ends every session of the account but `keepIdHash`, in one transaction. */
   abstract changePassword(accountId: string, passwordHash: string, at: Date, keepIdHash: string | null): Promise<void>;
-  /** The same password hashed with stronger parameters: nothing else changes. */
-  abstract upgradePasswordHash(accountId: string, passwordHash: string, at: Date): Promise<void>;
-  abstract create(session: BrowserSession): Promise<void>;
+  /**
+   * The same password hashed with stronger parameters, only while the stored hash is still
+   * `checkedHash` (the one the password was checked against); false when it changed meanwhile.
+   */
+  abstract upgradePasswordHash(accountId: string, passwordHash: string, at: Date, checkedHash: string): Promise<boolean>;
+  /**
+   * Stores a new session. With `checkedHash` (a password sign-in), only while the account's password
+   * is still that hash, waiting for a password change in flight: a sign-in checked against a
+   * password that has just been replaced starts nothing (false).
+   */
+  abstract create(session: BrowserSession, checkedHash?: string | null): Promise<boolean>;
   abstract find(idHash: string): Promise<BrowserSession | null>;
   abstract touch(idHash: string, at: Date): Promise<void>;
   /** Whether there was such a session. */

@@ -22,11 +22,15 @@ class MemorySessions extends BrowserSessionRepository {
     this.passwords.set(accountId, hash);
     for (const [id, row] of this.rows) if (row.accountId === accountId && id !== keep) this.rows.delete(id);
   }
-  async upgradePasswordHash(accountId: string, hash: string) {
+  async upgradePasswordHash(accountId: string, hash: string, _at: Date, checked: string) {
+    if (this.passwords.get(accountId) !== checked) return false;
     this.passwords.set(accountId, hash);
+    return true;
   }
-  async create(session: BrowserSession) {
+  async create(session: BrowserSession, checked: string | null = null) {
+    if (checked !== null && this.passwords.get(session.accountId) !== checked) return false;
     this.rows.set(session.idHash, { ...session });
+    return true;
   }
   async find(idHash: string) {
     return this.rows.get(idHash) ?? null;
@@ -58,12 +62,15 @@ class CountingThrottle extends SignInThrottle {
 /** Fast stand-in for scrypt: the rules around it are what is under test here. */
 class PlainHasher extends PasswordHasher {
   verifications = 0;
+  /** Runs while a password is being checked (something else happening meanwhile). */
+  duringVerify: (() => Promise<void>) | null = null;
   override async hash(password: string) {
     return `scrypt$17$8$1$plain$${password}`;
   }
   override async verify(password: string, stored: string) {
     this.verifications++;
-    return stored === `scrypt$17$8$1$plain$${password}`;
+    await this.duringVerify?.();
+    return /^scrypt\$\d+\$8\$1\$plain\$/.test(stored) && stored.endsWith(`$plain$${password}`);
   }
   override async burn() {
     this.verifications++;
@@ -76,6 +83,7 @@ describe('BrowserSessions', () => {
   let throttle: CountingThrottle;
   let hasher: PlainHasher;
   let sessions: BrowserSessions;
+  let passwords: AccountPasswords;
 
   beforeEach(async () => {
     clock = new FixedClock(new Date('2026-11-26T10:00:00Z'));
@@ -86,7 +94,7 @@ describe('BrowserSessions', () => {
       accounts: { findByEmail: async (email: string) => (email === ACCOUNT.email ? ACCOUNT : null), findById: async (id: string) => (id === ACCOUNT.id ? ACCOUNT : null) },
     } as unknown as Store;
     const accounts = { authenticate: async (key: string) => (key === 'atk_good' ? ACCOUNT : null) } as unknown as AccountsService;
-    const passwords = new AccountPasswords(store, repo, hasher, clock);
+    passwords = new AccountPasswords(store, repo, hasher, clock);
     sessions = new BrowserSessions(store, repo, passwords, accounts, throttle, clock);
     await passwords.set(ACCOUNT.id, 'the right password', null);
   });
@@ -176,5 +184,25 @@ describe('BrowserSessions', () => {
     expect(await sessions.current(other.sessionId)).toBeNull();
     expect([...repo.rows.keys()]).toEqual([mine.idHash]);
     expect((await sessions.signInWithPassword(ACCOUNT.email, 'a brand new password', '10.0.0.1')).account).toBe(ACCOUNT);
+  });
+
+  it('starts no session for a password replaced while it was being checked, and never brings the old one back', async () => {
+    hasher.duringVerify = () => passwords.set(ACCOUNT.id, 'a replacement password', null);
+    expect(await failure(sessions.signInWithPassword(ACCOUNT.email, 'the right password', '10.0.0.1'))).toMatchObject({ kind: 'unauthorized', message: SIGN_IN_FAILED });
+    expect(repo.rows.size).toBe(0);
+    expect(throttle.givenBack).toEqual([]);
+
+    // A weak hash is upgraded at sign-in, but not over a password set meanwhile.
+    repo.passwords.set(ACCOUNT.id, 'scrypt$10$8$1$plain$an old weak password');
+    hasher.duringVerify = () => passwords.set(ACCOUNT.id, 'the newest password', null);
+    expect(await failure(sessions.signInWithPassword(ACCOUNT.email, 'an old weak password', '10.0.0.1'))).toMatchObject({ kind: 'unauthorized' });
+    expect(repo.passwords.get(ACCOUNT.id)).toBe('scrypt$17$8$1$plain$the newest password');
+    expect(repo.rows.size).toBe(0);
+
+    hasher.duringVerify = null;
+    repo.passwords.set(ACCOUNT.id, 'scrypt$10$8$1$plain$an old weak password');
+    expect((await sessions.signInWithPassword(ACCOUNT.email, 'an old weak password', '10.0.0.1')).account).toBe(ACCOUNT);
+    expect(repo.passwords.get(ACCOUNT.id)).toBe('scrypt$17$8$1$plain$an old weak password');
+    expect(repo.rows.size).toBe(1);
   });
 });

@@ -54,9 +54,12 @@ export class BrowserSessions {
     const attempt = { email: normalized, ip };
     await this.begin(attempt);
     const account = normalized ? await this.store.accounts.findByEmail(normalized) : null;
-    if (!(await this.passwords.matches(account?.id ?? null, password)) || !account) return this.failed();
+    const checkedHash = await this.passwords.check(account?.id ?? null, password);
+    // The session starts only while the password is still the one checked (not replaced meanwhile).
+    const signedIn = account && checkedHash ? await this.start(account, checkedHash) : null;
+    if (!signedIn) return this.failed();
     await this.throttle.succeeded(attempt);
-    return this.start(account);
+    return signedIn;
   }
 
   async signInWithApiKey(apiKey: string, ip: string): Promise<SignedIn> {
@@ -64,8 +67,9 @@ export class BrowserSessions {
     await this.begin(attempt);
     const account = await this.accounts.authenticate(apiKey.trim());
     if (!account) return this.failed();
+    const signedIn = (await this.start(account, null))!;
     await this.throttle.succeeded(attempt);
-    return this.start(account);
+    return signedIn;
   }
 
   /** The session behind a cookie value, or null when it is unknown, expired or idle too long (then it is deleted). */
@@ -119,13 +123,14 @@ export class BrowserSessions {
     return typeof token === 'string' && constantTimeEqual(token, session.csrfToken);
   }
 
-  private async start(account: Account): Promise<SignedIn> {
+  /** A new session, or null when `checkedHash` (a password sign-in's) is no longer the account's password. */
+  private async start(account: Account, checkedHash: string | null): Promise<SignedIn | null> {
     const now = this.clock.now();
     await this.sessions.deleteEnded(account.id, now, new Date(now.getTime() - SESSION_IDLE_MS));
     const sessionId = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-    await this.sessions.create({ idHash: hashSecret(sessionId), accountId: account.id, createdAt: now, lastSeenAt: now, expiresAt });
-    return { sessionId, account, expiresAt };
+    const created = await this.sessions.create({ idHash: hashSecret(sessionId), accountId: account.id, createdAt: now, lastSeenAt: now, expiresAt }, checkedHash);
+    return created ? { sessionId, account, expiresAt } : null;
   }
 
   /** Counts the attempt before any credential is checked (one step in the throttle), or refuses it. */

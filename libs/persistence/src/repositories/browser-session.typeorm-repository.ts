@@ -39,15 +39,27 @@ export class TypeOrmBrowserSessions extends BrowserSessionRepository {
     });
   }
 
-  async upgradePasswordHash(accountId: string, passwordHash: string, at: Date): Promise<void> {
-    await this.dataSource.query('UPDATE account_passwords SET password_hash = $2, updated_at = $3 WHERE account_id = $1', [accountId, passwordHash, at]);
+  async upgradePasswordHash(accountId: string, passwordHash: string, at: Date, checkedHash: string): Promise<boolean> {
+    const rows: { updated: number }[] = await this.dataSource.query(
+      `WITH done AS (UPDATE account_passwords SET password_hash = $2, updated_at = $3 WHERE account_id = $1 AND password_hash = $4 RETURNING 1)
+       SELECT count(*)::int AS updated FROM done`,
+      [accountId, passwordHash, at, checkedHash],
+    );
+    return rows[0].updated > 0;
   }
 
-  async create(session: BrowserSession): Promise<void> {
-    await this.dataSource.query(
-      'INSERT INTO browser_sessions (id_hash, account_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
-      [session.idHash, session.accountId, session.createdAt, session.lastSeenAt, session.expiresAt],
+  async create(session: BrowserSession, checkedHash: string | null = null): Promise<boolean> {
+    // FOR SHARE waits for a password change holding the row, then re-reads it: a replaced hash no longer matches.
+    const rows: { created: number }[] = await this.dataSource.query(
+      `WITH made AS (
+         INSERT INTO browser_sessions (id_hash, account_id, created_at, last_seen_at, expires_at)
+         SELECT $1::text, $2::uuid, $3::timestamptz, $4::timestamptz, $5::timestamptz
+         WHERE $6::text IS NULL OR EXISTS (SELECT 1 FROM account_passwords WHERE account_id = $2::uuid AND password_hash = $6::text FOR SHARE)
+         RETURNING 1)
+       SELECT count(*)::int AS created FROM made`,
+      [session.idHash, session.accountId, session.createdAt, session.lastSeenAt, session.expiresAt, checkedHash],
     );
+    return rows[0].created > 0;
   }
 
   async find(idHash: string): Promise<BrowserSession | null> {
