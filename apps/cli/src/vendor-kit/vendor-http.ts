@@ -3,6 +3,9 @@ export type HttpOutcome =
   | { kind: 'response'; status: number; headers: Headers; text: string; json: unknown; isJson: boolean }
   | { kind: 'error'; reason: string };
 
+/** Enough for any answer the checks read; a vendor streaming more cannot exhaust the checker's memory. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 export interface HttpCall {
   method: string;
   url: string;
@@ -21,7 +24,7 @@ export async function send(call: HttpCall): Promise<HttpOutcome> {
       redirect: 'manual',
       signal: AbortSignal.timeout(call.timeoutMs),
     });
-    const text = await response.text();
+    const text = await readText(response);
     const parsed = parseJson(text);
     return { kind: 'response', status: response.status, headers: response.headers, text, json: parsed.value, isJson: parsed.ok };
   } catch (error) {
@@ -56,6 +59,25 @@ export function safeUrl(url: string): string {
   } catch {
     return '(not a URL)';
   }
+}
+
+/** The body as text, cut at MAX_BODY_BYTES (the rest is not read). */
+async function readText(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size >= MAX_BODY_BYTES) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
 }
 
 function parseJson(text: string): { ok: boolean; value: unknown } {
