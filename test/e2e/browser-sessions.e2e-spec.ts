@@ -260,7 +260,7 @@ describe('browser sessions and add-on landing pages', () => {
     expect(notAttached.text).not.toContain('resource_token');
   });
 
-  it("shows a first-party add-on's own page: plan, state, attachments and the service's info, without secrets", async () => {
+  it("shows a first-party add-on's own page: plan, state, attachments and the service's info, without secrets, and says when the service cannot be reached", async () => {
     const created = await attache.client(owner.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:essential-0' });
     expect(created.status).toBe(201);
     const pg = await attache.waitForAddon(owner.apiKey, created.body.id, (a) => a.state === 'provisioned', 60_000);
@@ -278,6 +278,20 @@ describe('browser sessions and add-on landing pages', () => {
     expect(landing.text).not.toContain(decodeURIComponent(databaseUrl.password));
     expect(landing.text).not.toContain(vars.DATABASE_URL);
     expect(landing.text).not.toContain('<form id="sso"');
+
+    // With its cluster out of reach the page still shows the add-on, and says why the details are missing.
+    const [{ id: backendId, port }] = (
+      await attache.pg.query('SELECT b.id, b.port FROM postgres_backends b JOIN postgres_databases d ON d.backend_id = b.id WHERE d.addon_id = $1', [pg.id])
+    ).rows;
+    await attache.pg.query('UPDATE postgres_backends SET port = 1 WHERE id = $1', [backendId]);
+    try {
+      const unreachable = await page(new URL(pg.web_url as string).pathname, cookie);
+      expect(unreachable.status).toBe(200);
+      expect(unreachable.text).toContain('<dd id="addon-state">provisioned</dd>');
+      expect(unreachable.text).toMatch(/<p id="service-details">PostgreSQL could not be reached just now/);
+    } finally {
+      await attache.pg.query('UPDATE postgres_backends SET port = $2 WHERE id = $1', [backendId, port]);
+    }
   });
 });
 

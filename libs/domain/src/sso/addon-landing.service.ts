@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, NotFoundError } from '@app/common';
 import { AddonAccess } from '../addons/addon-access';
 import { AddonQueries } from '../addons/addon-queries.service';
@@ -37,6 +37,8 @@ export type AddonLandingPage =
  */
 @Injectable()
 export class AddonLanding {
+  private readonly logger = new Logger('AddonLanding');
+
   constructor(
     private readonly store: Store,
     private readonly apps: AppAccess,
@@ -62,9 +64,15 @@ export class AddonLanding {
     try {
       return { kind: 'first_party', app, view, attachments, details: await this.details(service.provider, accountId, addon.id), unavailable: null };
     } catch (error) {
-      // The page still shows plan, state and attachments when the service cannot answer right now.
+      // The page still shows plan, state and attachments when the service cannot answer right now:
+      // a service's own "unavailable", or a failure reaching it (a cluster that refuses connections).
       if (error instanceof DomainError && error.kind === 'unavailable') return { kind: 'first_party', app, view, attachments, details: null, unavailable: error.message };
-      throw error;
+      if (error instanceof DomainError) throw error;
+      // Connection errors may carry their parameters: log what failed, not the whole error.
+      const { name, message, code } = (error ?? {}) as { name?: string; message?: string; code?: string };
+      this.logger.warn({ addonId: addon.id, err: { name, message, code } }, `${service.humanName} did not answer for the add-on's page`);
+      const unavailable = `${service.humanName} could not be reached just now; the details appear here once it answers.`;
+      return { kind: 'first_party', app, view, attachments, details: null, unavailable };
     }
   }
 
