@@ -96,6 +96,15 @@ export class WebhookFanOutUseCase {
     return overdue.length;
   }
 
+  /**
+   * Whether the event's add-on has a webhook for it, asked before anything is looked up: once any
+   * webhook exists every relevant lifecycle event passes through here, most of them of add-ons
+   * without one.
+   */
+  private async anySubscribed(tx: WebhookRepository, event: OutboxEvent, include: WebhookEventType): Promise<boolean> {
+    return (await tx.subscribed([event.addonId!], include, event.occurredAt)).length > 0;
+  }
+
   /** Names as they were when the event happened, not as they are now. */
   private async asOf(tx: WebhookRepository, kind: 'app' | 'addon', entity: App | Addon, eventId: string): Promise<{ id: string; name: string }> {
     return { id: entity.id, name: (await tx.nameAfter(kind, entity.id, eventId)) ?? entity.name };
@@ -106,7 +115,7 @@ export class WebhookFanOutUseCase {
     switch (event.type) {
       case 'attachment.created':
       case 'attachment.removed': {
-        if (!event.addonId || !event.appId) return [];
+        if (!event.addonId || !event.appId || !(await this.anySubscribed(tx, event, 'api:addon-attachment'))) return [];
         const [addon, app] = await Promise.all([this.store.addons.findById(event.addonId), this.store.apps.findById(event.appId)]);
         if (!addon || !app) return [];
         return [
@@ -128,7 +137,7 @@ export class WebhookFanOutUseCase {
         ];
       }
       case 'addon.plan_changed': {
-        if (!event.addonId) return [];
+        if (!event.addonId || !(await this.anySubscribed(tx, event, 'api:addon'))) return [];
         const addon = await this.store.addons.findById(event.addonId);
         if (!addon) return [];
         const [app, service, plans] = await Promise.all([
