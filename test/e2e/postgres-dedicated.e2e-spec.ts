@@ -179,6 +179,26 @@ describe('dedicated PostgreSQL', () => {
     await attache.waitUntil('the fork’s archive to be purged', async () => (existsSync(join(root, keyOf(fork.id))) ? undefined : true), 30_000);
   });
 
+  it('forks a shared-plan database onto a dedicated plan by dump and restore, owned by the new tenant', async () => {
+    await provision({ plan: 'postgresql:essential-0', attachment: { name: 'SHARED' } });
+    const shared = await connect(await urlOf('SHARED'));
+    await shared.query("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) VALUES ('from the shared plan')");
+    await provision({ plan: 'postgresql:standard-0', attachment: { name: 'PROMOTED' }, config: { fork: 'SHARED_URL' } });
+    const promoted = await urlOf('PROMOTED');
+    expect(await notes(promoted)).toEqual(['from the shared plan']);
+    const db = await connect(promoted);
+    const owner = await db.query<{ owner: string }>("SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'notes'");
+    expect(owner.rows[0].owner).toBe(new URL(promoted).username);
+    await db.query("INSERT INTO notes (body) VALUES ('only on the dedicated one')");
+    expect(await notes(await urlOf('SHARED'))).toEqual(['from the shared plan']);
+  });
+
+  it('refuses to follow or roll back a shared-plan database', async () => {
+    const addon = await create({ plan: 'postgresql:standard-0', config: { follow: 'SHARED' } });
+    const failed = await attache.waitForAddon(dev.apiKey, addon.id, (a) => a.state !== 'provisioning', 60_000);
+    expect({ state: failed.state, message: failed.provision_message }).toEqual({ state: 'deprovisioned', message: expect.stringMatching(/shared plan postgresql:essential-0.*only --fork/) });
+  });
+
   it('follows the source as a read-only replica with its lag reported, until unfollow makes it independent', async () => {
     const follower = await provision({ plan: 'postgresql:standard-0', attachment: { name: 'FOLLOWER' }, config: { follow: 'DATABASE' } });
     const followerUrl = await urlOf('FOLLOWER');

@@ -44,6 +44,13 @@ export abstract class PgClusterDriver {
   /** Ends recovery of a follower: writable and independent from now on. */
   abstract promote(spec: PgClusterSpec): Promise<void>;
 
+  /**
+   * Loads a pg_dump custom-format file into the tenant's database as the tenant (never as the
+   * superuser: the dump's functions run during the load), in one transaction; skipped when the
+   * database already holds tables (an earlier, committed load).
+   */
+  abstract loadDump(spec: PgClusterSpec, file: string): Promise<void>;
+
   /** Stops the cluster and removes its data directory; its archive stays. The port is free afterwards. */
   abstract remove(spec: Pick<PgClusterSpec, 'key' | 'port'>): Promise<void>;
 

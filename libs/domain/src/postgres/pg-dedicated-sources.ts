@@ -7,11 +7,18 @@ import { DedicatedCluster } from './pg-dedicated.models';
 import { DedicatedClusterRepository } from './pg-dedicated.repository';
 import { dedicatedPlanShape } from './pg-dedicated-plans';
 
-/** A dedicated add-on another one starts from. */
+/** A PostgreSQL add-on another one starts from: a dedicated cluster, or (for forks only) a shared-plan database. */
 export interface DedicatedSource {
   addon: Addon;
   plan: Plan;
   cluster: DedicatedCluster;
+}
+
+export interface AnySource {
+  addon: Addon;
+  plan: Plan;
+  /** Null for a shared-plan database. */
+  cluster: DedicatedCluster | null;
 }
 
 /** The moments a rollback from a source can reach. */
@@ -33,16 +40,25 @@ export class PgDedicatedSources {
     private readonly driver: PgClusterDriver,
   ) {}
 
+  /** A dedicated source: rollbacks and followers need its WAL. */
   async resolve(appId: string, reference: string): Promise<DedicatedSource> {
+    const source = await this.resolveAny(appId, reference);
+    if (!source.cluster) throw new ProviderRefusedError(`${source.addon.name} is on the shared plan postgresql:${source.plan.name}, which keeps no WAL archive: only --fork can start from it.`);
+    return { ...source, cluster: source.cluster };
+  }
+
+  /** A dedicated source or a shared-plan one (forks copy the latter by dump and restore). */
+  async resolveAny(appId: string, reference: string): Promise<AnySource> {
     const addon = await this.findAddon(appId, reference);
     if (!addon) throw new ProviderRefusedError(`No PostgreSQL add-on ${reference} is attached to this app (give an add-on name, an attachment name or a config var such as DATABASE_URL).`);
     const found = await this.store.addons.findWithCatalog(addon.id);
     if (!found || found.service.provider !== 'postgres') throw new ProviderRefusedError(`${addon.name} is not a PostgreSQL add-on.`);
+    if (found.addon.state !== 'provisioned') throw new ProviderRefusedError(`${addon.name} is ${found.addon.state}, not running.`);
     const cluster = await this.clusters.findByAddon(addon.id);
-    if (!cluster || cluster.state !== 'active' || found.addon.state !== 'provisioned') {
-      throw new ProviderRefusedError(`${addon.name} is not a running dedicated PostgreSQL add-on (postgresql:${found.plan.name}, ${found.addon.state}).`);
-    }
-    return { addon: found.addon, plan: found.plan, cluster };
+    if (cluster && cluster.state === 'active') return { addon: found.addon, plan: found.plan, cluster };
+    const database = cluster ? null : await this.store.postgres.databases.findByAddon(addon.id);
+    if (!database || database.state !== 'active') throw new ProviderRefusedError(`${addon.name} has no running database.`);
+    return { addon: found.addon, plan: found.plan, cluster: null };
   }
 
   /** From the oldest base backup kept to now. */

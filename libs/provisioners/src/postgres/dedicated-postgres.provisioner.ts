@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Clock, SecretBox } from '@app/common';
 import {
@@ -11,7 +14,11 @@ import {
   PgClusterOrigin,
   PgDedicatedOptions,
   PgDedicatedSources,
+  PgClusterSpec,
   Plan,
+  PostgresClusterAdmin,
+  Store,
+  openBackend,
   PlanChangeOutcome,
   ProviderRefusedError,
   ProviderUnavailableError,
@@ -44,6 +51,8 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     private readonly options: PgDedicatedOptions,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly store: Store,
+    private readonly admin: PostgresClusterAdmin,
   ) {
     super();
   }
@@ -55,7 +64,10 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s cluster was already removed.`);
     cluster ??= await this.place(addon);
     const spec = dedicatedSpec(cluster, this.box);
-    await this.driver.ensure(spec, await this.origin(cluster));
+    const { origin, sharedSource } = await this.origin(cluster);
+    await this.driver.ensure(spec, origin);
+    // The first base backup marks the copy as done: a retry after it does not load the dump again.
+    if (sharedSource && !cluster.lastBaseBackupAt) await this.copyShared(sharedSource, spec);
     if (!cluster.following && !cluster.lastBaseBackupAt) {
       const backup = await this.driver.takeBaseBackup(spec);
       await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
@@ -104,7 +116,9 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     const now = this.clock.now();
     let source = null;
     let target: Date | null = null;
-    if (request.kind !== 'new') {
+    if (request.kind === 'fork') {
+      source = await this.sources.resolveAny(addon.appId, request.source);
+    } else if (request.kind !== 'new') {
       source = await this.sources.resolve(addon.appId, request.source);
       if (request.kind === 'rollback') {
         target = 'to' in request ? request.to : new Date(now.getTime() - request.byMs);
@@ -112,8 +126,9 @@ export class DedicatedPostgresProvisioner extends Provisioner {
       }
     }
     // A fork, follower or rollback has its source's roles and database; the password becomes its own (a follower shares its primary's).
-    const names = source ? { database: source.cluster.databaseName, ownerRole: source.cluster.ownerRole } : { database: tenantNames(addon.id).database, ownerRole: tenantNames(addon.id).ownerRole };
-    const passwordSealed = request.kind === 'follow' && source ? source.cluster.ownerPasswordSealed : this.box.seal(newDatabasePassword());
+    // A shared-plan source is copied by dump and restore into a new database of the add-on's own names.
+    const names = source?.cluster ? { database: source.cluster.databaseName, ownerRole: source.cluster.ownerRole } : { database: tenantNames(addon.id).database, ownerRole: tenantNames(addon.id).ownerRole };
+    const passwordSealed = request.kind === 'follow' && source?.cluster ? source.cluster.ownerPasswordSealed : this.box.seal(newDatabasePassword());
     const base: Omit<DedicatedCluster, 'port'> = {
       addonId: addon.id,
       host: LOCAL_HOST,
@@ -154,14 +169,35 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     throw new ProviderUnavailableError('No free port for a dedicated PostgreSQL cluster was found; try again.');
   }
 
-  /** Where the cluster's data comes from, rebuilt from its record (a retry after a crash builds the same). */
-  private async origin(cluster: DedicatedCluster): Promise<PgClusterOrigin> {
-    if (cluster.origin === 'new' || !cluster.sourceAddonId) return { kind: 'new' };
+  /**
+   * Where the cluster's data comes from, rebuilt from its record (a retry after a crash builds the
+   * same). A fork of a shared-plan database starts empty and is filled by `copyShared`.
+   */
+  private async origin(cluster: DedicatedCluster): Promise<{ origin: PgClusterOrigin; sharedSource: string | null }> {
+    if (cluster.origin === 'new' || !cluster.sourceAddonId) return { origin: { kind: 'new' }, sharedSource: null };
     const source = await this.clusters.findByAddon(cluster.sourceAddonId);
+    if (!source && cluster.origin === 'fork') return { origin: { kind: 'new' }, sharedSource: cluster.sourceAddonId };
     if (!source || source.state === 'purged') throw new ProviderRefusedError('The source database is gone.');
     const sourceSpec = source.state === 'active' && source.port !== null ? dedicatedSpec(source, this.box) : null;
-    if (cluster.origin === 'rollback') return { kind: 'rollback', sourceKey: source.key, target: cluster.recoveryTargetAt!, source: sourceSpec };
+    if (cluster.origin === 'rollback') return { origin: { kind: 'rollback', sourceKey: source.key, target: cluster.recoveryTargetAt!, source: sourceSpec }, sharedSource: null };
     if (!sourceSpec) throw new ProviderRefusedError('The source database is no longer running.');
-    return { kind: cluster.origin, source: sourceSpec };
+    return { origin: { kind: cluster.origin, source: sourceSpec }, sharedSource: null };
+  }
+
+  /** pg_dump of the shared-plan database, loaded into the new cluster as its tenant. */
+  private async copyShared(sourceAddonId: string, spec: PgClusterSpec): Promise<void> {
+    const database = await this.store.postgres.databases.findByAddon(sourceAddonId);
+    if (!database || database.state !== 'active') throw new ProviderRefusedError('The source database is gone.');
+    const backend = await this.store.postgres.backends.findById(database.backendId);
+    if (!backend) throw new ProviderUnavailableError(`PostgreSQL backend ${database.backendId} is not registered.`);
+    // The dump holds the tenant's data: a directory only Attache's user can read, removed at once.
+    const dir = await mkdtemp(join(tmpdir(), 'attache-fork-'));
+    try {
+      const file = join(dir, 'source.dump');
+      await this.admin.dump(openBackend(backend, this.box), database.databaseName, file);
+      await this.driver.loadDump(spec, file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 }

@@ -203,6 +203,23 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     });
   }
 
+  async loadDump(spec: PgClusterSpec, file: string): Promise<void> {
+    const tables = await this.withSuperuser(
+      spec,
+      async (client) => (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')")).rows[0].n,
+      spec.database,
+    );
+    if (tables > 0) return;
+    const args = ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '-h', LOOPBACK, '-p', String(spec.port), '-U', spec.ownerRole, '-d', spec.database, file];
+    try {
+      // Over TCP as the tenant, the password in the environment (never in argv).
+      await execFileAsync(join(PG_BIN, 'pg_restore'), args, { cwd: '/', timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: spec.ownerPassword, PGCONNECT_TIMEOUT: '10' } });
+    } catch (error) {
+      const stderr = ((error as { stderr?: string }).stderr ?? '').split(spec.ownerPassword).join('[redacted]');
+      throw new Error(`pg_restore failed: ${stderr.trim().split('\n').slice(-4).join(' ') || message(error)}`);
+    }
+  }
+
   async remove(spec: Pick<PgClusterSpec, 'key' | 'port'>): Promise<void> {
     validateKey(spec.key);
     await this.locked(spec.key, async () => {
