@@ -436,7 +436,7 @@ async function main(): Promise<void> {
     const kib = (values: number[]) => `p50 ${mib(stats(values).p50)}, max ${mib(stats(values).max)}`;
     process.stdout.write(
       [
-        `redis provisioning: ${N} mini instances one at a time on host local (ports ${PORTS}), after ${WARMUP} warm-up rounds; supervision every ${SUPERVISE_MS || process.env.ATTACHE_REDIS_SUPERVISE_INTERVAL_MS || '1000 (default)'} ms; ${SPARES_PER_HOST} spare nodes${SPARES ? '' : ' (default)'}, the pool full before each round; provisioned seen by LISTEN`,
+        `redis provisioning: ${N} mini instances one at a time on host local (ports ${PORTS}), after ${WARMUP} warm-up rounds; supervision every ${SUPERVISE_MS || process.env.ATTACHE_REDIS_SUPERVISE_INTERVAL_MS || '1000 (default)'} ms; ${SPARES_PER_HOST > 0 ? `${SPARES_PER_HOST} spare nodes${SPARES ? '' : ' (default)'}, the pool full before each round` : 'no spare nodes'}; provisioned seen by LISTEN`,
         line('bare redis-server start', bare),
         line('LocalRedisDriver.ensure', ensure),
         line('end to end (API → seen)', endToEnd),
