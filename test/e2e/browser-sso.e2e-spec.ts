@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { ExampleVendorServer, exampleVendorManifest } from '../../apps/example-vendor/src';
@@ -87,5 +89,41 @@ describe('single sign-on in a browser', () => {
     await page.waitForURL(`${new URL(vendor.ssoUrl).origin}/dashboard/${created.body.id}`);
     expect(await page.textContent('h1')).toBe(`Sudo Notes — ${created.body.name}`);
     await context.close();
+  });
+
+  it('follows a vendor whose SSO address sends the browser on to another origin (browsers hold that redirect to the page’s form-action)', async () => {
+    const hopSlug = `hops-${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    const ssoSalt = randomBytes(16).toString('hex');
+    const dashboards = new ExampleVendorServer({ port: 0, slug: hopSlug, password, ssoSalt });
+    await dashboards.start();
+    // The manifest's sso_url is on another origin (127.0.0.2), which passes the POST on (307) to the dashboards' host.
+    const hop = createServer((_req, res) => {
+      res.writeHead(307, { Location: dashboards.ssoUrl });
+      res.end();
+    });
+    await new Promise<void>((resolve) => hop.listen(0, '127.0.0.2', resolve));
+    try {
+      const ssoUrl = `http://127.0.0.2:${(hop.address() as AddressInfo).port}/sso`;
+      await attache.registerVendor(exampleVendorManifest({ slug: hopSlug, baseUrl: dashboards.baseUrl, ssoUrl, password, ssoSalt }));
+      const owner = await attache.createAccount('browser-sso-hop');
+      expect((await setPassword(attache, owner.email, PASSWORD)).code).toBe(0);
+      const app = await attache.createApp(owner.apiKey);
+      const created = await attache.client(owner.apiKey).post(`/apps/${app.name}/addons`).send({ plan: `${hopSlug}:basic` });
+      expect(created.status).toBe(201);
+      const addon = await attache.waitForAddon(owner.apiKey, created.body.id, (a) => a.state === 'provisioned');
+
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(addon.web_url as string);
+      await page.fill('#email', owner.email);
+      await page.fill('#password', PASSWORD);
+      await Promise.all([page.waitForURL(`${new URL(dashboards.ssoUrl).origin}/dashboard/**`), page.click('#password-sign-in button[type=submit]')]);
+      expect(await page.textContent('h1')).toBe(`Sudo Notes — ${created.body.name}`);
+      await context.close();
+    } finally {
+      await new Promise((resolve) => hop.close(resolve));
+      await dashboards.stop();
+    }
   });
 });

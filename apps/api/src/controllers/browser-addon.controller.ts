@@ -9,6 +9,17 @@ import { addonPageView } from '../views/addon-page.view';
 import { vendorSsoView } from '../views/vendor-sso.view';
 
 /**
+ * Where the vendor's SSO form may post: its origin, and wherever the vendor then redirects, since
+ * browsers hold the redirects after a form post to the page's form-action too (a dashboard on
+ * another host is common): any https origin, and for a vendor on plain http (allowed only on
+ * loopback while developing) any http origin as well.
+ */
+const vendorFormActions = (action: string): string[] => {
+  const url = new URL(action);
+  return url.protocol === 'https:' ? [url.origin, 'https:'] : [url.origin, 'http:', 'https:'];
+};
+
+/**
  * Where an add-on's or attachment's `web_url` leads (docs/sso.md): for members of the app, the
  * vendor's dashboard through the signed SSO form, or Attache's own page for first-party add-ons.
  */
@@ -25,7 +36,7 @@ export class BrowserAddonController {
     const nonce = newNonce();
     const options = { nonce, signedIn: { email: principal.account.email, csrfToken: principal.session.csrfToken } };
     if (page.kind === 'vendor') {
-      sendHtml(res, 200, vendorSsoView(page.addon.name, page.service.humanName, page.form, options), nonce, [new URL(page.form.action).origin]);
+      sendHtml(res, 200, vendorSsoView(page.addon.name, page.service.humanName, page.form, options), nonce, vendorFormActions(page.form.action));
     } else {
       sendHtml(res, 200, addonPageView(page, options), nonce);
     }

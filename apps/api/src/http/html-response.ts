@@ -7,8 +7,8 @@ export const newNonce = (): string => randomBytes(16).toString('base64');
 
 /**
  * Sends a page with the headers every Attache page has: a CSP that allows only this response's
- * inline style and script and forms posting to Attache (and `formActions`, the vendor's SSO
- * origin), no framing, no caching (the SSO page holds a signed token) and no referrer abroad.
+ * inline style and script and forms posting to Attache (and to `formActions`: on the SSO page,
+ * the vendor's and where it may redirect), no framing, no caching (the SSO page holds a signed token) and no referrer abroad.
  */
 export function sendHtml(res: Response, status: number, page: SafeHtml, nonce: string, formActions: string[] = []): void {
   res.status(status);
