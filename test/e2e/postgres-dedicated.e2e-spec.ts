@@ -150,12 +150,16 @@ describe('dedicated PostgreSQL', () => {
     expect(await notes(source.url)).not.toContain('after the rollback');
   });
 
-  it('refuses a rollback moment outside the window, saying what the window is', async () => {
-    const addon = await create({ plan: 'postgresql:standard-0', config: { rollback: source.name, by: '3 days' } });
-    const failed = await attache.waitForAddon(dev.apiKey, addon.id, (a) => a.state !== 'provisioning', 60_000);
-    expect(failed.state).toBe('deprovisioned');
-    expect(failed.provision_message).toMatch(/outside the rollback window of .*: from \d{4}-\d\d-\d\dT.* to \d{4}-\d\d-\d\dT/);
-    expect(existsSync(join(root, keyOf(addon.id)))).toBe(false);
+  it('refuses a rollback moment outside the window at create time, saying what the window is', async () => {
+    const before = (await attache.pg.query('SELECT count(*)::int AS n FROM addons')).rows[0].n;
+    const refused = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:standard-0', config: { rollback: source.name, by: '3 days' } });
+    expect({ status: refused.status, id: refused.body.id }).toEqual({ status: 422, id: 'invalid_params' });
+    expect(refused.body.message).toMatch(/outside the rollback window of .*: from \d{4}-\d\d-\d\dT.* to \d{4}-\d\d-\d\dT/);
+    const future = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:standard-0', config: { rollback: 'DATABASE_URL', to: '2099-01-01 00:00+00' } });
+    expect({ status: future.status, message: future.body.message }).toEqual({ status: 422, message: expect.stringMatching(/outside the rollback window/) });
+    const unknown = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:standard-0', config: { fork: 'NOPE_URL' } });
+    expect({ status: unknown.status, message: unknown.body.message }).toEqual({ status: 422, message: expect.stringMatching(/No PostgreSQL add-on NOPE_URL is attached/) });
+    expect((await attache.pg.query('SELECT count(*)::int AS n FROM addons')).rows[0].n).toBe(before);
   });
 
   it('forks into an independent, writable copy', async () => {
@@ -194,9 +198,10 @@ describe('dedicated PostgreSQL', () => {
   });
 
   it('refuses to follow or roll back a shared-plan database', async () => {
-    const addon = await create({ plan: 'postgresql:standard-0', config: { follow: 'SHARED' } });
-    const failed = await attache.waitForAddon(dev.apiKey, addon.id, (a) => a.state !== 'provisioning', 60_000);
-    expect({ state: failed.state, message: failed.provision_message }).toEqual({ state: 'deprovisioned', message: expect.stringMatching(/shared plan postgresql:essential-0.*only --fork/) });
+    for (const config of [{ follow: 'SHARED' }, { rollback: 'SHARED_URL', by: '1 minute' }]) {
+      const refused = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:standard-0', config });
+      expect({ config, status: refused.status, message: refused.body.message }).toEqual({ config, status: 422, message: expect.stringMatching(/shared plan postgresql:essential-0.*only --fork/) });
+    }
   });
 
   it('follows the source as a read-only replica with its lag reported, until unfollow makes it independent', async () => {

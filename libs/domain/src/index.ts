@@ -44,6 +44,7 @@ export * from './postgres/pg-dedicated-requests';
 export * from './postgres/pg-dedicated-sources';
 export * from './postgres/pg-dedicated.service';
 export * from './postgres/pg-dedicated.module';
+export * from './postgres/pg-dedicated-create-check';
 export * from './postgres/postgres-placement';
 export * from './catalog/first-party-catalog';
 export * from './catalog/first-party-catalog.service';

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { Clock, ConflictError, InvalidInputError, newId } from '@app/common';
 import { Addon } from '../shared/models';
 import { JobDispatcher } from '../shared/ports';
@@ -6,6 +6,7 @@ import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
 import { CatalogService } from '../catalog/catalog.service';
 import { PostgresPlacement } from '../postgres/postgres-placement';
+import { PgDedicatedCreateCheck } from '../postgres/pg-dedicated-create-check';
 import { AddonView } from './addon-views';
 import { AliasChooser } from './alias.chooser';
 import { AttachmentWriter } from './attachment-writer';
@@ -35,6 +36,8 @@ export class CreateAddonUseCase {
     private readonly jobs: JobDispatcher,
     private readonly clock: Clock,
     private readonly postgres: PostgresPlacement,
+    // Only where dedicated PostgreSQL runs (api); the admin CLI creates no add-ons.
+    @Optional() private readonly dedicated?: PgDedicatedCreateCheck,
   ) {}
 
   async execute(accountId: string, appIdOrName: string, input: CreateAddonInput): Promise<AddonView> {
@@ -46,6 +49,7 @@ export class CreateAddonUseCase {
     const { service, plan } = installable.value;
     if (input.name) assertValidAddonName(input.name);
     const options = normalizeOptions(input.options ?? {});
+    await this.dedicated?.check(app.id, service, plan, options);
     const region = (await this.store.regions.list()).find((r) => r.id === app.regionId)!;
     if (!service.regions.includes('*') && !service.regions.includes(region.name)) {
       throw new InvalidInputError(`${service.slug} is not available in the ${region.name} region (available: ${service.regions.join(', ')}).`);
