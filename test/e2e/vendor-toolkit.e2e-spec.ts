@@ -225,6 +225,29 @@ describe('the vendor toolkit', () => {
       }
     });
 
+    it('on Ctrl-C, stops waiting, deprovisions what it provisioned and exits 130', async () => {
+      const vendor = new FaultyVendor(`stuck-${randomBytes(3).toString('hex')}`, 'plan-change-hangs');
+      await vendor.start();
+      try {
+        const file = writeManifest(vendor.slug, vendor.manifest());
+        const child = execFile(process.execPath, [BIN, 'vendor:check', '--manifest', file, '--timeout', '600'], { env: { PATH: process.env.PATH ?? '', HOME: dir }, cwd: dir });
+        let [stdout, stderr] = ['', ''];
+        child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        await vendor.hanging;
+        child.kill('SIGINT');
+        const code = await exited;
+        expect({ code, stderr: lines(stderr) }).toEqual({ code: 130, stderr: ['Interrupted: deprovisioning what the checks provisioned (interrupt again to stop at once).'] });
+        const results = checkLines({ code, stdout, stderr });
+        expect(results.find((r) => r.name === 'plan-change')).toEqual({ name: 'plan-change', ok: false, reason: expect.stringMatching(/^expected 2xx for a change to plan "basic", got no answer to PUT http:\/\/127\.0\.0\.1:\d+\/heroku\/resources\/[0-9a-f-]+ before the run was interrupted$/) });
+        expect(results.filter((r) => r.ok).map((r) => r.name)).toEqual(CHECKS.slice(0, CHECKS.indexOf('plan-change')));
+        expect(vendor.leftovers()).toEqual([]);
+      } finally {
+        await vendor.stop();
+      }
+    });
+
     it('reports an unreachable vendor as failures with reasons, not a crash', async () => {
       const vendor = new FaultyVendor(`gone-${randomBytes(3).toString('hex')}`);
       await vendor.start();

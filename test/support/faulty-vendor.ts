@@ -21,7 +21,8 @@ export type VendorFault =
   | 'plan-change-fails'
   | 'no-op-plan-change-fails'
   | 'deprovision-fails'
-  | 'repeat-delete-fails';
+  | 'repeat-delete-fails'
+  | 'plan-change-hangs';
 
 interface Resource {
   id: string;
@@ -44,6 +45,9 @@ export class FaultyVendor {
   private readonly tasks = new Set<Promise<unknown>>();
   readonly password = randomBytes(16).toString('hex');
   readonly ssoSalt = randomBytes(16).toString('hex');
+  private hung: () => void = () => undefined;
+  /** Resolves when a request this vendor never answers has arrived ('plan-change-hangs'). */
+  readonly hanging = new Promise<void>((resolve) => (this.hung = resolve));
 
   constructor(
     readonly slug: string,
@@ -108,6 +112,7 @@ export class FaultyVendor {
       const known = uuid ? this.resources.get(uuid) : undefined;
       if (!known) return json(res, 404, { message: 'Unknown resource.' });
       if (req.method === 'PUT') {
+        if (this.fault === 'plan-change-hangs') return this.hung();
         const plan = (JSON.parse(body) as { plan: string }).plan;
         if (this.fault === 'plan-change-fails' && plan !== known.plan) return json(res, 422, { message: 'Plan changes are not supported.' });
         if (this.fault === 'no-op-plan-change-fails' && plan === known.plan) return json(res, 422, { message: `Already on ${plan}.` });

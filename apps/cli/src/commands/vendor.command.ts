@@ -1,7 +1,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ManifestInvalidError, validateManifest } from '@app/domain';
-import { formatResult, formatSummary } from '../vendor-kit/check-result';
+import { CheckResult, formatResult, formatSummary } from '../vendor-kit/check-result';
 import type { CheckEnvironment } from '../vendor-kit/checked-manifest';
 import { ConformanceSuite } from '../vendor-kit/conformance-suite';
 import { manifestSkeleton } from '../vendor-kit/manifest-skeleton';
@@ -124,8 +124,19 @@ export function vendorCommands(program: Command): void {
         onResult: (result) => process.stdout.write(`${formatResult(result)}\n`),
       });
       process.stdout.write(`Checking ${typeof manifest.id === 'string' ? manifest.id : 'the add-on'}, ${suite.describeTarget()}\n`);
-      const results = await suite.run();
+      // The first Ctrl-C (or SIGTERM) still deprovisions what the checks made; a second one ends the process.
+      const interrupt = () => {
+        process.stderr.write('Interrupted: deprovisioning what the checks provisioned (interrupt again to stop at once).\n');
+        suite.interrupt();
+      };
+      process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+      let results: CheckResult[];
+      try {
+        results = await suite.run();
+      } finally {
+        process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+      }
       process.stdout.write(`${formatSummary(results)}\n`);
-      process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+      process.exitCode = suite.interrupted ? 130 : results.every((r) => r.ok) ? 0 : 1;
     });
 }

@@ -49,6 +49,7 @@ export class ConformanceSuite {
   private readonly manifest: CheckedManifest;
   private readonly timeoutMs: number;
   private readonly partner: PartnerApiStandIn;
+  private readonly interruption = new AbortController();
 
   constructor(private readonly options: ConformanceOptions) {
     this.manifest = readManifest(options.manifest, options.env);
@@ -65,6 +66,18 @@ export class ConformanceSuite {
     return `${env} environment: ${safeUrl(baseUrl)}${from}`;
   }
 
+  /**
+   * Stops the run early (Ctrl-C): open calls are abandoned and the remaining checks fail at
+   * once, then what was provisioned is deprovisioned as at the end of any run.
+   */
+  interrupt(): void {
+    this.interruption.abort();
+  }
+
+  get interrupted(): boolean {
+    return this.interruption.signal.aborted;
+  }
+
   async run(): Promise<CheckResult[]> {
     await this.partner.start();
     try {
@@ -72,7 +85,7 @@ export class ConformanceSuite {
     } finally {
       // What the checks did not deprovision themselves goes away: extra provisions, one a vendor
       // took with wrong credentials, one whose answer timed out, and everything after a crash.
-      for (const uuid of this.provisioned) await this.call('DELETE', this.resourceUrl(uuid));
+      for (const uuid of this.provisioned) await this.call('DELETE', this.resourceUrl(uuid), undefined, undefined, false);
       await this.partner.stop();
     }
     return this.results;
@@ -100,7 +113,8 @@ export class ConformanceSuite {
     await this.asyncPath(uuid, first);
     await this.planChanges(uuid, plan);
 
-    for (const result of await ssoChecks({ ssoUrl: m.ssoUrl, ssoSalt: m.ssoSalt, resourceId: uuid, timeoutMs: this.timeoutMs })) this.record(result);
+    const sso = await ssoChecks({ ssoUrl: m.ssoUrl, ssoSalt: m.ssoSalt, resourceId: uuid, timeoutMs: this.timeoutMs, signal: this.interruption.signal });
+    for (const result of sso) this.record(result);
 
     const wrongDelete = await this.call('DELETE', this.resourceUrl(uuid), undefined, basicAuth(m.id, `wrong-${randomBytes(8).toString('hex')}`));
     this.record(this.expectStatus('deprovision.auth', 'wrong credentials', wrongDelete, [401]));
@@ -179,10 +193,12 @@ export class ConformanceSuite {
       this.record(passed(name, 'not applicable: the vendor provisioned synchronously; pass --async-plan to check a plan it provisions with 202'));
       return;
     }
-    const done = await this.partner.waitForProvisioned(uuid, this.options.asyncTimeoutMs);
+    const done = await this.partner.waitForProvisioned(uuid, this.options.asyncTimeoutMs, this.interruption.signal);
     const progress = this.partner.progress(uuid);
     const refused = progress.problems.length > 0 ? `; the partner API refused: ${progress.problems.join('; ')}` : '';
-    if (!done) {
+    if (!done && this.interrupted) {
+      this.record(failed(name, `the run was interrupted before POST /addons/${uuid}/actions/provision came`));
+    } else if (!done) {
       const seen = `token exchange ${progress.tokenExchanged ? 'yes' : 'no'}, config update ${progress.configUpdated ? 'yes' : 'no'}`;
       this.record(failed(name, `expected POST /addons/${uuid}/actions/provision on callback_url's partner API within ${seconds} s of the 202, got none (seen: ${seen})${refused}`));
     } else if (this.manifest.configVars.length > 0 && !progress.configUpdated) {
@@ -256,7 +272,8 @@ export class ConformanceSuite {
     return { outcome, body: record, id };
   }
 
-  private call(method: string, url: string, body?: unknown, authorization?: string): Promise<HttpOutcome> {
+  /** One call to the vendor; only the clean-up at the end goes on after an interruption. */
+  private call(method: string, url: string, body?: unknown, authorization?: string, interruptible = true): Promise<HttpOutcome> {
     if (!this.manifest.baseUrl) {
       return Promise.resolve({ kind: 'error', reason: `the manifest names no base_url for the ${this.options.env} environment` });
     }
@@ -271,6 +288,7 @@ export class ConformanceSuite {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       timeoutMs: this.timeoutMs,
+      signal: interruptible ? this.interruption.signal : undefined,
     });
   }
 

@@ -115,10 +115,10 @@ export class PartnerApiStandIn {
     };
   }
 
-  /** Resolves true once the vendor has marked `uuid` provisioned, false at the deadline. */
-  async waitForProvisioned(uuid: string, timeoutMs: number): Promise<boolean> {
+  /** Resolves true once the vendor has marked `uuid` provisioned, false at the deadline or when `signal` aborts. */
+  async waitForProvisioned(uuid: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !signal?.aborted) {
       if (this.addons.get(uuid)?.state === 'provisioned') return true;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

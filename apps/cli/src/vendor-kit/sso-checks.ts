@@ -11,6 +11,8 @@ export interface SsoTarget {
   /** The add-on uuid the vendor provisioned: the `resource_id`. */
   resourceId: string;
   timeoutMs: number;
+  /** Aborts the calls when the run is interrupted. */
+  signal?: AbortSignal;
 }
 
 /** `resource_token = hex(sha1("uuid:sso_salt:timestamp"))` (reference §4.1). */
@@ -67,7 +69,7 @@ async function login(target: SsoTarget, now: number): Promise<CheckResult> {
     }
     url = next.toString();
     const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    outcome = await send({ method: 'GET', url, headers: cookie ? { Cookie: cookie } : {}, timeoutMs: target.timeoutMs });
+    outcome = await send({ method: 'GET', url, headers: cookie ? { Cookie: cookie } : {}, timeoutMs: target.timeoutMs, signal: target.signal });
     if (outcome.kind === 'response' && outcome.status >= 400) {
       return failed(name, `expected the redirect after sign-in to lead to the dashboard, but GET ${safeUrl(url)} answered ${describeOutcome(outcome)}`);
     }
@@ -90,5 +92,6 @@ function post(target: SsoTarget, timestamp: number, token: string): Promise<Http
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' },
     body: form.toString(),
     timeoutMs: target.timeoutMs,
+    signal: target.signal,
   });
 }

@@ -12,6 +12,8 @@ export interface HttpCall {
   headers?: Record<string, string>;
   body?: string;
   timeoutMs: number;
+  /** Aborts the call when the run is interrupted. */
+  signal?: AbortSignal;
 }
 
 /** Sends one request without following redirects; network errors and timeouts become outcomes, never throws. */
@@ -22,7 +24,7 @@ export async function send(call: HttpCall): Promise<HttpOutcome> {
       headers: call.headers,
       body: call.body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(call.timeoutMs),
+      signal: call.signal ? AbortSignal.any([call.signal, AbortSignal.timeout(call.timeoutMs)]) : AbortSignal.timeout(call.timeoutMs),
     });
     const text = await readText(response);
     const parsed = parseJson(text);
@@ -92,6 +94,7 @@ function parseJson(text: string): { ok: boolean; value: unknown } {
 function describeFailure(error: unknown, call: HttpCall): string {
   const where = `${call.method} ${safeUrl(call.url)}`;
   const name = (error as Error | undefined)?.name;
+  if (call.signal?.aborted) return `no answer to ${where} before the run was interrupted`;
   if (name === 'TimeoutError' || name === 'AbortError') return `no answer to ${where} within ${call.timeoutMs} ms`;
   // fetch says only "fetch failed"; the reason (ECONNREFUSED, a bad host) is in its cause.
   const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
