@@ -292,6 +292,25 @@ describe('Redis spare nodes', () => {
     expect(await tenant(outcome.kind === 'provisioned' ? outcome.config.REDIS_URL : '').ping()).toBe('PONG');
   });
 
+  it('starts a claimed spare that died before the upkeep noticed as the instance, on its own key and port', async () => {
+    await sparesOf(2).maintain();
+    const [dead] = await unclaimed();
+    const deadPid = pidOf(dead.key, dead.port)!;
+    process.kill(deadPid, 'SIGKILL');
+    await waitFor(async () => !alive(deadPid));
+    const addon = await provisioningAddon();
+
+    const outcome = await provisionerWith(2).provision(request(addon));
+
+    const instance = (await fixture.store.redis.instances.findByAddon(addon.id))!;
+    expect([instance.key, instance.nodePorts]).toEqual([dead.key, [dead.port]]);
+    const pid = pidOf(instance.key, dead.port);
+    expect(pid !== null && pid !== deadPid).toBe(true);
+    const client = tenant(outcome.kind === 'provisioned' ? outcome.config.REDIS_URL : '');
+    expect(await client.call('ACL', 'WHOAMI')).toBe('app');
+    expect(await client.config('GET', 'maxclients').catch((error: Error) => error.message)).toMatch(/NOPERM/);
+  });
+
   it('gives the tenant of a claimed spare exactly the rights of a fresh mini', async () => {
     await sparesOf(2).maintain();
     const [onSpare, fresh] = [await provisioningAddon(), await provisioningAddon()];
