@@ -260,6 +260,47 @@ describe('browser sessions and add-on landing pages', () => {
     expect(notAttached.text).not.toContain('resource_token');
   });
 
+  it('follows the app’s members as they change: a collaborator and a team member until removed, and nothing for a destroyed add-on', async () => {
+    const signed = (text: string) => /resource_token|<form id="sso"/.test(text);
+    const collaborator = await attache.createAccount('browser-collaborator');
+    await attache.client(owner.apiKey).post(`/apps/${app.name}/collaborators`).send({ user: collaborator.email }).expect(201);
+    const collaboratorCookie = await signIn(attache, { api_key: collaborator.apiKey });
+    const opened = await page(landingPath(), collaboratorCookie);
+    expect(opened.status).toBe(200);
+    expect(inputValue(opened.text, 'email')).toBe(collaborator.email);
+    await attache.client(owner.apiKey).delete(`/apps/${app.name}/collaborators/${collaborator.email}`).expect(200);
+    const removed = await page(landingPath(), collaboratorCookie);
+    expect(removed.status).toBe(403);
+    expect(signed(removed.text)).toBe(false);
+
+    const team = `bt-${Date.now().toString(36)}`;
+    expect((await attache.client(owner.apiKey).post('/teams').send({ name: team })).status).toBe(201);
+    const member = await attache.createAccount('browser-team-member');
+    expect((await attache.client(owner.apiKey).put(`/teams/${team}/members`).send({ email: member.email, role: 'member' })).status).toBe(200);
+    const teamApp = await attache.client(owner.apiKey).post('/teams/apps').send({ team });
+    expect(teamApp.status).toBe(201);
+    const teamAddon = await attache.client(owner.apiKey).post(`/apps/${teamApp.body.name}/addons`).send({ plan: `${slug}:basic` });
+    expect(teamAddon.status).toBe(201);
+    const provisioned = await attache.waitForAddon(owner.apiKey, teamAddon.body.id, (a) => a.state === 'provisioned');
+    const teamPath = new URL(provisioned.web_url as string).pathname;
+    const memberCookie = await signIn(attache, { api_key: member.apiKey });
+    const asMember = await page(teamPath, memberCookie);
+    expect(asMember.status).toBe(200);
+    expect(inputValue(asMember.text, 'resource_id')).toBe(teamAddon.body.id);
+    expect(inputValue(asMember.text, 'app')).toBe(teamApp.body.name);
+    expect((await attache.client(owner.apiKey).delete(`/teams/${team}/members/${member.email}`)).status).toBe(200);
+    const left = await page(teamPath, memberCookie);
+    expect(left.status).toBe(403);
+    expect(signed(left.text)).toBe(false);
+
+    expect((await attache.client(owner.apiKey).delete(`/apps/${teamApp.body.name}/addons/${teamAddon.body.id}`)).status).toBe(200);
+    await attache.waitForAddonGone(owner.apiKey, teamAddon.body.id);
+    const ownerCookie = await signIn(attache, { api_key: owner.apiKey });
+    const destroyed = await page(teamPath, ownerCookie);
+    expect(destroyed.status).toBe(404);
+    expect(signed(destroyed.text)).toBe(false);
+  });
+
   it("shows a first-party add-on's own page: plan, state, attachments and the service's info, without secrets, and says when the service cannot be reached", async () => {
     const created = await attache.client(owner.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:essential-0' });
     expect(created.status).toBe(201);
