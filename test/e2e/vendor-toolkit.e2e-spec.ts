@@ -158,7 +158,8 @@ describe('the vendor toolkit', () => {
       [
         'no-id',
         {
-          'provision.id': /^expected an "id" \(string or number\), got /,
+          // Config values are credentials: a quoted body shows them redacted.
+          'provision.id': /^expected an "id" \(string or number\), got "\{\\"config\\":\{\\"FAULTY_URL\\":\\"\[redacted\]\\"\}\}"$/,
           'provision.idempotent': /^cannot compare: the first provision answered no id$/,
           'provision.many-per-app': /^cannot compare: the first provision answered no id$/,
         },
@@ -218,6 +219,8 @@ describe('the vendor toolkit', () => {
           expect(lines(run.stdout).at(-1)).toBe(`${CHECKS.length - failures.length} passed, ${failures.length} failed`);
           expect(run.stdout).not.toContain(vendors[i + 1].password);
           expect(run.stdout).not.toContain(vendors[i + 1].ssoSalt);
+          // Config values are credentials: reasons name keys and quote bodies with the values redacted.
+          expect({ fault, configValues: run.stdout.match(/example\.test\/r/g) }).toEqual({ fault, configValues: null });
           if (fault !== 'deprovision-fails') expect({ fault, leftovers: vendors[i + 1].leftovers() }).toEqual({ fault, leftovers: [] });
         });
       } finally {

@@ -50,6 +50,8 @@ export class ConformanceSuite {
   private readonly timeoutMs: number;
   private readonly partner: PartnerApiStandIn;
   private readonly interruption = new AbortController();
+  /** Config values the vendor returned: credentials, never shown in a quoted body. */
+  private readonly configValues = new Set<string>();
 
   constructor(private readonly options: ConformanceOptions) {
     this.manifest = readManifest(options.manifest, options.env);
@@ -272,12 +274,16 @@ export class ConformanceSuite {
     return { outcome, body: record, id };
   }
 
-  /** One call to the vendor; only the clean-up at the end goes on after an interruption. */
-  private call(method: string, url: string, body?: unknown, authorization?: string, interruptible = true): Promise<HttpOutcome> {
+  /**
+   * One call to the vendor; only the clean-up at the end goes on after an interruption. The
+   * answer's text, which failure reasons quote (cut short), has its secrets and config values
+   * redacted before anything can cut one in half.
+   */
+  private async call(method: string, url: string, body?: unknown, authorization?: string, interruptible = true): Promise<HttpOutcome> {
     if (!this.manifest.baseUrl) {
-      return Promise.resolve({ kind: 'error', reason: `the manifest names no base_url for the ${this.options.env} environment` });
+      return { kind: 'error', reason: `the manifest names no base_url for the ${this.options.env} environment` };
     }
-    return send({
+    const outcome = await send({
       method,
       url,
       headers: {
@@ -290,6 +296,9 @@ export class ConformanceSuite {
       timeoutMs: this.timeoutMs,
       signal: interruptible ? this.interruption.signal : undefined,
     });
+    if (outcome.kind === 'error') return outcome;
+    if (typeof outcome.json === 'object' && outcome.json !== null) this.rememberConfig((outcome.json as { config?: unknown }).config);
+    return { ...outcome, text: this.redact(outcome.text) };
   }
 
   private resourceUrl(uuid: string): string {
@@ -302,11 +311,24 @@ export class ConformanceSuite {
     this.options.onResult?.(clean);
   }
 
-  /** A vendor could echo its password, salt or client secret in a body; such text never reaches the output. */
+  private rememberConfig(config: unknown): void {
+    if (typeof config !== 'object' || config === null) return;
+    // Short values ("true", a port) are not secrets, and redacting them would garble reasons.
+    for (const value of Object.values(config)) if (typeof value === 'string' && value.length >= 8) this.configValues.add(value);
+  }
+
+  /**
+   * A vendor could echo its password, salt or client secret in a body, and config values are
+   * credentials too; such text never reaches the output. Excerpts escape quotes as JSON does, so
+   * each secret is also looked for in that form.
+   */
   private redact(text: string): string {
     let out = text;
-    for (const secret of [this.manifest.password, this.manifest.ssoSalt, this.options.clientSecret ?? '']) {
-      if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+    const secrets = [this.manifest.password, this.manifest.ssoSalt, this.options.clientSecret ?? '', ...this.configValues];
+    for (const secret of secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length)) {
+      for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1), JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1)])) {
+        out = out.split(form).join('[redacted]');
+      }
     }
     return out;
   }
