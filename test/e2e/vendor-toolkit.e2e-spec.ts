@@ -189,6 +189,8 @@ describe('the vendor toolkit', () => {
     ];
 
     it('passes a correct vendor, and names every failing check with a reason for each deliberately broken one', async () => {
+      // Every check but the manifest one (failed above) has a broken vendor that fails it.
+      expect([...new Set(faults.flatMap(([, expected]) => Object.keys(expected)))].sort()).toEqual(CHECKS.filter((name) => name !== 'manifest').sort());
       const vendors = [undefined, ...faults.map(([fault]) => fault)].map((fault) => new FaultyVendor(`faulty-${randomBytes(3).toString('hex')}`, fault));
       await Promise.all(vendors.map((v) => v.start()));
       try {
