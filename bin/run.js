@@ -17,6 +17,7 @@ const PROGRAMS = {
   'bench-redis-provision': 'bench/redis-provision.js',
   'bench-kafka-provision': 'bench/kafka-provision.js',
   'bench-billing': 'bench/billing.js',
+  'bench-postgres-dedicated': 'bench/postgres-dedicated.js',
 };
 
 function run(name) {
