@@ -35,6 +35,8 @@ export interface PostgresDatabaseRepository {
    * inside one), committed when this returns: the records are durable before the cluster changes.
    */
   place(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<TenantPlacement>;
+  /** The add-on's placement as `place` reports an existing one, in one plain read; null if it has no database yet. */
+  findPlacement(addonId: string, ownerName: string): Promise<Extract<TenantPlacement, { kind: 'existing' }> | null>;
   /**
    * `place` as part of the caller's transaction, its answer not waited for: the commit waits for it
    * (and fails if it failed). Whether a backend had room is learnt from a later `place`, which

@@ -32,20 +32,28 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
     // locking statement would use a snapshot from before the wait and miss them). The add-on's own
     // record is looked for after the lock too, so two placements of one add-on make one record.
     const [, [row]] = await transactionInOneRoundTrip(this.m, this.placementStatements(database, owner));
-    const backend = row['b.id'] === null ? null : unprefixed<PostgresBackend>(row, 'b.');
     switch (row.kind) {
       case 'placed':
-        return { kind: 'placed', backend: backend! };
+        return { kind: 'placed', backend: unprefixed<PostgresBackend>(row, 'b.') };
       case 'existing':
-        return {
-          kind: 'existing',
-          state: row.existingState as PostgresDatabase['state'],
-          backend,
-          ownerPasswordSealed: (row.ownerPasswordSealed as string | null) ?? null,
-        };
+        return existingPlacement(row);
       default:
         return { kind: 'full' };
     }
+  }
+
+  async findPlacement(addonId: string, ownerName: string): Promise<Extract<TenantPlacement, { kind: 'existing' }> | null> {
+    if (!isUuid(addonId)) return null;
+    const [row] = await query<Record<string, unknown>[]>(
+      this.m,
+      `SELECT d.state AS "existingState",
+              (SELECT o.password_sealed FROM postgres_credentials o WHERE o.addon_id = d.addon_id AND o.name = $2 AND o.state = 'active' LIMIT 1) AS "ownerPasswordSealed",
+              ${selectList(this.m, PostgresBackendEntity, 'b', 'b.')}
+         FROM postgres_databases d LEFT JOIN postgres_backends b ON b.id = d.backend_id
+        WHERE d.addon_id = $1`,
+      [addonId, ownerName],
+    );
+    return row ? existingPlacement(row) : null;
   }
 
   async placeUnanswered(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<void> {
@@ -127,4 +135,14 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
     });
     return `INSERT INTO ${metadata.tableName} (${columns.map((c) => c.databaseName).join(', ')}) SELECT ${selected.join(', ')}`;
   }
+}
+
+/** An existing placement from a row with its database's state, owner password and backend columns (`b.…`). */
+function existingPlacement(row: Record<string, unknown>): Extract<TenantPlacement, { kind: 'existing' }> {
+  return {
+    kind: 'existing',
+    state: row.existingState as PostgresDatabase['state'],
+    backend: row['b.id'] === null ? null : unprefixed<PostgresBackend>(row, 'b.'),
+    ownerPasswordSealed: (row.ownerPasswordSealed as string | null) ?? null,
+  };
 }

@@ -253,7 +253,9 @@ describe('TypeOrmStore.postgres', () => {
       await place(first, 2);
       // A retry generates a new password and credential id: the recorded ones win.
       const retry = tenantOf(addon.id);
-      expect(await placeTenant(retry)).toEqual({ kind: 'existing', state: 'active', backend: first, ownerPasswordSealed: tenant.owner.passwordSealed });
+      const existing = { kind: 'existing', state: 'active', backend: first, ownerPasswordSealed: tenant.owner.passwordSealed };
+      expect(await store.postgres.databases.findPlacement(addon.id, 'default')).toEqual(existing);
+      expect(await placeTenant(retry)).toEqual(existing);
       expect(await store.postgres.credentials.listAll(addon.id)).toEqual([tenant.owner]);
       const counts = await store.postgres.backends.countActiveDatabases();
       expect([counts.get(first.id), counts.has(second.id)]).toEqual([3, false]);
@@ -268,6 +270,9 @@ describe('TypeOrmStore.postgres', () => {
       expect(await placeTenant(tenantOf(addon.id))).toEqual({ kind: 'existing', state: 'active', backend, ownerPasswordSealed: null });
       await store.postgres.databases.update(addon.id, { state: 'dropped', droppedAt: new Date() });
       expect(await placeTenant(tenantOf(addon.id))).toEqual({ kind: 'existing', state: 'dropped', backend, ownerPasswordSealed: null });
+      expect(await store.postgres.databases.findPlacement(addon.id, 'default')).toEqual({ kind: 'existing', state: 'dropped', backend, ownerPasswordSealed: null });
+      expect(await store.postgres.databases.findPlacement((await newAddon()).id, 'default')).toBeNull();
+      expect(await store.postgres.databases.findPlacement('not-a-uuid', 'default')).toBeNull();
     });
 
     it('places nothing when every active backend is full, or none is active', async () => {

@@ -116,8 +116,9 @@ export class PostgresProvisioner extends Provisioner {
    */
   private async placeTenant(addon: Addon): Promise<{ backend: BackendConnection; password: string }> {
     const password = newDatabasePassword();
+    // Usually placed with the add-on already: one plain read then, and a placement only if not.
     const { database, owner } = tenantRecords(addon.id, this.box.seal(password), this.clock.now());
-    const placement = await this.store.postgres.databases.place(database, owner);
+    const placement = (await this.store.postgres.databases.findPlacement(addon.id, owner.name)) ?? (await this.store.postgres.databases.place(database, owner));
     switch (placement.kind) {
       case 'placed':
         return { backend: openBackend(placement.backend, this.box), password };
