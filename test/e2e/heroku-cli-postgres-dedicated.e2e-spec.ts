@@ -42,6 +42,8 @@ describe('the Heroku CLI with dedicated PostgreSQL', () => {
     expect(source).toMatch(/^postgresql-[a-z]+-\d+$/);
     const url = (await heroku('config:get', 'DATABASE_URL', '-a', app)).trim();
     expect((await psql(url, 'CREATE TABLE notes (body text)', "INSERT INTO notes VALUES ('kept')")).code).toBe(0);
+    // The moment noted must not fall in the millisecond of the insert's commit (commit times have microseconds).
+    await new Promise((r) => setTimeout(r, 20));
     const noted = new Date();
     await new Promise((r) => setTimeout(r, 50));
     expect((await psql(url, 'DELETE FROM notes')).code).toBe(0);

@@ -123,8 +123,8 @@ describe('dedicated PostgreSQL', () => {
 
     // The tenant owns its database but is no superuser; the cluster's superuser cannot log in over TCP.
     const tenant = await connect(source.url);
-    const role = await tenant.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
-    expect(role.rows[0].rolsuper).toBe(false);
+    const role = await tenant.query<{ rolsuper: boolean; rolconnlimit: number }>('SELECT rolsuper, rolconnlimit FROM pg_roles WHERE rolname = current_user');
+    expect(role.rows[0]).toEqual({ rolsuper: false, rolconnlimit: 120 });
     const wrong = new URL(source.url);
     wrong.password = 'not-the-password';
     await expect(connect(wrong.toString())).rejects.toThrow(/password authentication failed/);
@@ -136,6 +136,8 @@ describe('dedicated PostgreSQL', () => {
   it('rolls back to a noted moment into a new add-on, leaving the source as it is', async () => {
     const db = await connect(source.url);
     await db.query("INSERT INTO notes (body) VALUES ('kept by the rollback')");
+    // The moment noted must not fall in the millisecond of the insert's commit (commit times have microseconds).
+    await new Promise((r) => setTimeout(r, 20));
     const noted = new Date();
     await new Promise((r) => setTimeout(r, 50));
     await db.query("DELETE FROM notes WHERE body = 'kept by the rollback'");
@@ -230,6 +232,24 @@ describe('dedicated PostgreSQL', () => {
     expect((await clusterOf(source.name)).followers).toEqual([]);
     const again = await attache.client(dev.apiKey).post(`/addons/${follower.name}/postgres/unfollow`);
     expect({ status: again.status, id: again.body.id }).toEqual({ status: 422, id: 'not_following' });
+  });
+
+  it('changes standard-0 to standard-1 in place and refuses a change to a shared plan', async () => {
+    const pid = postmasterPid(source.id);
+    const up = await attache.client(dev.apiKey).patch(`/apps/${app.name}/addons/${source.id}`).send({ plan: 'postgresql:standard-1' });
+    expect(up.status).toBe(200);
+    await attache.waitForAddon(dev.apiKey, source.id, (a) => (a.plan as { name: string }).name === 'postgresql:standard-1' && a.pending_plan === null, 30_000);
+    const limit = await (await connect(source.url)).query('SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user');
+    expect(limit.rows).toEqual([{ rolconnlimit: 400 }]);
+    expect(postmasterPid(source.id)).toBe(pid);
+    expect((await attache.configVars(dev.apiKey, app.name)).DATABASE_URL).toBe(source.url);
+
+    const down = await attache.client(dev.apiKey).patch(`/apps/${app.name}/addons/${source.id}`).send({ plan: 'postgresql:essential-0' });
+    expect(down.status).toBe(200);
+    const refused = await attache.waitForAddon(dev.apiKey, source.id, (a) => a.plan_change_error !== null, 30_000);
+    expect(refused).toMatchObject({ plan: { name: 'postgresql:standard-1' }, pending_plan: null });
+    expect(refused.plan_change_error).toMatch(/between shared and dedicated plans is not available/);
+    expect(await notes(source.url)).toContain('before the fork');
   });
 
   it('restarts a SIGKILLed cluster, and a restarted worker adopts running clusters instead of starting them again', async () => {

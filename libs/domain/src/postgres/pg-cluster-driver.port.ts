@@ -41,6 +41,9 @@ export abstract class PgClusterDriver {
   /** How far the follower is behind the primary. */
   abstract lag(follower: PgClusterSpec, primary: PgClusterSpec): Promise<PgReplicationLag>;
 
+  /** The owner role's connection limit (a plan change), in place. */
+  abstract setConnectionLimit(spec: PgClusterSpec, limit: number): Promise<void>;
+
   /** Ends recovery of a follower: writable and independent from now on. */
   abstract promote(spec: PgClusterSpec): Promise<void>;
 

@@ -40,6 +40,8 @@ export interface PgClusterSpec {
   database: string;
   ownerRole: string;
   ownerPassword: string;
+  /** The plan's connections for the owner role, set by `ensure` when given (a follower keeps its primary's). */
+  connectionLimit?: number;
 }
 
 /**

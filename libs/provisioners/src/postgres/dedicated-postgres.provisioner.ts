@@ -25,6 +25,7 @@ import {
   ProvisionOutcome,
   ProvisionRequest,
   Provisioner,
+  dedicatedPlanShape,
   dedicatedSpec,
   isDedicatedPlan,
   newDatabasePassword,
@@ -63,7 +64,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     let cluster = await this.clusters.findByAddon(addon.id);
     if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s cluster was already removed.`);
     cluster ??= await this.place(addon);
-    const spec = dedicatedSpec(cluster, this.box);
+    const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
     const { origin, sharedSource } = await this.origin(cluster);
     await this.driver.ensure(spec, origin);
     // The first base backup marks the copy as done: a retry after it does not load the dump again.
@@ -85,7 +86,8 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (!isDedicatedPlan(plan.name)) throw new ProviderRefusedError(`Changing ${addon.name} from a dedicated plan to postgresql:${plan.name} is not available yet.`);
     const cluster = await this.clusters.findByAddon(addon.id);
     if (!cluster || cluster.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no cluster yet.`);
-    // Dedicated plans differ in their rollback window, which is read from the plan when needed.
+    // The rollback window is read from the plan when needed; the connection limit changes in place (a follower keeps its primary's).
+    if (!cluster.following) await this.driver.setConnectionLimit(dedicatedSpec(cluster, this.box), dedicatedPlanShape(plan).connections);
     return { kind: 'changed', config: null, message: null };
   }
 

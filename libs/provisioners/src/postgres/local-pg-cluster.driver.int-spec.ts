@@ -62,6 +62,8 @@ describe('LocalPgClusterDriver', () => {
   it('rolls back to a moment between two writes', async () => {
     const db = await connect(primary);
     await db.query("INSERT INTO notes VALUES ('kept')");
+    // The moment noted must not fall in the millisecond of the insert's commit (commit times have microseconds).
+    await new Promise((r) => setTimeout(r, 20));
     const noted = new Date();
     await new Promise((r) => setTimeout(r, 50));
     await db.query("DELETE FROM notes WHERE body = 'kept'");

@@ -23,7 +23,8 @@ const LOOPBACK = '127.0.0.1';
 const START_TIMEOUT_S = 120;
 /** Recovery of a rollback replays WAL; a long window can take a while. */
 const RECOVERY_WAIT_MS = 30 * 60_000;
-const ARCHIVE_WAIT_MS = 60_000;
+/** The archiver may be working through a backlog (a bulk load's WAL) before it reaches the switched segment. */
+const ARCHIVE_WAIT_MS = 15 * 60_000;
 const STOP_TIMEOUT_S = 30;
 const POLL_MS = 100;
 const COMMAND_TIMEOUT_MS = 60 * 60_000;
@@ -189,6 +190,10 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     return { bytes, seconds: bytes === 0 ? 0 : Math.max(0, Number(replay.age ?? 0)) };
   }
 
+  async setConnectionLimit(spec: PgClusterSpec, limit: number): Promise<void> {
+    await this.withSuperuser(spec, (client) => client.query(`ALTER ROLE ${ident(spec.ownerRole)} CONNECTION LIMIT ${Math.trunc(limit)}`));
+  }
+
   async promote(spec: PgClusterSpec): Promise<void> {
     await this.locked(spec.key, async () => {
       const paths = this.paths(spec.key);
@@ -315,8 +320,9 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [spec.ownerRole]);
       // The password always becomes the spec's: a fork or rollback gets its own, not its source's.
       const password = `PASSWORD ${literal(spec.ownerPassword)}`;
-      if (role.rowCount === 0) await client.query(`CREATE ROLE ${ident(spec.ownerRole)} LOGIN ${password}`);
-      else await client.query(`ALTER ROLE ${ident(spec.ownerRole)} LOGIN ${password}`);
+      const limit = spec.connectionLimit !== undefined ? ` CONNECTION LIMIT ${Math.trunc(spec.connectionLimit)}` : '';
+      if (role.rowCount === 0) await client.query(`CREATE ROLE ${ident(spec.ownerRole)} LOGIN ${password}${limit}`);
+      else await client.query(`ALTER ROLE ${ident(spec.ownerRole)} LOGIN ${password}${limit}`);
       if (origin.kind !== 'new') return;
       const database = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [spec.database]);
       if (database.rowCount === 0) await client.query(`CREATE DATABASE ${ident(spec.database)} OWNER ${ident(spec.ownerRole)}`);
@@ -403,7 +409,8 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       `unix_socket_directories = '${paths.socket}'`,
       'unix_socket_permissions = 0700',
       "password_encryption = 'scram-sha-256'",
-      'max_connections = 130',
+      // The plans' limits are on the owner role; this leaves room above the largest for Attache and replication.
+      'max_connections = 450',
       'shared_buffers = 32MB',
       'wal_level = replica',
       'archive_mode = on',
