@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { randomBytes, randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,18 @@ describe('LocalPgClusterDriver', () => {
     await driver.ensure(rolled, { kind: 'rollback', sourceKey: primary.key, target: noted, source: primary });
     expect(await rows(rolled)).toEqual(['kept']);
     expect(await rows(primary)).toEqual([]);
+  });
+
+  it('prunes the archive: base backups no window needs and the WAL before the oldest kept', async () => {
+    await driver.takeBaseBackup(primary);
+    const newest = await driver.takeBaseBackup(primary);
+    const wal = join(root, primary.key, 'archive', 'wal');
+    const walBefore = readdirSync(wal).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
+    await driver.pruneArchive(primary.key, new Date());
+    expect((await driver.baseBackups(primary.key)).map((b) => b.id)).toEqual([newest.id]);
+    const walAfter = readdirSync(wal).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
+    expect(walAfter.length).toBeLessThan(walBefore.length);
+    expect(walAfter[walAfter.length - 1]).toBe(walBefore[walBefore.length - 1]);
   });
 
   it('streams to a follower, reports its lag, and promotes it', async () => {
