@@ -15,6 +15,7 @@ import {
   PgDedicatedOptions,
   PgReplicationLag,
 } from '@app/domain';
+import { pgScramVerifier } from './pg-scram-verifier';
 
 const execFileAsync = promisify(execFile);
 
@@ -316,10 +317,9 @@ export class LocalPgClusterDriver extends PgClusterDriver {
 
   private async setUpTenant(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<void> {
     await this.withSuperuser(spec, async (client) => {
-      await client.query("SET password_encryption = 'scram-sha-256'");
       const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [spec.ownerRole]);
       // The password always becomes the spec's: a fork or rollback gets its own, not its source's.
-      const password = `PASSWORD ${literal(spec.ownerPassword)}`;
+      const password = `PASSWORD ${literal(await pgScramVerifier(spec.ownerPassword))}`;
       const limit = spec.connectionLimit !== undefined ? ` CONNECTION LIMIT ${Math.trunc(spec.connectionLimit)}` : '';
       if (role.rowCount === 0) await client.query(`CREATE ROLE ${ident(spec.ownerRole)} LOGIN ${password}${limit}`);
       else await client.query(`ALTER ROLE ${ident(spec.ownerRole)} LOGIN ${password}${limit}`);
