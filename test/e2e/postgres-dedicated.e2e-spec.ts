@@ -206,6 +206,44 @@ describe('dedicated PostgreSQL', () => {
     }
   });
 
+  it('moves a shared-plan database to a dedicated plan: the data copied, every app switched to the new URL, the shared database gone', async () => {
+    const other = await attache.createApp(dev.apiKey);
+    const shared = await provision({ plan: 'postgresql:essential-0', attachment: { name: 'MOVING' } });
+    const attached = await attache.client(dev.apiKey).post('/addon-attachments').send({ addon: shared.id, app: other.name, name: 'MOVED' });
+    expect(attached.status).toBe(201);
+    const oldUrl = await urlOf('MOVING');
+    await (await connect(oldUrl)).query("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) VALUES ('moved along')");
+
+    const patched = await attache.client(dev.apiKey).patch(`/apps/${app.name}/addons/${shared.id}`).send({ plan: 'postgresql:standard-0' });
+    expect(patched.status).toBe(200);
+    const moved = await attache.waitForAddon(dev.apiKey, shared.id, (a) => a.pending_plan === null && (a.plan_change_error !== null || (a.plan as { name: string }).name === 'postgresql:standard-0'), 60_000);
+    expect({ plan: moved.plan, error: moved.plan_change_error }).toEqual({ plan: expect.objectContaining({ name: 'postgresql:standard-0' }), error: null });
+
+    const newUrl = await urlOf('MOVING');
+    expect(new URL(newUrl).port).not.toBe(new URL(oldUrl).port);
+    expect((await attache.configVars(dev.apiKey, other.name)).MOVED_URL).toBe(newUrl);
+    expect(await notes(newUrl)).toEqual(['moved along']);
+    await (await connect(newUrl)).query("INSERT INTO notes (body) VALUES ('written after the move')");
+    expect((await clusterOf(shared.name)).plan).toEqual({ name: 'postgresql:standard-0' });
+    await expect(connect(oldUrl)).rejects.toThrow();
+    const { rows } = await attache.pg.query('SELECT state FROM postgres_databases WHERE addon_id = $1', [shared.id]);
+    expect(rows).toEqual([{ state: 'dropped' }]);
+  });
+
+  it('refuses to move a shared-plan database with named credentials, which stays writable where it is', async () => {
+    const shared = await provision({ plan: 'postgresql:essential-0', attachment: { name: 'STAYING' } });
+    const credential = await attache.client(dev.apiKey).post(`/addons/${shared.name}/postgres/credentials`).send({ name: 'analyst' });
+    expect(credential.status).toBe(201);
+    const patched = await attache.client(dev.apiKey).patch(`/apps/${app.name}/addons/${shared.id}`).send({ plan: 'postgresql:standard-0' });
+    expect(patched.status).toBe(200);
+    const refused = await attache.waitForAddon(dev.apiKey, shared.id, (a) => a.plan_change_error !== null, 60_000);
+    expect({ plan: refused.plan, error: refused.plan_change_error }).toEqual({
+      plan: expect.objectContaining({ name: 'postgresql:essential-0' }),
+      error: expect.stringMatching(/named credentials \(analyst\); destroy them before moving/),
+    });
+    await (await connect(await urlOf('STAYING'))).query('CREATE TABLE still_writable (v int)');
+  });
+
   it('follows the source as a read-only replica with its lag reported, until unfollow makes it independent', async () => {
     const follower = await provision({ plan: 'postgresql:standard-0', attachment: { name: 'FOLLOWER' }, config: { follow: 'DATABASE' } });
     const followerUrl = await urlOf('FOLLOWER');
@@ -248,7 +286,7 @@ describe('dedicated PostgreSQL', () => {
     expect(down.status).toBe(200);
     const refused = await attache.waitForAddon(dev.apiKey, source.id, (a) => a.plan_change_error !== null, 30_000);
     expect(refused).toMatchObject({ plan: { name: 'postgresql:standard-1' }, pending_plan: null });
-    expect(refused.plan_change_error).toMatch(/between shared and dedicated plans is not available/);
+    expect(refused.plan_change_error).toMatch(/from a dedicated plan to the shared postgresql:essential-0 is not available/);
     expect(await notes(source.url)).toContain('before the fork');
   });
 

@@ -7,6 +7,7 @@ import { PostgresProvisioner } from './postgres/postgres.provisioner';
 import { PgDedicatedAdapterModule } from './postgres/pg-dedicated-adapter.module';
 import { DedicatedPostgresProvisioner } from './postgres/dedicated-postgres.provisioner';
 import { PostgresPlanRouter } from './postgres/postgres-plan-router.provisioner';
+import { PgSharedReadOnly } from './postgres/pg-shared-read-only';
 import { RedisAdapterModule } from './redis/redis-adapter.module';
 import { RedisProvisioner } from './redis/redis.provisioner';
 import { KafkaAdapterModule } from './kafka/kafka-adapter.module';
@@ -24,6 +25,7 @@ import { DefaultProvisionerRegistry } from './provisioner.registry';
     PostgresProvisioner,
     DedicatedPostgresProvisioner,
     PostgresPlanRouter,
+    PgSharedReadOnly,
     RedisProvisioner,
     KafkaProvisioner,
     DefaultProvisionerRegistry,

@@ -50,9 +50,10 @@ export abstract class PgClusterDriver {
   /**
    * Loads a pg_dump custom-format file into the tenant's database as the tenant (never as the
    * superuser: the dump's functions run during the load), in one transaction; skipped when the
-   * database already holds tables (an earlier, committed load).
+   * database already holds tables (an earlier, committed load), unless `replace` asks for the
+   * database to be made anew first.
    */
-  abstract loadDump(spec: PgClusterSpec, file: string): Promise<void>;
+  abstract loadDump(spec: PgClusterSpec, file: string, options?: { replace?: boolean }): Promise<void>;
 
   /** Stops the cluster and removes its data directory; its archive stays. The port is free afterwards. */
   abstract remove(spec: Pick<PgClusterSpec, 'key' | 'port'>): Promise<void>;

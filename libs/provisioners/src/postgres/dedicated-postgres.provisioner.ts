@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
+import { PgSharedReadOnly } from './pg-shared-read-only';
 import { Clock, SecretBox } from '@app/common';
 import {
   Addon,
@@ -54,6 +55,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     private readonly clock: Clock,
     private readonly store: Store,
     private readonly admin: PostgresClusterAdmin,
+    private readonly readOnly: PgSharedReadOnly,
   ) {
     super();
   }
@@ -89,6 +91,70 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     // The rollback window is read from the plan when needed; the connection limit changes in place (a follower keeps its primary's).
     if (!cluster.following) await this.driver.setConnectionLimit(dedicatedSpec(cluster, this.box), dedicatedPlanShape(plan).connections);
     return { kind: 'changed', config: null, message: null };
+  }
+
+  /**
+   * A shared-plan add-on moving to a dedicated plan: a cluster of its own is made, the shared
+   * database is read-only while it is dumped and loaded into it (writable again if the move
+   * fails), and the new URL is returned for every attached app. The caller drops the shared
+   * database once this returns. A retry copies again, replacing what an earlier attempt loaded.
+   */
+  async moveFromShared(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
+    const { addon, plan } = request;
+    const named = (await this.store.postgres.credentials.listAll(addon.id)).filter((c) => c.state === 'active' && c.name !== 'default');
+    if (named.length > 0) throw new ProviderRefusedError(`${addon.name} has named credentials (${named.map((c) => c.name).join(', ')}); destroy them before moving to postgresql:${plan.name}.`);
+    const database = await this.store.postgres.databases.findByAddon(addon.id);
+    let cluster = await this.clusters.findByAddon(addon.id);
+    if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s dedicated cluster was already removed.`);
+    if (!cluster) {
+      if (!database || database.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no database yet.`);
+      const now = this.clock.now();
+      const names = tenantNames(addon.id);
+      cluster = await this.allocate({
+        addonId: addon.id,
+        host: LOCAL_HOST,
+        key: `pg-${addon.id.replace(/-/g, '').toLowerCase()}`,
+        state: 'active',
+        origin: 'new',
+        sourceAddonId: null,
+        following: false,
+        recoveryTargetAt: null,
+        databaseName: names.database,
+        ownerRole: names.ownerRole,
+        ownerPasswordSealed: this.box.seal(newDatabasePassword()),
+        lastBaseBackupAt: null,
+        archiveKeepUntil: null,
+        createdAt: now,
+        updatedAt: now,
+        removedAt: null,
+      });
+    }
+    const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
+    await this.driver.ensure(spec, { kind: 'new' });
+    if (database && database.state === 'active' && !cluster.lastBaseBackupAt) {
+      const backendRow = await this.store.postgres.backends.findById(database.backendId);
+      if (!backendRow) throw new ProviderUnavailableError(`PostgreSQL backend ${database.backendId} is not registered.`);
+      const backend = openBackend(backendRow, this.box);
+      await this.readOnly.set(backend, database.databaseName, true);
+      const dir = await mkdtemp(join(tmpdir(), 'attache-move-'));
+      try {
+        const file = join(dir, 'source.dump');
+        await this.admin.dump(backend, database.databaseName, file);
+        await this.driver.loadDump(spec, file, { replace: true });
+      } catch (error) {
+        await this.readOnly.set(backend, database.databaseName, false).catch(() => undefined);
+        throw error;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      const backup = await this.driver.takeBaseBackup(spec);
+      await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
+    }
+    return {
+      kind: 'changed',
+      config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port: spec.port }, spec.ownerRole, spec.ownerPassword, spec.database) },
+      message: null,
+    };
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
@@ -149,6 +215,11 @@ export class DedicatedPostgresProvisioner extends Provisioner {
       updatedAt: now,
       removedAt: null,
     };
+    return this.allocate(base);
+  }
+
+  /** Records the cluster on the lowest free port of the range. */
+  private async allocate(base: Omit<DedicatedCluster, 'port'>): Promise<DedicatedCluster> {
     const tried = new Set<number>();
     for (let attempt = 0; attempt < PLACE_ATTEMPTS; attempt++) {
       const inUse = new Set([...(await this.clusters.portsInUse(LOCAL_HOST)), ...tried]);
@@ -165,7 +236,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
       if (!(await this.driver.isPortFree(port))) continue;
       const cluster = { ...base, port };
       if (await this.clusters.createIfPortFree(cluster)) return cluster;
-      const existing = await this.clusters.findByAddon(addon.id);
+      const existing = await this.clusters.findByAddon(base.addonId);
       if (existing) return existing;
     }
     throw new ProviderUnavailableError('No free port for a dedicated PostgreSQL cluster was found; try again.');

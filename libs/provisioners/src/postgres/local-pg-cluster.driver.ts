@@ -209,7 +209,18 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     });
   }
 
-  async loadDump(spec: PgClusterSpec, file: string): Promise<void> {
+  async loadDump(spec: PgClusterSpec, file: string, options: { replace?: boolean } = {}): Promise<void> {
+    if (options.replace) {
+      await this.withSuperuser(spec, async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${ident(spec.database)} WITH (FORCE)`);
+        await client.query(`CREATE DATABASE ${ident(spec.database)} OWNER ${ident(spec.ownerRole)}`);
+        await client.query(`REVOKE ALL ON DATABASE ${ident(spec.database)} FROM PUBLIC`);
+      });
+      await this.withSuperuser(spec, async (client) => {
+        await client.query(`ALTER SCHEMA public OWNER TO ${ident(spec.ownerRole)}`);
+        await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+      }, spec.database);
+    }
     const tables = await this.withSuperuser(
       spec,
       async (client) => (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')")).rows[0].n,

@@ -10,6 +10,7 @@ import {
   ProvisionOutcome,
   ProvisionRequest,
   Provisioner,
+  Store,
   isDedicatedPlan,
 } from '@app/domain';
 import { DedicatedPostgresProvisioner } from './dedicated-postgres.provisioner';
@@ -22,6 +23,7 @@ export class PostgresPlanRouter extends Provisioner {
     private readonly shared: PostgresProvisioner,
     private readonly dedicated: DedicatedPostgresProvisioner,
     private readonly clusters: DedicatedClusterRepository,
+    private readonly store: Store,
   ) {
     super();
   }
@@ -31,16 +33,27 @@ export class PostgresPlanRouter extends Provisioner {
   }
 
   async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
-    const cluster = await this.clusters.findByAddon(request.addon.id);
-    const fromDedicated = cluster !== null && cluster.state === 'active';
-    if (fromDedicated !== isDedicatedPlan(request.plan.name)) {
-      throw new ProviderRefusedError(`Changing ${request.addon.name} between shared and dedicated plans is not available yet; fork it onto the new plan instead.`);
+    // The plan the add-on is on decides, not the records: a move that failed half-way leaves a cluster behind a shared add-on.
+    const current = await this.store.plans.findById(request.addon.planId);
+    const fromDedicated = current !== null && isDedicatedPlan(current.name);
+    const toDedicated = isDedicatedPlan(request.plan.name);
+    if (!fromDedicated && toDedicated) {
+      const outcome = await this.dedicated.moveFromShared(request);
+      // The data now lives on the cluster and every app is about to get its URL: the shared database goes.
+      await this.shared.deprovision(request);
+      return outcome;
+    }
+    if (fromDedicated && !toDedicated) {
+      throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; fork it onto the shared plan's limits by a backup and restore instead.`);
     }
     return fromDedicated ? this.dedicated.changePlan(request) : this.shared.changePlan(request);
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
-    const cluster = await this.clusters.findByAddon(request.addon.id);
-    return cluster ? this.dedicated.deprovision(request) : this.shared.deprovision(request);
+    const [cluster, database] = await Promise.all([this.clusters.findByAddon(request.addon.id), this.store.postgres.databases.findByAddon(request.addon.id)]);
+    if (cluster) await this.dedicated.deprovision(request);
+    // A shared database too: never moved, or left by a move that failed.
+    if (!cluster || (database && database.state === 'active')) return this.shared.deprovision(request);
+    return { kind: 'deprovisioned' };
   }
 }
