@@ -44,7 +44,7 @@ export class PostgresPlanRouter extends Provisioner {
       return outcome;
     }
     if (fromDedicated && !toDedicated) {
-      throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; fork it onto the shared plan's limits by a backup and restore instead.`);
+      throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; create a shared add-on and restore a backup of this one into it instead.`);
     }
     return fromDedicated ? this.dedicated.changePlan(request) : this.shared.changePlan(request);
   }
