@@ -24,6 +24,35 @@ class CrashingDriver extends LocalRedisDriver {
   }
 }
 
+/** A driver whose claim setup waits at a gate: whatever happens meanwhile happens mid-setup. */
+class GatedDriver extends LocalRedisDriver {
+  readonly reached = gate();
+  readonly proceed = gate();
+  override async claimSpare(spec: RedisInstanceSpec): Promise<void> {
+    this.reached.open();
+    await this.proceed.opened;
+    return super.claimSpare(spec);
+  }
+}
+
+/** A driver whose claim setup fails, as a spare that refuses Attache's credentials does. */
+class RefusingDriver extends LocalRedisDriver {
+  override claimSpare(): Promise<void> {
+    return Promise.reject(new Error('refused'));
+  }
+}
+
+/** A driver whose destroy waits at a gate before it starts. */
+class SlowDestroyDriver extends LocalRedisDriver {
+  readonly reached = gate();
+  readonly proceed = gate();
+  override async destroy(spec: Parameters<LocalRedisDriver['destroy']>[0]): Promise<void> {
+    this.reached.open();
+    await this.proceed.opened;
+    return super.destroy(spec);
+  }
+}
+
 /**
  * Spare mini nodes with real redis-server processes and a real PostgreSQL: the pool's upkeep,
  * claims by provisions (and their retries), and what a tenant of a claimed spare can do.
@@ -384,6 +413,54 @@ describe('Redis spare nodes', () => {
     } finally {
       await fixture.store.redis.hosts.upsertByName({ ...host, state: 'active', updatedAt: new Date() });
     }
+  });
+
+  it('starts no fresh node for an add-on deprovisioned while its claimed spare was being set up', async () => {
+    await sparesOf(2).maintain();
+    const addon = await provisioningAddon();
+    const gated = new GatedDriver();
+    const provision = provisionerWith(2, undefined, gated).provision(request(addon));
+    const failed = errorOf(provision);
+    await gated.reached.opened;
+    const instance = (await fixture.store.redis.instances.findByAddon(addon.id))!;
+    expect(instance.key.startsWith('s_')).toBe(true);
+
+    await provisionerWith(2).deprovision({ addon, service: fixture.service });
+    gated.proceed.open();
+
+    expect(await failed).toMatch(/destroyed/);
+    const freshKey = `r_${addon.id.replace(/-/g, '')}`;
+    expect(pidOf(freshKey, instance.nodePorts[0])).toBeNull();
+    expect(existsSync(join(dataDir, freshKey))).toBe(false);
+    expect(await driver.isPortFree(redisSpec(instance, host, box).host, instance.nodePorts[0])).toBe(true);
+    const after = (await fixture.store.redis.instances.findByAddon(addon.id))!;
+    expect([after.state, after.key]).toEqual(['destroyed', instance.key]);
+    expect(await fixture.store.redis.ports.heldBy(addon.id)).toEqual([]);
+  });
+
+  it('stops the fresh node a failed spare setup started while a deprovision was stopping the spare', async () => {
+    await sparesOf(2).maintain();
+    const addon = await provisioningAddon();
+    const gated = new SlowDestroyDriver();
+    // The claim commits; the deprovision reads the instance on the spare and starts stopping it.
+    void provisionerWith(2, undefined, new CrashingDriver()).provision(request(addon));
+    await waitFor(async () => (await fixture.store.redis.spares.findClaimedBy(addon.id)) !== null);
+    const onSpare = (await fixture.store.redis.instances.findByAddon(addon.id))!;
+    const deprovision = provisionerWith(2, undefined, gated).deprovision({ addon, service: fixture.service });
+    await gated.reached.opened;
+    // Meanwhile a retry finds the spare refusing its setup and starts a fresh node on its port.
+    await provisionerWith(2, undefined, new RefusingDriver()).provision(request(addon));
+    const fresh = (await fixture.store.redis.instances.findByAddon(addon.id))!;
+    expect(fresh.key).toBe(`r_${addon.id.replace(/-/g, '')}`);
+    expect(pidOf(fresh.key, onSpare.nodePorts[0])).not.toBeNull();
+
+    gated.proceed.open();
+    await deprovision;
+
+    expect(pidOf(fresh.key, onSpare.nodePorts[0])).toBeNull();
+    expect(pidOf(onSpare.key, onSpare.nodePorts[0])).toBeNull();
+    expect(await driver.isPortFree(redisSpec(onSpare, host, box).host, onSpare.nodePorts[0])).toBe(true);
+    expect((await fixture.store.redis.instances.findByAddon(addon.id))?.state).toBe('destroyed');
   });
 
   it('leaves no process, port, file or spare row behind when a mini on a spare is deprovisioned', async () => {

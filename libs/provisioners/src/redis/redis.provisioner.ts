@@ -84,6 +84,9 @@ export class RedisProvisioner extends Provisioner {
     // Destroyed before the record moves on: a crash in between leaves the claim, and the retry comes back here.
     await this.driver.destroy({ key: instance.key, host: redisSpec(instance, host, this.box).host, nodePorts: instance.nodePorts, sentinelPort: null });
     const fresh = await this.store.transaction(async (tx) => {
+      // A deprovision meanwhile destroyed the spare (its setup failed for that): nothing may start under a new key.
+      const current = await tx.redis.instances.findByAddonForUpdate(instance.addonId);
+      if (!current || current.state !== 'active') throw new ProviderRefusedError(`The Redis instance of add-on ${instance.addonId} was already destroyed.`);
       const patch = { key: redisInstanceKey(instance.addonId), updatedAt: this.clock.now() };
       await tx.redis.instances.update(instance.addonId, patch);
       const spare = await tx.redis.spares.findClaimedBy(instance.addonId);
@@ -184,6 +187,10 @@ export class RedisProvisioner extends Provisioner {
       const host = (await this.store.redis.hosts.findById(instance.hostId))!;
       await this.driver.destroy(redisSpec(instance, host, this.box));
       await this.store.transaction(async (tx) => {
+        // A claimed spare's failed setup may have moved the instance to a fresh key meanwhile:
+        // that node goes too, before the record says destroyed (a crash leaves it to the retry).
+        const current = await tx.redis.instances.findByAddonForUpdate(addon.id);
+        if (current && current.key !== instance.key) await this.driver.destroy(redisSpec(current, host, this.box));
         const now = this.clock.now();
         await tx.redis.instances.update(addon.id, { state: 'destroyed', destroyedAt: now, pendingPasswordSealed: null, pendingSince: null, updatedAt: now });
         await tx.redis.ports.release(addon.id);
