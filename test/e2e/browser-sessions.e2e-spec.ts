@@ -192,6 +192,19 @@ describe('browser sessions and add-on landing pages', () => {
     expect((await page('/', otherCookie)).status).toBe(200);
   });
 
+  it('signing in again from a browser that carries a session ends that session', async () => {
+    const first = await signIn(attache, { email: owner.email, password: PASSWORD });
+    const { cookie: formCookie, csrf } = await openSignInForm(attache);
+    const again = await attache.http().post('/login').set('Cookie', `${formCookie}; ${first}`).set('Origin', attache.url).type('form')
+      .send({ _csrf: csrf, email: owner.email, password: PASSWORD });
+    expect(again.status).toBe(303);
+    const second = setCookie(again, 'attache_session')!.pair;
+    expect(second).not.toBe(first);
+    expect((await attache.pg.query('SELECT 1 FROM browser_sessions WHERE id_hash = $1', [sha256(first.split('=')[1])])).rowCount).toBe(0);
+    expect((await page('/', first)).status).toBe(303);
+    expect((await page('/', second)).status).toBe(200);
+  });
+
   it("lists the signed-in developer's add-ons with links to their landing pages", async () => {
     const cookie = await signIn(attache, { email: owner.email, password: PASSWORD });
     const home = await page('/', cookie);

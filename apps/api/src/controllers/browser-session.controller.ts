@@ -63,6 +63,8 @@ export class BrowserSessionController {
       const signedIn = apiKey
         ? await this.sessions.signInWithApiKey(apiKey, req.ip ?? '')
         : await this.sessions.signInWithPassword(email, field(req.body, 'password'), req.ip ?? '');
+      // The session this browser carried before, if any, ends: one browser, one session.
+      await this.sessions.signOut(parse(req.headers.cookie ?? '')[this.cookies.session]);
       res.append('Set-Cookie', serialize(this.cookies.session, signedIn.sessionId, { ...this.cookieOptions(), expires: signedIn.expiresAt }));
       res.append('Set-Cookie', serialize(this.cookies.signIn, '', { ...this.cookieOptions(), maxAge: 0 }));
       res.redirect(303, next ?? '/');
