@@ -37,8 +37,21 @@ export class RedisSpares1764780000000 implements MigrationInterface {
     `);
   }
 
+  /**
+   * Refused while spare nodes exist or an instance runs under a spare's key: before this
+   * migration an instance's key was derived from its add-on, so those processes would be
+   * left running with nothing that records them. Set ATTACHE_REDIS_SPARES=0 and let the
+   * upkeep stop the pool first.
+   */
   async down(q: QueryRunner): Promise<void> {
     await q.query(`
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM redis_spares)
+           OR EXISTS (SELECT 1 FROM redis_instances WHERE state = 'active' AND key <> 'r_' || replace(addon_id::text, '-', '')) THEN
+          RAISE EXCEPTION 'redis spare nodes are in use: set ATTACHE_REDIS_SPARES=0, wait for the upkeep to stop them, and move instances off spare keys before reverting';
+        END IF;
+      END $$;
       DELETE FROM redis_ports WHERE spare_id IS NOT NULL;
       ALTER TABLE redis_ports DROP CONSTRAINT redis_ports_holder_check;
       ALTER TABLE redis_ports DROP COLUMN spare_id;
