@@ -28,6 +28,8 @@ fi
 
 # Attache's own PostgreSQL clusters (password auth) for the first-party "essential" plans.
 bash "$(dirname "$0")/postgres-clusters.sh"
+# pg_auto_failover, which runs the dedicated premium plans' monitor and keepers.
+bash "$(dirname "$0")/pg-auto-failover.sh"
 
 # The Kafka 4 broker first-party Kafka add-ons will use (fetched from Maven Central on first run).
 bash "$(dirname "$0")/kafka.sh"
