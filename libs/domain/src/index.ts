@@ -37,6 +37,8 @@ export * from './postgres/postgres-info.service';
 export * from './postgres/postgres-maintenance.service';
 export * from './postgres/pg-dedicated.models';
 export * from './postgres/pg-cluster-driver.port';
+export * from './postgres/pg-premium-driver.port';
+export * from './postgres/pg-premium-failovers';
 export * from './postgres/pg-dedicated.options';
 export * from './postgres/pg-dedicated-plans';
 export * from './postgres/pg-dedicated.repository';

@@ -20,5 +20,8 @@ export function toDedicatedInfoResponse(info: DedicatedInfo) {
     last_base_backup_at: cluster.lastBaseBackupAt?.toISOString() ?? null,
     following: info.following ? { addon: info.following.addon, lag: lagResponse(info.following.lag) } : null,
     followers: info.followers.map((f) => ({ addon: f.addon, lag: lagResponse(f.lag) })),
+    standby: info.standby
+      ? { state: info.standby.state, lag_bytes: info.standby.lagBytes, last_failover_at: info.standby.lastFailoverAt?.toISOString() ?? null }
+      : null,
   };
 }

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { PgDedicatedService } from '@app/domain';
+import { PgDedicatedService, PgPremiumFailovers } from '@app/domain';
 import { PG_DEDICATED_JOBS, QUEUES, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 /**
  * Dedicated PostgreSQL clusters' upkeep on schedules kept in Redis, so several workers share one
- * run per interval: supervision (dead clusters restarted) and the archives.
+ * run per interval: supervision (dead clusters restarted, premium failovers followed) and the archives.
  */
 @Injectable()
 export class PgDedicatedProcessor extends QueueProcessor<Record<string, never>> {
@@ -19,6 +19,7 @@ export class PgDedicatedProcessor extends QueueProcessor<Record<string, never>> 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly dedicated: PgDedicatedService,
+    private readonly premium: PgPremiumFailovers,
   ) {
     super(config);
   }
@@ -39,7 +40,7 @@ export class PgDedicatedProcessor extends QueueProcessor<Record<string, never>> 
     if (this.running.has(job.name)) return 'still running';
     this.running.add(job.name);
     try {
-      if (job.name === PG_DEDICATED_JOBS.supervise) return await this.dedicated.supervise();
+      if (job.name === PG_DEDICATED_JOBS.supervise) return { ...(await this.dedicated.supervise()), premium: await this.premium.supervise() };
       if (job.name === PG_DEDICATED_JOBS.archives) return await this.dedicated.maintainArchives();
       throw new Error(`No handler for postgres-dedicated job ${job.name}`);
     } finally {

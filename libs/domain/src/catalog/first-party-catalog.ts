@@ -72,6 +72,15 @@ export const FIRST_PARTY_SERVICES: FirstPartyServiceDefinition[] = [
         isDefault: false,
         state: 'public',
       },
+      {
+        id: '6c0d5a4e-2b1f-4c55-9d1e-5f0a3c7b2e30',
+        name: 'premium-0',
+        humanName: 'Premium 0',
+        description: 'A cluster of its own with a streaming standby and automatic failover (pg_auto_failover); rollback to any moment of the last 7 days, forks and followers; 120 connections.',
+        priceCents: 20000,
+        isDefault: false,
+        state: 'public',
+      },
     ],
   },
   {

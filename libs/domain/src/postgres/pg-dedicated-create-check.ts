@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock, InvalidInputError } from '@app/common';
 import { AddonService, Plan } from '../shared/models';
 import { ProviderRefusedError } from '../shared/ports';
-import { isDedicatedPlan } from './pg-dedicated-plans';
+import { hasStandby, isDedicatedPlan } from './pg-dedicated-plans';
 import { parseDedicatedRequest } from './pg-dedicated-requests';
 import { PgDedicatedSources } from './pg-dedicated-sources';
 
@@ -23,6 +23,9 @@ export class PgDedicatedCreateCheck {
     try {
       const request = parseDedicatedRequest(options);
       if (request.kind === 'new') return;
+      if (hasStandby(plan.name)) {
+        throw new ProviderRefusedError(`postgresql:${plan.name} starts with an empty database: create the ${request.kind === 'follow' ? 'follower' : request.kind} on a standard plan instead.`);
+      }
       if (request.kind === 'fork') {
         await this.sources.resolveAny(appId, request.source);
         return;

@@ -4,6 +4,8 @@ import { Plan } from '../shared/models';
 export interface DedicatedPlanShape {
   rollbackWindowMs: number;
   connections: number;
+  /** A streaming standby that pg_auto_failover promotes when the primary dies. */
+  standby?: boolean;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -11,6 +13,7 @@ const DAY_MS = 24 * 3600_000;
 const DEDICATED_PLANS: Record<string, DedicatedPlanShape> = {
   'standard-0': { rollbackWindowMs: 4 * DAY_MS, connections: 120 },
   'standard-1': { rollbackWindowMs: 4 * DAY_MS, connections: 400 },
+  'premium-0': { rollbackWindowMs: 7 * DAY_MS, connections: 120, standby: true },
 };
 
 export const isDedicatedPlan = (planName: string): boolean => planName in DEDICATED_PLANS;
@@ -20,3 +23,6 @@ export function dedicatedPlanShape(plan: Pick<Plan, 'name'>): DedicatedPlanShape
   if (!shape) throw new Error(`postgresql:${plan.name} is not a dedicated plan.`);
   return shape;
 }
+
+/** The plan keeps a standby (and a failover monitor). */
+export const hasStandby = (planName: string): boolean => DEDICATED_PLANS[planName]?.standby === true;

@@ -31,6 +31,13 @@ export interface DedicatedCluster {
   createdAt: Date;
   updatedAt: Date;
   removedAt: Date | null;
+  /**
+   * A premium cluster's ports: its pg_auto_failover monitor's, then its two nodes'; `port` is
+   * whichever node is primary. Null (or absent) for a cluster without a standby.
+   */
+  premiumPorts?: number[] | null;
+  /** When Attache last followed a failover to the standby. */
+  lastFailoverAt?: Date | null;
 }
 
 /** What the driver needs to run a cluster. */

@@ -3,11 +3,13 @@ import { PgDedicatedService } from './pg-dedicated.service';
 import { PgDedicatedSources } from './pg-dedicated-sources';
 import { AddonAccess } from '../addons/addon-access';
 import { PgDedicatedCreateCheck } from './pg-dedicated-create-check';
+import { PgPremiumFailovers } from './pg-premium-failovers';
+import { AddonConfigProjector } from '../addons/addon-config.projector';
 
 /**
  * Dedicated-plan PostgreSQL's services. Its ports (DedicatedClusterRepository, PgClusterDriver,
- * PgDedicatedOptions) come from the persistence and provisioner adapters.
+ * PgPremiumDriver, PgDedicatedOptions) come from the persistence and provisioner adapters.
  */
 @Global()
-@Module({ providers: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, AddonAccess], exports: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck] })
+@Module({ providers: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, PgPremiumFailovers, AddonAccess, AddonConfigProjector], exports: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, PgPremiumFailovers] })
 export class PgDedicatedModule {}

@@ -9,6 +9,7 @@ import { PgDedicatedOptions } from './pg-dedicated.options';
 import { DedicatedClusterRepository } from './pg-dedicated.repository';
 import { PgDedicatedService } from './pg-dedicated.service';
 import { PgDedicatedSources } from './pg-dedicated-sources';
+import { PgPremiumFailovers } from './pg-premium-failovers';
 
 const DAY = 24 * 3600_000;
 const now = new Date('2026-11-26T12:00:00Z');
@@ -60,7 +61,7 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
   } as unknown as Store;
   const options: PgDedicatedOptions = { rootDir: '/x', portMin: 1, portMax: 2, superviseIntervalMs: 1, baseBackupIntervalMs: DAY, archiveRetentionMs: 7 * DAY };
   const clock = { now: () => now } as Clock;
-  const service = new PgDedicatedService(store, {} as AddonAccess, repository, driver, new PgDedicatedSources(store, repository, driver), options, box, clock);
+  const service = new PgDedicatedService(store, {} as AddonAccess, repository, driver, new PgDedicatedSources(store, repository, driver), options, box, clock, {} as PgPremiumFailovers);
   return { service, calls, rows };
 }
 

@@ -8,6 +8,7 @@ import { DedicatedCluster, PgClusterSpec, PgClusterStatus, PgReplicationLag } fr
 import { PgDedicatedOptions } from './pg-dedicated.options';
 import { DedicatedClusterRepository } from './pg-dedicated.repository';
 import { PgDedicatedSources, RollbackWindow } from './pg-dedicated-sources';
+import { PgPremiumFailovers, PremiumStandbyInfo } from './pg-premium-failovers';
 
 /** What the driver needs to run the cluster, with the owner's password opened. */
 export function dedicatedSpec(cluster: DedicatedCluster, box: SecretBox): PgClusterSpec {
@@ -23,6 +24,8 @@ export interface DedicatedInfo {
   window: RollbackWindow | null;
   following: { addon: string; lag: PgReplicationLag | null } | null;
   followers: { addon: string; lag: PgReplicationLag | null }[];
+  /** A premium cluster's standby and last failover; null without a standby. */
+  standby: PremiumStandbyInfo | null;
 }
 
 /** Info and operations of dedicated PostgreSQL add-ons, and the worker's upkeep of their clusters. */
@@ -41,6 +44,7 @@ export class PgDedicatedService {
     private readonly options: PgDedicatedOptions,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly premium: PgPremiumFailovers,
   ) {}
 
   async info(accountId: string, addonRef: string): Promise<DedicatedInfo> {
@@ -59,7 +63,8 @@ export class PgDedicatedService {
       const followerAddon = await this.store.addons.findById(follower.addonId);
       followers.push({ addon: followerAddon?.name ?? follower.addonId, lag: await this.lag(follower, cluster) });
     }
-    return { addon, plan, cluster, status, window, following, followers };
+    const standby = cluster.premiumPorts ? await this.premium.standby(cluster) : null;
+    return { addon, plan, cluster, status, window, following, followers, standby };
   }
 
   /** Makes a follower writable and independent of its primary; its own rollback window starts now. */
@@ -83,7 +88,8 @@ export class PgDedicatedService {
     const result = { checked: 0, restarted: 0, failed: 0 };
     const now = this.clock.now().getTime();
     for (const cluster of await this.clusters.listActive()) {
-      if (cluster.port === null) continue;
+      // Premium clusters are supervised with their failover monitor (PgPremiumFailovers).
+      if (cluster.port === null || cluster.premiumPorts) continue;
       if ((this.backoff.get(cluster.addonId)?.nextAt ?? 0) > now) continue;
       const spec = dedicatedSpec(cluster, this.box);
       result.checked++;

@@ -19,6 +19,8 @@ interface ClusterRow {
   created_at: Date;
   updated_at: Date;
   removed_at: Date | null;
+  premium_ports: number[] | null;
+  last_failover_at: Date | null;
 }
 
 const COLUMNS: Record<keyof DedicatedCluster, keyof ClusterRow> = {
@@ -39,6 +41,8 @@ const COLUMNS: Record<keyof DedicatedCluster, keyof ClusterRow> = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   removedAt: 'removed_at',
+  premiumPorts: 'premium_ports',
+  lastFailoverAt: 'last_failover_at',
 };
 
 const FIELDS = Object.keys(COLUMNS) as (keyof DedicatedCluster)[];
@@ -73,7 +77,11 @@ export class TypeOrmDedicatedClusters extends DedicatedClusterRepository {
   }
 
   async portsInUse(host: string): Promise<number[]> {
-    const rows: { port: number }[] = await this.manager.query('SELECT port FROM postgres_dedicated_clusters WHERE host = $1 AND port IS NOT NULL', [host]);
+    // A premium cluster holds its monitor's and both nodes' ports too.
+    const rows: { port: number }[] = await this.manager.query(
+      'SELECT DISTINCT unnest(array_append(COALESCE(premium_ports, \'{}\'), port)) AS port FROM postgres_dedicated_clusters WHERE host = $1 AND port IS NOT NULL',
+      [host],
+    );
     return rows.map((row) => row.port);
   }
 

@@ -16,6 +16,7 @@ import {
   PgDedicatedOptions,
   PgDedicatedSources,
   PgClusterSpec,
+  PgPremiumDriver,
   Plan,
   PostgresClusterAdmin,
   Store,
@@ -28,7 +29,9 @@ import {
   Provisioner,
   dedicatedPlanShape,
   dedicatedSpec,
+  hasStandby,
   isDedicatedPlan,
+  premiumSpec,
   newDatabasePassword,
   parseDedicatedRequest,
   postgresUrl,
@@ -56,6 +59,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     private readonly store: Store,
     private readonly admin: PostgresClusterAdmin,
     private readonly readOnly: PgSharedReadOnly,
+    private readonly premium: PgPremiumDriver,
   ) {
     super();
   }
@@ -65,6 +69,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (!isDedicatedPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not a dedicated plan.`);
     let cluster = await this.clusters.findByAddon(addon.id);
     if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s cluster was already removed.`);
+    if (hasStandby(plan.name)) return this.provisionPremium(addon, plan, cluster);
     cluster ??= await this.place(addon);
     const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
     const { origin, sharedSource } = await this.origin(cluster);
@@ -88,6 +93,11 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (!isDedicatedPlan(plan.name)) throw new ProviderRefusedError(`Changing ${addon.name} from a dedicated plan to postgresql:${plan.name} is not available yet.`);
     const cluster = await this.clusters.findByAddon(addon.id);
     if (!cluster || cluster.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no cluster yet.`);
+    if (Boolean(cluster.premiumPorts) !== hasStandby(plan.name)) {
+      throw new ProviderRefusedError(
+        `Changing ${addon.name} between a plan with a standby and one without is not available; create a postgresql:${plan.name} add-on, copy the data (pg_dump and pg_restore), and destroy this one.`,
+      );
+    }
     // The rollback window is read from the plan when needed; the connection limit changes in place (a follower keeps its primary's).
     if (!cluster.following) await this.driver.setConnectionLimit(dedicatedSpec(cluster, this.box), dedicatedPlanShape(plan).connections);
     return { kind: 'changed', config: null, message: null };
@@ -101,6 +111,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
    */
   async moveFromShared(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
     const { addon, plan } = request;
+    if (hasStandby(plan.name)) throw new ProviderRefusedError(`Moving ${addon.name} to postgresql:${plan.name} is not available; move it to a standard plan first.`);
     const named = (await this.store.postgres.credentials.listAll(addon.id)).filter((c) => c.state === 'active' && c.name !== 'default');
     if (named.length > 0) throw new ProviderRefusedError(`${addon.name} has named credentials (${named.map((c) => c.name).join(', ')}); destroy them before moving to postgresql:${plan.name}.`);
     const database = await this.store.postgres.databases.findByAddon(addon.id);
@@ -161,7 +172,8 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     const { addon } = request;
     const cluster = await this.clusters.findByAddon(addon.id);
     if (cluster && cluster.state === 'active') {
-      if (cluster.port !== null) await this.driver.remove({ key: cluster.key, port: cluster.port });
+      if (cluster.premiumPorts) await this.premium.remove({ key: cluster.key, monitorPort: cluster.premiumPorts[0], nodePorts: [cluster.premiumPorts[1], cluster.premiumPorts[2]] });
+      else if (cluster.port !== null) await this.driver.remove({ key: cluster.key, port: cluster.port });
       const now = this.clock.now();
       await this.clusters.update(addon.id, {
         state: 'removed',
@@ -173,6 +185,64 @@ export class DedicatedPostgresProvisioner extends Provisioner {
       });
     }
     return { kind: 'deprovisioned' };
+  }
+
+  /**
+   * A premium add-on: a new, empty database on a pg_auto_failover formation (monitor, primary,
+   * standby) on three ports of the range, recorded before anything runs. `port` is the node that
+   * is primary; the first base backup marks the formation as complete.
+   */
+  private async provisionPremium(addon: Addon, plan: Plan, found: DedicatedCluster | null): Promise<ProvisionOutcome> {
+    if (parseDedicatedRequest(addon.options).kind !== 'new') throw new ProviderRefusedError(`postgresql:${plan.name} starts with an empty database; create forks, rollbacks and followers on a standard plan.`);
+    let cluster = found;
+    if (!cluster) {
+      const now = this.clock.now();
+      const names = tenantNames(addon.id);
+      cluster = await this.allocate({
+        addonId: addon.id,
+        host: LOCAL_HOST,
+        key: `pg-${addon.id.replace(/-/g, '').toLowerCase()}`,
+        state: 'active',
+        origin: 'new',
+        sourceAddonId: null,
+        following: false,
+        recoveryTargetAt: null,
+        databaseName: names.database,
+        ownerRole: names.ownerRole,
+        ownerPasswordSealed: this.box.seal(newDatabasePassword()),
+        lastBaseBackupAt: null,
+        archiveKeepUntil: null,
+        createdAt: now,
+        updatedAt: now,
+        removedAt: null,
+      });
+    }
+    if (!cluster.premiumPorts) {
+      // The recorded port is the first node's; the monitor and the second node take the next free ones.
+      const inUse = new Set(await this.clusters.portsInUse(LOCAL_HOST));
+      const extra: number[] = [];
+      for (let candidate = this.options.portMin; candidate <= this.options.portMax && extra.length < 2; candidate++) {
+        if (!inUse.has(candidate) && (await this.driver.isPortFree(candidate))) extra.push(candidate);
+      }
+      if (extra.length < 2) throw new ProviderUnavailableError('Every port of the dedicated PostgreSQL range is in use.');
+      cluster = { ...cluster, premiumPorts: [extra[0], cluster.port!, extra[1]] };
+      await this.clusters.update(addon.id, { premiumPorts: cluster.premiumPorts, updatedAt: this.clock.now() });
+    }
+    const spec = { ...premiumSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
+    await this.premium.ensure(spec);
+    const state = await this.premium.state(spec);
+    const port = state.primaryPort ?? spec.port;
+    if (port !== cluster.port) await this.clusters.update(addon.id, { port, updatedAt: this.clock.now() });
+    if (!cluster.lastBaseBackupAt) {
+      const backup = await this.driver.takeBaseBackup({ ...spec, port });
+      await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
+    }
+    return {
+      kind: 'provisioned',
+      providerId: cluster.key,
+      config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port }, spec.ownerRole, spec.ownerPassword, spec.database) },
+      message: null,
+    };
   }
 
   /**

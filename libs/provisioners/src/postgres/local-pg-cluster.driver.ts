@@ -164,7 +164,9 @@ export class LocalPgClusterDriver extends PgClusterDriver {
 
   async status(spec: PgClusterSpec): Promise<PgClusterStatus> {
     const paths = this.paths(spec.key);
-    const [walArchiveBytes, baseBackups, healthy] = await Promise.all([this.duBytes(paths.wal), this.baseBackups(spec.key), this.isHealthy(spec)]);
+    const [walArchiveBytes, baseBackups, standalone] = await Promise.all([this.duBytes(paths.wal), this.baseBackups(spec.key), this.isHealthy(spec)]);
+    // A premium cluster's primary runs under pg_auto_failover (LocalPgPremiumDriver), with no data/ of its own.
+    const healthy = standalone || ((await this.exists(join(paths.dir, 'monitor', 'PG_VERSION'))) && !(await this.isPortFree(spec.port)));
     if (!healthy) return { running: false, inRecovery: false, serverVersion: '', sizeBytes: 0, connections: 0, walArchiveBytes, baseBackups };
     return this.withSuperuser(spec, async (client) => {
       const result = await client.query<{ version: string; size: string; connections: number; recovery: boolean }>(

@@ -1,0 +1,391 @@
+import { execFile, spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Injectable } from '@nestjs/common';
+import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
+import { PgClusterDriver, PgDedicatedOptions, PgPremiumDriver, PgPremiumNode, PgPremiumSpec, PgPremiumState } from '@app/domain';
+import { pgScramVerifier } from './pg-scram-verifier';
+
+const execFileAsync = promisify(execFile);
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PG_AUTOCTL = '/usr/bin/pg_autoctl';
+const LOOPBACK = '127.0.0.1';
+const FORMATION_WAIT_MS = 180_000;
+const STOP_WAIT_MS = 30_000;
+const POLL_MS = 200;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Node states in which a node takes writes. */
+const PRIMARY_STATES = new Set(['single', 'primary', 'wait_primary']);
+
+/**
+ * The monitor's failure detection, tightened from pg_auto_failover's defaults (20 s before a
+ * node counts as unhealthy, 30 s before a primary is considered demoted) so a failover completes
+ * in well under a minute.
+ */
+const MONITOR_SETTINGS = [
+  'pgautofailover.health_check_period = 1000',
+  'pgautofailover.health_check_timeout = 1000',
+  'pgautofailover.health_check_max_retries = 1',
+  'pgautofailover.health_check_retry_delay = 500',
+  'pgautofailover.node_considered_unhealthy_timeout = 5000',
+  'pgautofailover.primary_demote_timeout = 10000',
+];
+
+interface PremiumPaths {
+  dir: string;
+  monitor: string;
+  nodes: [string, string];
+  socket: string;
+  wal: string;
+  base: string;
+  /** XDG directories of pg_autoctl's configuration, state and pid files, per cluster. */
+  xdg: string;
+}
+
+/**
+ * Premium clusters on this machine: a pg_auto_failover monitor and two keepers per add-on (a
+ * monitor of its own keeps each formation's lifecycle, failure detection settings and removal
+ * independent of other tenants'), all as the `postgres` OS user under the add-on's directory,
+ * which has the same `socket/` and `archive/` as a standard cluster's, so base backups, forks
+ * and rollbacks work on it unchanged. `pg_autoctl run` processes are detached and outlive
+ * Attache; they are adopted by their pid files.
+ */
+@Injectable()
+export class LocalPgPremiumDriver extends PgPremiumDriver {
+  private readonly asRoot = process.getuid?.() === 0;
+
+  constructor(
+    private readonly options: PgDedicatedOptions,
+    private readonly clusters: PgClusterDriver,
+  ) {
+    super();
+  }
+
+  async ensure(spec: PgPremiumSpec): Promise<void> {
+    const paths = this.paths(spec.key);
+    await this.prepareDirs(paths);
+    // The monitor first: the nodes register with it.
+    if (!(await this.exists(join(paths.monitor, 'PG_VERSION')))) await this.initdb(paths.monitor, paths, MONITOR_SETTINGS);
+    await this.writeHba(paths.monitor, ['local all all trust', `host pg_auto_failover autoctl_node ${LOOPBACK}/32 trust`]);
+    await this.runKeeper(spec, paths, 'monitor');
+    await this.waitMonitor(spec);
+    // The first node starts from an initdb of Attache's settings; the second is a base backup pg_autoctl takes from it.
+    if (!(await this.exists(join(paths.nodes[0], 'PG_VERSION'))) && !(await this.exists(join(paths.nodes[1], 'PG_VERSION')))) {
+      await this.initdb(paths.nodes[0], paths, this.nodeSettings(paths));
+      await this.writeHba(paths.nodes[0], this.nodeHba());
+    }
+    await this.runKeeper(spec, paths, 0);
+    await this.waitFor(spec, (state) => state.primaryPort !== null, 'a primary');
+    await this.runKeeper(spec, paths, 1);
+    const state = await this.waitFor(spec, (s) => s.primaryPort !== null && s.nodes.some((n) => n.port !== s.primaryPort && n.state === 'secondary' && n.goal === 'secondary'), 'a streaming standby');
+    await this.setUpTenant({ ...spec, port: state.primaryPort! }, paths);
+  }
+
+  async start(spec: PgPremiumSpec): Promise<void> {
+    const paths = this.paths(spec.key);
+    if (!this.keeperAlive(paths, 'monitor')) await this.runKeeper(spec, paths, 'monitor');
+    const state = await this.state(spec).catch(() => null);
+    for (const index of [0, 1] as const) {
+      if (this.keeperAlive(paths, index)) continue;
+      if (!(await this.exists(join(paths.nodes[index], 'PG_VERSION')))) continue;
+      const node = state?.nodes.find((n) => n.port === spec.nodePorts[index]);
+      const other = state?.nodes.find((n) => n.port !== spec.nodePorts[index]);
+      // A dead primary with a healthy standby is the monitor's to fail over; it rejoins afterwards.
+      if (node && other && PRIMARY_STATES.has(node.goal) && other.healthy && other.state === 'secondary') continue;
+      await this.runKeeper(spec, paths, index);
+    }
+  }
+
+  async isHealthy(spec: PgPremiumSpec): Promise<boolean> {
+    const paths = this.paths(spec.key);
+    return this.keeperAlive(paths, 'monitor') && this.keeperAlive(paths, 0) && this.keeperAlive(paths, 1);
+  }
+
+  async state(spec: PgPremiumSpec): Promise<PgPremiumState> {
+    const client = new Client({ host: this.paths(spec.key).socket, port: spec.monitorPort, user: 'postgres', database: 'pg_auto_failover', connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ port: number; state: string; goal: string; health: number; lsn: string }>(
+        "SELECT nodeport AS port, reportedstate::text AS state, goalstate::text AS goal, health, reportedlsn::text AS lsn FROM pgautofailover.node WHERE formationid = 'default' ORDER BY nodeid",
+      );
+      const primary = rows.find((row) => PRIMARY_STATES.has(row.state) && row.state === row.goal) ?? null;
+      const nodes: PgPremiumNode[] = [];
+      for (const row of rows) {
+        let lagBytes = 0;
+        if (primary && row !== primary) {
+          const diff = await client.query<{ bytes: string }>('SELECT GREATEST(pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn), 0)::bigint AS bytes', [primary.lsn, row.lsn]);
+          lagBytes = Number(diff.rows[0].bytes);
+        }
+        nodes.push({ port: row.port, state: row.state, goal: row.goal, healthy: row.health === 1, lagBytes });
+      }
+      return { primaryPort: primary?.port ?? null, nodes };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async remove(spec: Pick<PgPremiumSpec, 'key' | 'monitorPort' | 'nodePorts'>): Promise<void> {
+    const paths = this.paths(spec.key);
+    const keepers = ([0, 1, 'monitor'] as const).map((which) => this.keeperPid(paths, which)).filter((pid): pid is number => pid !== null);
+    const postmasters: number[] = [];
+    for (const data of [...paths.nodes, paths.monitor]) {
+      const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+      if (Number.isInteger(pid) && pid > 0) postmasters.push(pid);
+    }
+    // pg_autoctl stops its postgres on SIGTERM; whatever is left after the wait is killed.
+    for (const pid of keepers) this.signal(pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_WAIT_MS;
+    while ([...keepers, ...postmasters].some((pid) => this.alive(pid)) && Date.now() < deadline) await sleep(POLL_MS);
+    for (const pid of [...keepers, ...postmasters]) if (this.alive(pid)) this.signal(pid, 'SIGKILL');
+    while ([...keepers, ...postmasters].some((pid) => this.alive(pid)) && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
+    await Promise.all([paths.monitor, ...paths.nodes, paths.socket, paths.xdg, ...['monitor', 'node0', 'node1'].map((n) => join(paths.dir, `${n}.log`))].map((path) => rm(path, { recursive: true, force: true })));
+    for (const port of [spec.monitorPort, ...spec.nodePorts]) {
+      while (!(await this.clusters.isPortFree(port)) && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
+    }
+  }
+
+  // --- creation -------------------------------------------------------------------------------
+
+  private async initdb(data: string, paths: PremiumPaths, settings: string[]): Promise<void> {
+    const fresh = `${data}.new`;
+    await rm(fresh, { recursive: true, force: true });
+    await this.mkdirAsPg(fresh, 0o700);
+    await this.runPg(join(PG_BIN, 'initdb'), ['-D', fresh, '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8', '--auth-local=trust', '--auth-host=scram-sha-256'], paths);
+    const conf = join(fresh, 'postgresql.conf');
+    await this.writeAsPg(conf, `${await readFile(conf, 'utf8')}\ninclude_if_exists 'attache.conf'\n`);
+    await this.writeAsPg(join(fresh, 'attache.conf'), [`listen_addresses = '${LOOPBACK}'`, `unix_socket_directories = '${paths.socket}'`, 'unix_socket_permissions = 0700', ...settings, ''].join('\n'));
+    await this.runPg('/bin/mv', [fresh, data], paths);
+  }
+
+  /** Copied to the standby with the rest of the data directory: identical on both nodes. */
+  private nodeSettings(paths: PremiumPaths): string[] {
+    return [
+      "password_encryption = 'scram-sha-256'",
+      'max_connections = 450',
+      'shared_buffers = 32MB',
+      'archive_mode = on',
+      `archive_command = 'test ! -f "${paths.wal}/%f" && cp "%p" "${paths.wal}/%f"'`,
+      'archive_timeout = 60',
+      'hot_standby_feedback = on',
+      'wal_keep_size = 64MB',
+    ];
+  }
+
+  /**
+   * Superuser only over the socket (reachable by root and postgres alone); pg_auto_failover's own
+   * roles over loopback; the tenant over loopback with scram-sha-256.
+   */
+  private nodeHba(): string[] {
+    return [
+      'local all all trust',
+      'local replication all trust',
+      `host all pgautofailover_monitor ${LOOPBACK}/32 trust`,
+      `host replication pgautofailover_replicator ${LOOPBACK}/32 trust`,
+      `host postgres pgautofailover_replicator ${LOOPBACK}/32 trust`,
+      'host all postgres 0.0.0.0/0 reject',
+      `host all all ${LOOPBACK}/32 scram-sha-256`,
+    ];
+  }
+
+  private async writeHba(data: string, lines: string[]): Promise<void> {
+    await this.writeAsPg(join(data, 'pg_hba.conf'), ['# Managed by Attache.', ...lines, ''].join('\n'));
+  }
+
+  private async setUpTenant(spec: PgPremiumSpec, paths: PremiumPaths): Promise<void> {
+    await this.withPrimary(spec, paths, 'postgres', async (client) => {
+      const password = `PASSWORD ${literal(await pgScramVerifier(spec.ownerPassword))}`;
+      const limit = spec.connectionLimit !== undefined ? ` CONNECTION LIMIT ${Math.trunc(spec.connectionLimit)}` : '';
+      const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [spec.ownerRole]);
+      await client.query(`${role.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${ident(spec.ownerRole)} LOGIN ${password}${limit}`);
+      const database = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [spec.database]);
+      if (database.rowCount === 0) await client.query(`CREATE DATABASE ${ident(spec.database)} OWNER ${ident(spec.ownerRole)}`);
+      await client.query(`REVOKE ALL ON DATABASE ${ident(spec.database)} FROM PUBLIC`);
+      await client.query(`GRANT ALL ON DATABASE ${ident(spec.database)} TO ${ident(spec.ownerRole)}`);
+    });
+    await this.withPrimary(spec, paths, spec.database, async (client) => {
+      await client.query(`ALTER SCHEMA public OWNER TO ${ident(spec.ownerRole)}`);
+      await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+    });
+  }
+
+  private async withPrimary<T>(spec: PgPremiumSpec, paths: PremiumPaths, database: string, work: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client({ host: paths.socket, port: spec.port, user: 'postgres', database, connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  // --- processes ------------------------------------------------------------------------------
+
+  /** `pg_autoctl create ... --run` for the monitor or a node, detached: it creates what is missing and runs. */
+  private async runKeeper(spec: PgPremiumSpec, paths: PremiumPaths, which: 0 | 1 | 'monitor'): Promise<void> {
+    if (this.keeperAlive(paths, which)) return;
+    const data = which === 'monitor' ? paths.monitor : paths.nodes[which];
+    const args =
+      which === 'monitor'
+        ? ['create', 'monitor', '--pgdata', data, '--pgport', String(spec.monitorPort), '--hostname', LOOPBACK, '--no-ssl', '--skip-pg-hba', '--run']
+        : [
+            'create', 'postgres', '--pgdata', data, '--pgport', String(spec.nodePorts[which]), '--pghost', paths.socket, '--hostname', LOOPBACK,
+            '--name', `node${which}`, '--no-ssl', '--skip-pg-hba',
+            '--monitor', `postgres://autoctl_node@${LOOPBACK}:${spec.monitorPort}/pg_auto_failover?sslmode=disable`, '--run',
+          ];
+    const log = join(paths.dir, `${which === 'monitor' ? 'monitor' : `node${which}`}.log`);
+    await writeFile(log, '', { flag: 'a', mode: 0o600 });
+    await this.giveToPg(log);
+    const fd = openSync(log, 'a');
+    let exited: number | null = null;
+    try {
+      const [command, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', PG_AUTOCTL, ...args]] : [PG_AUTOCTL, args];
+      const child = spawn(command, argv, { cwd: '/', detached: true, stdio: ['ignore', fd, fd], env: this.env(paths) });
+      child.once('exit', (code) => {
+        exited = code ?? -1;
+      });
+      child.unref();
+    } finally {
+      closeSync(fd);
+    }
+    const deadline = Date.now() + FORMATION_WAIT_MS;
+    while (!this.keeperAlive(paths, which)) {
+      if (exited !== null || Date.now() > deadline) {
+        const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((line) => /ERROR|FATAL/.test(line)).slice(-3).join(' ');
+        throw new Error(`pg_autoctl for ${spec.key} (${which}) did not start: ${tail || `see ${log}`}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  private async waitMonitor(spec: PgPremiumSpec): Promise<void> {
+    await this.waitFor(spec, () => true, 'the monitor');
+  }
+
+  private async waitFor(spec: PgPremiumSpec, done: (state: PgPremiumState) => boolean, what: string): Promise<PgPremiumState> {
+    const deadline = Date.now() + FORMATION_WAIT_MS;
+    let last = '';
+    for (;;) {
+      try {
+        const state = await this.state(spec);
+        if (done(state)) return state;
+        last = JSON.stringify(state.nodes.map((n) => [n.port, n.state, n.goal]));
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`${spec.key} has no ${what} after ${FORMATION_WAIT_MS / 1000} s: ${last}`);
+      await sleep(POLL_MS * 2);
+    }
+  }
+
+  private keeperPid(paths: PremiumPaths, which: 0 | 1 | 'monitor'): number | null {
+    const data = which === 'monitor' ? paths.monitor : paths.nodes[which];
+    try {
+      const pid = Number(readFileSync(join(paths.xdg, 'run', 'pg_autoctl', data.replace(/^\//, ''), 'pg_autoctl.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private keeperAlive(paths: PremiumPaths, which: 0 | 1 | 'monitor'): boolean {
+    const pid = this.keeperPid(paths, which);
+    return pid !== null && this.alive(pid);
+  }
+
+  /** Runs and is not a zombie (see LocalPgClusterDriver). */
+  private alive(pid: number): boolean {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmdline.includes('pg_autoctl') || cmdline.includes('postgres');
+    } catch {
+      return false;
+    }
+  }
+
+  private signal(pid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+
+  private env(paths: PremiumPaths): NodeJS.ProcessEnv {
+    return {
+      PATH: `${PG_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      LANG: 'C.UTF-8',
+      HOME: paths.xdg,
+      XDG_CONFIG_HOME: join(paths.xdg, 'config'),
+      XDG_DATA_HOME: join(paths.xdg, 'data'),
+      XDG_RUNTIME_DIR: join(paths.xdg, 'run'),
+      PG_CONFIG: join(PG_BIN, 'pg_config'),
+    };
+  }
+
+  // --- files ----------------------------------------------------------------------------------
+
+  private paths(key: string): PremiumPaths {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(key)) throw new Error(`Invalid cluster key ${JSON.stringify(key)}`);
+    const dir = join(this.options.rootDir, key);
+    return {
+      dir,
+      monitor: join(dir, 'monitor'),
+      nodes: [join(dir, 'node0'), join(dir, 'node1')],
+      socket: join(dir, 'socket'),
+      wal: join(dir, 'archive', 'wal'),
+      base: join(dir, 'archive', 'base'),
+      xdg: join(dir, 'xdg'),
+    };
+  }
+
+  private async prepareDirs(paths: PremiumPaths): Promise<void> {
+    await mkdir(this.options.rootDir, { recursive: true, mode: 0o755 });
+    for (const dir of [paths.dir, paths.socket, join(paths.dir, 'archive'), paths.wal, paths.base, paths.xdg, join(paths.xdg, 'config'), join(paths.xdg, 'data'), join(paths.xdg, 'run')]) {
+      await this.mkdirAsPg(dir, 0o700);
+    }
+  }
+
+  private async runPg(bin: string, args: string[], paths: PremiumPaths): Promise<void> {
+    const [command, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+    try {
+      await execFileAsync(command, argv, { cwd: '/', timeout: FORMATION_WAIT_MS, env: this.env(paths) });
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      throw new Error(`${bin} failed: ${stderr.trim().split('\n').slice(-4).join(' ') || (error as Error).message}`);
+    }
+  }
+
+  private async mkdirAsPg(path: string, mode: number): Promise<void> {
+    await mkdir(path, { recursive: true, mode });
+    await this.giveToPg(path);
+  }
+
+  private async writeAsPg(path: string, text: string): Promise<void> {
+    await writeFile(path, text, { mode: 0o600 });
+    await this.giveToPg(path);
+  }
+
+  private pgUser?: Promise<{ uid: number; gid: number }>;
+  private async giveToPg(path: string): Promise<void> {
+    if (!this.asRoot) return;
+    this.pgUser ??= execFileAsync('id', ['-u', 'postgres']).then(async ({ stdout: uid }) => ({ uid: Number(uid.trim()), gid: Number((await execFileAsync('id', ['-g', 'postgres'])).stdout.trim()) }));
+    const { uid, gid } = await this.pgUser;
+    await chown(path, uid, gid);
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    return stat(path).then(
+      () => true,
+      () => false,
+    );
+  }
+}
