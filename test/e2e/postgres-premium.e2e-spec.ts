@@ -6,6 +6,20 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { Client } from 'pg';
 import { AttacheHarness } from '../support/attache-harness';
 
+/** Live processes whose environment carries the premium cluster's tag (everything started for it). */
+function taggedProcesses(key: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (!readFileSync(`/proc/${name}/environ`, 'utf8').includes(`ATTACHE_PG_PREMIUM_MEMBER=${key}/`)) continue;
+      if (!/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${name}/stat`, 'utf8'))) pids.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
 /**
  * Premium PostgreSQL (docs/postgresql.md): a pg_auto_failover formation per add-on. One scenario:
  * a writer inserts continuously through DATABASE_URL while the primary's keeper and postgres are
@@ -183,6 +197,8 @@ describe('premium PostgreSQL', () => {
     expect((await attache.client(dev.apiKey).delete(`/apps/${app.name}/addons/${addon.id}`)).status).toBe(200);
     await attache.waitForAddonGone(dev.apiKey, addon.id, 60_000);
     expect(pids.filter(alive)).toEqual([]);
+    // Nor anything else started for it (a killed keeper's own sub-processes, say).
+    expect(taggedProcesses(key)).toEqual([]);
     for (const port of ports) expect(await portAnswers(port)).toBe(false);
     for (const dir of ['monitor', 'node0', 'node1', 'socket', 'xdg']) expect(existsSync(join(root, key, dir))).toBe(false);
   }, 400_000);

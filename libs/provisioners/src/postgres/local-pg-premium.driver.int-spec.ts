@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { randomBytes, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,20 @@ import { Client } from 'pg';
 import { PgPremiumSpec } from '@app/domain';
 import { LocalPgClusterDriver } from './local-pg-cluster.driver';
 import { LocalPgPremiumDriver } from './local-pg-premium.driver';
+
+/** Live processes whose environment carries the premium cluster's tag (everything started for it). */
+function taggedProcesses(key: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (!readFileSync(`/proc/${name}/environ`, 'utf8').includes(`ATTACHE_PG_PREMIUM_MEMBER=${key}/`)) continue;
+      if (!/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${name}/stat`, 'utf8'))) pids.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
 
 /** A premium formation on real processes: created, a SIGKILLed primary failed over, removal leaving nothing behind. */
 describe('LocalPgPremiumDriver', () => {
@@ -80,6 +94,7 @@ describe('LocalPgPremiumDriver', () => {
 
     await driver.remove(spec);
     expect(running(keeper)).toBe(false);
+    expect(taggedProcesses(spec.key)).toEqual([]);
     for (const port of [spec.monitorPort, ...spec.nodePorts]) expect(await clusters.isPortFree(port)).toBe(true);
     for (const dir of ['monitor', 'node0', 'node1', 'socket', 'xdg']) expect(existsSync(join(root, spec.key, dir))).toBe(false);
   }, 300_000);

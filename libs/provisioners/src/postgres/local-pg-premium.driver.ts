@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,9 @@ const LOOPBACK = '127.0.0.1';
 const FORMATION_WAIT_MS = 180_000;
 const STOP_WAIT_MS = 30_000;
 const POLL_MS = 200;
+
+/** In the environment of every process started for a cluster: `<key>/<member>`. */
+const NODE_TAG = 'ATTACHE_PG_PREMIUM_MEMBER';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -88,7 +91,10 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
 
   async start(spec: PgPremiumSpec): Promise<void> {
     const paths = this.paths(spec.key);
-    if (!this.keeperAlive(paths, 'monitor')) await this.runKeeper(spec, paths, 'monitor');
+    if (!this.keeperAlive(paths, 'monitor')) {
+      for (const pid of this.tagged(spec.key, 'monitor', true)) this.signal(pid, 'SIGKILL');
+      await this.runKeeper(spec, paths, 'monitor');
+    }
     const state = await this.state(spec).catch(() => null);
     for (const index of [0, 1] as const) {
       if (this.keeperAlive(paths, index)) continue;
@@ -97,6 +103,8 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       const other = state?.nodes.find((n) => n.port !== spec.nodePorts[index]);
       // A dead primary with a healthy standby is the monitor's to fail over; it rejoins afterwards.
       if (node && other && PRIMARY_STATES.has(node.goal) && other.healthy && other.state === 'secondary') continue;
+      // A SIGKILLed keeper leaves its own sub-processes behind; the new one starts its own.
+      for (const pid of this.tagged(spec.key, `node${index}`, true)) this.signal(pid, 'SIGKILL');
       await this.runKeeper(spec, paths, index);
     }
   }
@@ -142,8 +150,10 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     for (const pid of keepers) this.signal(pid, 'SIGTERM');
     const deadline = Date.now() + STOP_WAIT_MS;
     while ([...keepers, ...postmasters].some((pid) => this.alive(pid)) && Date.now() < deadline) await sleep(POLL_MS);
-    for (const pid of [...keepers, ...postmasters]) if (this.alive(pid)) this.signal(pid, 'SIGKILL');
-    while ([...keepers, ...postmasters].some((pid) => this.alive(pid)) && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
+    // Then everything started for the cluster, including what a SIGKILLed keeper left behind.
+    const all = () => [...new Set([...keepers, ...postmasters, ...this.tagged(spec.key)])].filter((pid) => this.alive(pid));
+    for (const pid of all()) this.signal(pid, 'SIGKILL');
+    while (all().length > 0 && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
     await Promise.all([paths.monitor, ...paths.nodes, paths.socket, paths.xdg, ...['monitor', 'node0', 'node1'].map((n) => join(paths.dir, `${n}.log`))].map((path) => rm(path, { recursive: true, force: true })));
     for (const port of [spec.monitorPort, ...spec.nodePorts]) {
       while (!(await this.clusters.isPortFree(port)) && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
@@ -246,7 +256,8 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     let exited: number | null = null;
     try {
       const [command, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', PG_AUTOCTL, ...args]] : [PG_AUTOCTL, args];
-      const child = spawn(command, argv, { cwd: '/', detached: true, stdio: ['ignore', fd, fd], env: this.env(paths) });
+      const env = { ...this.env(paths), [NODE_TAG]: `${spec.key}/${which === 'monitor' ? 'monitor' : `node${which}`}` };
+      const child = spawn(command, argv, { cwd: '/', detached: true, stdio: ['ignore', fd, fd], env });
       child.once('exit', (code) => {
         exited = code ?? -1;
       });
@@ -309,6 +320,27 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Live processes started for the cluster (or one of its members): the keepers and everything
+   * they started carry its tag in their environment. Only pg_autoctl's own with `autoctlOnly`.
+   */
+  private tagged(key: string, member?: string, autoctlOnly = false): number[] {
+    const tag = member ? `${NODE_TAG}=${key}/${member}\0` : `${NODE_TAG}=${key}/`;
+    const pids: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const environ = readFileSync(`/proc/${name}/environ`, 'utf8');
+        if (!`${environ}\0`.includes(tag)) continue;
+        if (autoctlOnly && !readFileSync(`/proc/${name}/cmdline`, 'utf8').startsWith('pg_autoctl')) continue;
+        if (this.alive(Number(name))) pids.push(Number(name));
+      } catch {
+        // Gone, or not ours to read.
+      }
+    }
+    return pids;
   }
 
   private signal(pid: number, signal: NodeJS.Signals): void {
