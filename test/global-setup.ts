@@ -14,6 +14,7 @@ export default async function globalSetup(): Promise<void> {
   // `npx jest` alone (without scripts/services.sh) also gets the shared PostgreSQL clusters.
   execFileSync('bash', [`${__dirname}/../scripts/postgres-clusters.sh`], { stdio: 'inherit' });
   execFileSync('bash', [`${__dirname}/../scripts/kafka.sh`], { stdio: 'inherit' });
+  execFileSync('bash', [`${__dirname}/../scripts/pg-auto-failover.sh`], { stdio: 'inherit' });
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
