@@ -5,11 +5,18 @@ export abstract class DedicatedClusterRepository {
   abstract findByAddon(addonId: string): Promise<DedicatedCluster | null>;
 
   /**
-   * Records the cluster on `port` unless another live cluster of the host holds it (or the add-on
-   * has a cluster already): then false. A unique index decides, so concurrent placements never
-   * share a port.
+   * Records the cluster on `port` unless another live cluster of the host holds it, as its own
+   * port or one of a premium cluster's (or the add-on has a cluster already): then false.
+   * Serialised per host with `reservePremiumPorts`, so concurrent placements never share a port.
    */
   abstract createIfPortFree(cluster: DedicatedCluster): Promise<boolean>;
+
+  /**
+   * Records the first two of `candidates` that no live cluster of the host holds as the premium
+   * cluster's monitor and second node ports (`[monitor, first node, second node]`), and returns
+   * them; null when fewer than two are free. Serialised per host with `createIfPortFree`.
+   */
+  abstract reservePremiumPorts(addonId: string, host: string, firstNodePort: number, candidates: number[]): Promise<number[] | null>;
 
   /** Ports held by the host's live clusters. */
   abstract portsInUse(host: string): Promise<number[]>;

@@ -53,6 +53,20 @@ const toCluster = (row: ClusterRow): DedicatedCluster => {
   return cluster as unknown as DedicatedCluster;
 };
 
+/** Port choices on one host, one at a time (transaction-scoped, so a crash releases it). */
+async function lockHostPorts(tx: EntityManager, host: string): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('attache.pg-dedicated-ports'), hashtext($1))", [host]);
+}
+
+/** Ports held by the host's live clusters: a premium cluster holds its monitor's and both nodes'. */
+async function portsInUse(manager: EntityManager, host: string): Promise<number[]> {
+  const rows: { port: number }[] = await manager.query(
+    "SELECT DISTINCT unnest(array_append(COALESCE(premium_ports, '{}'), port)) AS port FROM postgres_dedicated_clusters WHERE host = $1 AND port IS NOT NULL",
+    [host],
+  );
+  return rows.map((row) => row.port);
+}
+
 /** `postgres_dedicated_clusters` (migration PostgresDedicated1764790000000). */
 export class TypeOrmDedicatedClusters extends DedicatedClusterRepository {
   constructor(private readonly manager: EntityManager) {
@@ -67,22 +81,35 @@ export class TypeOrmDedicatedClusters extends DedicatedClusterRepository {
   async createIfPortFree(cluster: DedicatedCluster): Promise<boolean> {
     const columns = FIELDS.map((field) => COLUMNS[field]);
     const values = FIELDS.map((field) => cluster[field]);
-    // DO NOTHING covers both the add-on's own row and the (host, port) index.
-    const rows: unknown[] = await this.manager.query(
-      `INSERT INTO postgres_dedicated_clusters (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
-       ON CONFLICT DO NOTHING RETURNING addon_id`,
-      values,
-    );
-    return rows.length === 1;
+    return this.manager.transaction(async (tx) => {
+      await lockHostPorts(tx, cluster.host);
+      // The unique index covers first ports; a premium cluster's other two are checked here, under the host's lock.
+      const taken = cluster.port !== null && (await portsInUse(tx, cluster.host)).includes(cluster.port);
+      if (taken) return false;
+      // DO NOTHING covers both the add-on's own row and the (host, port) index.
+      const rows: unknown[] = await tx.query(
+        `INSERT INTO postgres_dedicated_clusters (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+         ON CONFLICT DO NOTHING RETURNING addon_id`,
+        values,
+      );
+      return rows.length === 1;
+    });
+  }
+
+  async reservePremiumPorts(addonId: string, host: string, firstNodePort: number, candidates: number[]): Promise<number[] | null> {
+    return this.manager.transaction(async (tx) => {
+      await lockHostPorts(tx, host);
+      const inUse = new Set(await portsInUse(tx, host));
+      const extra = candidates.filter((port) => !inUse.has(port)).slice(0, 2);
+      if (extra.length < 2) return null;
+      const ports = [extra[0], firstNodePort, extra[1]];
+      await tx.query('UPDATE postgres_dedicated_clusters SET premium_ports = $2, updated_at = now() WHERE addon_id = $1', [addonId, ports]);
+      return ports;
+    });
   }
 
   async portsInUse(host: string): Promise<number[]> {
-    // A premium cluster holds its monitor's and both nodes' ports too.
-    const rows: { port: number }[] = await this.manager.query(
-      'SELECT DISTINCT unnest(array_append(COALESCE(premium_ports, \'{}\'), port)) AS port FROM postgres_dedicated_clusters WHERE host = $1 AND port IS NOT NULL',
-      [host],
-    );
-    return rows.map((row) => row.port);
+    return portsInUse(this.manager, host);
   }
 
   async update(addonId: string, patch: Partial<DedicatedCluster>): Promise<void> {

@@ -219,14 +219,15 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     }
     if (!cluster.premiumPorts) {
       // The recorded port is the first node's; the monitor and the second node take the next free ones.
+      // Candidates free on the host; the repository takes two no cluster holds, under the host's port lock.
       const inUse = new Set(await this.clusters.portsInUse(LOCAL_HOST));
-      const extra: number[] = [];
-      for (let candidate = this.options.portMin; candidate <= this.options.portMax && extra.length < 2; candidate++) {
-        if (!inUse.has(candidate) && (await this.driver.isPortFree(candidate))) extra.push(candidate);
+      const candidates: number[] = [];
+      for (let candidate = this.options.portMin; candidate <= this.options.portMax && candidates.length < 8; candidate++) {
+        if (!inUse.has(candidate) && (await this.driver.isPortFree(candidate))) candidates.push(candidate);
       }
-      if (extra.length < 2) throw new ProviderUnavailableError('Every port of the dedicated PostgreSQL range is in use.');
-      cluster = { ...cluster, premiumPorts: [extra[0], cluster.port!, extra[1]] };
-      await this.clusters.update(addon.id, { premiumPorts: cluster.premiumPorts, updatedAt: this.clock.now() });
+      const premiumPorts = await this.clusters.reservePremiumPorts(addon.id, LOCAL_HOST, cluster.port!, candidates);
+      if (!premiumPorts) throw new ProviderUnavailableError('Every port of the dedicated PostgreSQL range is in use.');
+      cluster = { ...cluster, premiumPorts };
     }
     const spec = { ...premiumSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
     await this.premium.ensure(spec);
