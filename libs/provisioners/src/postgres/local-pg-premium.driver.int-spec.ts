@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { randomBytes, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,4 +99,15 @@ describe('LocalPgPremiumDriver', () => {
     for (const port of [spec.monitorPort, ...spec.nodePorts]) expect(await clusters.isPortFree(port)).toBe(true);
     for (const dir of ['monitor', 'node0', 'node1', 'socket', 'xdg']) expect(existsSync(join(root, spec.key, dir))).toBe(false);
   }, 300_000);
+
+  it('start never creates a formation: supervision racing a destroy does not bring up a monitor where the cluster was', async () => {
+    // What remove leaves of a destroyed cluster: its directory with the archive kept for its retention.
+    const gone: PgPremiumSpec = { ...spec, key: 'prem-gone' };
+    mkdirSync(join(root, gone.key, 'archive', 'wal'), { recursive: true });
+    if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres:postgres', join(root, gone.key)]);
+    await expect(driver.start(gone)).rejects.toThrow(/no monitor/);
+    expect(existsSync(join(root, gone.key, 'monitor'))).toBe(false);
+    expect(taggedProcesses(gone.key)).toEqual([]);
+    expect(await clusters.isPortFree(gone.monitorPort)).toBe(true);
+  }, 120_000);
 });

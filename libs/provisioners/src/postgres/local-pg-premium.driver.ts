@@ -89,8 +89,11 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     await this.setUpTenant({ ...spec, port: state.primaryPort! }, paths);
   }
 
+  /** Adopts or starts an existing formation (supervision); never creates one. */
   async start(spec: PgPremiumSpec): Promise<void> {
     const paths = this.paths(spec.key);
+    // `pg_autoctl create monitor --run` would initdb a new one: supervision racing a destroy must not.
+    if (!(await this.exists(join(paths.monitor, 'PG_VERSION')))) throw new Error(`Cluster ${spec.key} has no monitor to start.`);
     if (!this.keeperAlive(paths, 'monitor')) {
       for (const pid of this.tagged(spec.key, 'monitor', true)) this.signal(pid, 'SIGKILL');
       await this.runKeeper(spec, paths, 'monitor');
