@@ -152,14 +152,15 @@ export class DedicatedPostgresProvisioner extends Provisioner {
         const file = join(dir, 'source.dump');
         await this.admin.dump(backend, database.databaseName, file);
         await this.driver.loadDump(spec, file, { replace: true });
+        // The first base backup marks the copy as done; until it is recorded the move can still fail.
+        const backup = await this.driver.takeBaseBackup(spec);
+        await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
       } catch (error) {
         await this.readOnly.set(backend, database.databaseName, false).catch(() => undefined);
         throw error;
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      const backup = await this.driver.takeBaseBackup(spec);
-      await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
     }
     return {
       kind: 'changed',
