@@ -52,7 +52,10 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
     },
     baseBackups: async (key: string) => backups[key] ?? [],
     pruneArchive: async (key: string, keepFrom: Date) => void calls.push(`prune ${key} ${keepFrom.toISOString()}`),
-    purgeArchive: async (key: string) => void calls.push(`purge ${key}`),
+    purgeArchive: async (key: string) => {
+      if (key.startsWith('pg-stuck')) throw new Error(`Cluster ${key} still has its data directory; remove it first.`);
+      calls.push(`purge ${key}`);
+    },
   } as unknown as PgClusterDriver;
   const store = {
     addons: {
@@ -96,5 +99,19 @@ describe('dedicated PostgreSQL archive upkeep', () => {
     expect(calls).toEqual(['purge pg-gone']);
     expect(rows.get('gone')!.state).toBe('purged');
     expect(rows.get('kept')!.state).toBe('removed');
+  });
+
+  it('goes on purging the other archives when one cannot be purged, and tries that one again next time', async () => {
+    const { service, calls, rows } = setUp(
+      [
+        cluster('stuck', { state: 'removed', port: null, archiveKeepUntil: new Date(now.getTime() - 2) }),
+        cluster('gone', { state: 'removed', port: null, archiveKeepUntil: new Date(now.getTime() - 1) }),
+      ],
+      {},
+    );
+    expect(await service.maintainArchives()).toEqual({ backups: 0, purged: 1, failed: 1 });
+    expect(calls).toEqual(['purge pg-gone']);
+    expect(rows.get('stuck')!.state).toBe('removed');
+    expect(rows.get('gone')!.state).toBe('purged');
   });
 });

@@ -141,9 +141,15 @@ export class PgDedicatedService {
       }
     }
     for (const cluster of await this.clusters.listArchivesDue(this.clock.now())) {
-      await this.driver.purgeArchive(cluster.key);
-      await this.clusters.update(cluster.addonId, { state: 'purged', updatedAt: this.clock.now() });
-      result.purged++;
+      // One archive that cannot go (its cluster not fully removed) must not hold up the others.
+      try {
+        await this.driver.purgeArchive(cluster.key);
+        await this.clusters.update(cluster.addonId, { state: 'purged', updatedAt: this.clock.now() });
+        result.purged++;
+      } catch (error) {
+        result.failed++;
+        this.logger.warn({ addonId: cluster.addonId, err: (error as Error).message }, 'dedicated PostgreSQL archive could not be purged');
+      }
     }
     return result;
   }
