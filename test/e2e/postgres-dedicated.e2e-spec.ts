@@ -24,9 +24,9 @@ describe('dedicated PostgreSQL', () => {
   let source: { id: string; name: string; url: string };
 
   beforeAll(async () => {
-    // Ports of its own per jest worker, clear of the Redis suites' 20000-27999.
+    // Ports of its own per jest worker, clear of the Redis suites' (20000-28999) and the other PostgreSQL suites' (29400-30999).
     const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-    const portMin = 28_000 + worker * 200 + randomInt(0, 4) * 50;
+    const portMin = 18_000 + worker * 200 + randomInt(0, 4) * 50;
     attache = await AttacheHarness.start({
       postgres: true,
       env: {
