@@ -119,26 +119,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s dedicated cluster was already removed.`);
     if (!cluster) {
       if (!database || database.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no database yet.`);
-      const now = this.clock.now();
-      const names = tenantNames(addon.id);
-      cluster = await this.allocate({
-        addonId: addon.id,
-        host: LOCAL_HOST,
-        key: `pg-${addon.id.replace(/-/g, '').toLowerCase()}`,
-        state: 'active',
-        origin: 'new',
-        sourceAddonId: null,
-        following: false,
-        recoveryTargetAt: null,
-        databaseName: names.database,
-        ownerRole: names.ownerRole,
-        ownerPasswordSealed: this.box.seal(newDatabasePassword()),
-        lastBaseBackupAt: null,
-        archiveKeepUntil: null,
-        createdAt: now,
-        updatedAt: now,
-        removedAt: null,
-      });
+      cluster = await this.allocate(this.clusterRecord(addon.id, this.clock.now()));
     }
     const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
     await this.driver.ensure(spec, { kind: 'new' });
@@ -197,26 +178,7 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (parseDedicatedRequest(addon.options).kind !== 'new') throw new ProviderRefusedError(`postgresql:${plan.name} starts with an empty database; create forks, rollbacks and followers on a standard plan.`);
     let cluster = found;
     if (!cluster) {
-      const now = this.clock.now();
-      const names = tenantNames(addon.id);
-      cluster = await this.allocate({
-        addonId: addon.id,
-        host: LOCAL_HOST,
-        key: `pg-${addon.id.replace(/-/g, '').toLowerCase()}`,
-        state: 'active',
-        origin: 'new',
-        sourceAddonId: null,
-        following: false,
-        recoveryTargetAt: null,
-        databaseName: names.database,
-        ownerRole: names.ownerRole,
-        ownerPasswordSealed: this.box.seal(newDatabasePassword()),
-        lastBaseBackupAt: null,
-        archiveKeepUntil: null,
-        createdAt: now,
-        updatedAt: now,
-        removedAt: null,
-      });
+      cluster = await this.allocate(this.clusterRecord(addon.id, this.clock.now()));
     }
     if (!cluster.premiumPorts) {
       // The recorded port is the first node's; the monitor and the second node take the next free ones.
@@ -267,27 +229,40 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     }
     // A fork, follower or rollback has its source's roles and database; the password becomes its own (a follower shares its primary's).
     // A shared-plan source is copied by dump and restore into a new database of the add-on's own names.
-    const names = source?.cluster ? { database: source.cluster.databaseName, ownerRole: source.cluster.ownerRole } : { database: tenantNames(addon.id).database, ownerRole: tenantNames(addon.id).ownerRole };
-    const passwordSealed = request.kind === 'follow' && source?.cluster ? source.cluster.ownerPasswordSealed : this.box.seal(newDatabasePassword());
-    const base: Omit<DedicatedCluster, 'port'> = {
-      addonId: addon.id,
+    return this.allocate(
+      this.clusterRecord(addon.id, now, {
+        origin: request.kind,
+        sourceAddonId: source?.addon.id ?? null,
+        following: request.kind === 'follow',
+        recoveryTargetAt: target,
+        ...(source?.cluster ? { databaseName: source.cluster.databaseName, ownerRole: source.cluster.ownerRole } : {}),
+        ...(request.kind === 'follow' && source?.cluster ? { ownerPasswordSealed: source.cluster.ownerPasswordSealed } : {}),
+      }),
+    );
+  }
+
+  /** A new cluster's record, before its port: an empty database of the add-on's own names and a fresh password unless `fields` say otherwise. */
+  private clusterRecord(addonId: string, now: Date, fields: Partial<Omit<DedicatedCluster, 'port'>> = {}): Omit<DedicatedCluster, 'port'> {
+    const names = tenantNames(addonId);
+    return {
+      addonId,
       host: LOCAL_HOST,
-      key: `pg-${addon.id.replace(/-/g, '').toLowerCase()}`,
+      key: `pg-${addonId.replace(/-/g, '').toLowerCase()}`,
       state: 'active',
-      origin: request.kind,
-      sourceAddonId: source?.addon.id ?? null,
-      following: request.kind === 'follow',
-      recoveryTargetAt: target,
+      origin: 'new',
+      sourceAddonId: null,
+      following: false,
+      recoveryTargetAt: null,
       databaseName: names.database,
       ownerRole: names.ownerRole,
-      ownerPasswordSealed: passwordSealed,
+      ownerPasswordSealed: this.box.seal(newDatabasePassword()),
       lastBaseBackupAt: null,
       archiveKeepUntil: null,
       createdAt: now,
       updatedAt: now,
       removedAt: null,
+      ...fields,
     };
-    return this.allocate(base);
   }
 
   /** Records the cluster on the lowest free port of the range. */
