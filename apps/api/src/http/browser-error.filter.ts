@@ -1,20 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { SignInRequiredException } from '@app/auth';
-import { DomainError, DomainErrorKind, newId } from '@app/common';
+import { DomainError, newId } from '@app/common';
 import { messageView } from '../views/message.view';
+import { DOMAIN_ERROR_STATUS } from './error.filter';
 import { newNonce, sendHtml } from './html-response';
 
-const STATUS: Record<DomainErrorKind, number> = {
-  invalid: 422,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  confirmation_required: 423,
-  rate_limited: 429,
-  unavailable: 503,
-};
 
 const TITLES: Record<number, string> = { 401: 'Sign in required', 403: 'Forbidden', 404: 'Not found', 422: 'Not available', 429: 'Too many requests', 503: 'Unavailable' };
 
@@ -41,7 +32,7 @@ export class BrowserErrorFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { status: number; message: string } {
-    if (exception instanceof DomainError) return { status: STATUS[exception.kind], message: exception.message };
+    if (exception instanceof DomainError) return { status: DOMAIN_ERROR_STATUS[exception.kind], message: exception.message };
     if (exception instanceof HttpException) {
       const raw = exception.getResponse();
       const message = typeof raw === 'object' && typeof (raw as { message?: unknown }).message === 'string' ? (raw as { message: string }).message : exception.message;

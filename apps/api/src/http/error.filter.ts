@@ -3,7 +3,8 @@ import { Response } from 'express';
 import { DomainError, DomainErrorKind, newId } from '@app/common';
 import { ManifestInvalidError } from '@app/domain';
 
-const STATUS: Record<DomainErrorKind, number> = {
+/** The HTTP status of each kind of domain error, for JSON answers and HTML pages alike. */
+export const DOMAIN_ERROR_STATUS: Record<DomainErrorKind, number> = {
   invalid: 422,
   unauthorized: 401,
   forbidden: 403,
@@ -47,7 +48,7 @@ export class ErrorFilter implements ExceptionFilter {
     const parserError = bodyParserError(exception instanceof HttpException ? exception.cause : exception);
     if (parserError) return parserError;
     if (exception instanceof DomainError) {
-      const status = exception.code === 'requested_range_not_satisfiable' ? 416 : STATUS[exception.kind];
+      const status = exception.code === 'requested_range_not_satisfiable' ? 416 : DOMAIN_ERROR_STATUS[exception.kind];
       const body: Record<string, unknown> = { id: exception.code, message: exception.message };
       if (exception.details.resource) body.resource = exception.details.resource;
       if (exception instanceof ManifestInvalidError) body.errors = exception.errors;
