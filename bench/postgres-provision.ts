@@ -52,10 +52,10 @@ const PARTS = [
   ['request → add-on row', 'HTTP, auth, access check, catalog and region reads in the api'],
   ['→ job queued', "the api's transaction (the add-on, its attachment and its database's placement), then the enqueue"],
   ['→ job active', 'queue pickup by the worker'],
-  ['→ tenant made', "the job's read, the placement found (or made), createTenant"],
-  ['→ provisioned seen', 'config vars, release, events, commit, notification'],
+  ['→ final tx begun', "the job's read, the placement found (or made), createTenant started"],
+  ['→ provisioned seen', 'createTenant (config vars and release written meanwhile), events, commit, notification'],
 ] as const;
-const TENANT_PART = 3;
+const TENANT_PART = 4;
 
 /**
  * The same tenant as createTenant, written out by hand in four round trips and a connection: the

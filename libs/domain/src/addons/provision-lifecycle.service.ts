@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, hashSecret, newId, randomToken } from '@app/common';
 import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
-import { JobDispatcher, ProviderRefusedError, ProvisionerRegistry } from '../shared/ports';
+import { JobDispatcher, ProviderRefusedError, ProvisionOutcome, ProvisionerRegistry } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AddonConfigProjector } from './addon-config.projector';
 
@@ -59,9 +59,20 @@ export class ProvisionLifecycle {
       }
       throw error;
     }
+    const ready = outcome.kind === 'provisioned' ? outcome.ready : undefined;
+    try {
+      return await this.settleProvision(addonId, service, outcome);
+    } finally {
+      // Nothing after this step may race the provider still building (a cleanup's deprovision would).
+      await ready?.catch(() => undefined);
+    }
+  }
+
+  private async settleProvision(addonId: string, service: AddonService, outcome: ProvisionOutcome): Promise<StepResult> {
     if (outcome.kind === 'provisioned') {
       const invalid = this.invalidConfig(service, outcome.config);
       if (invalid) {
+        await outcome.ready?.catch(() => undefined);
         await this.fail(addonId, `The provider's response was invalid: ${invalid}.`);
         return 'done';
       }
@@ -88,10 +99,13 @@ export class ProvisionLifecycle {
       // writes nothing, and the cleanup locks the add-on first in a transaction of its own.
       if (!provisioned) return 'moved';
       await this.projectProvisioned(tx, provisioned, service, outcome.config, now, attached);
+      // The add-on and its apps stay locked until the resource exists: a provider's failure rolls all of it back.
+      await outcome.ready;
       return 'done';
     });
     if (result === 'moved') result = await this.store.transaction((tx) => this.markForCleanup(tx, addonId, this.clock.now(), outcome));
     if (result !== 'cleanup') return result;
+    if (outcome.kind === 'provisioned') await outcome.ready?.catch(() => undefined);
     await this.jobs.deprovision(addonId);
     return 'skipped';
   }

@@ -22,7 +22,18 @@ export interface ProvisionRequest {
 }
 
 export type ProvisionOutcome =
-  | { kind: 'provisioned'; providerId: string | null; config: Record<string, string>; message: string | null }
+  | {
+      kind: 'provisioned';
+      providerId: string | null;
+      config: Record<string, string>;
+      message: string | null;
+      /**
+       * For a provider whose config is known before its resource exists (first-party services):
+       * settles once the resource does. The add-on's provisioned state is written meanwhile and
+       * committed only if it resolves, so the wait and the writes overlap.
+       */
+      ready?: Promise<void>;
+    }
   | { kind: 'pending'; providerId: string | null; message: string | null };
 
 export type PlanChangeOutcome =

@@ -54,12 +54,15 @@ export class PostgresProvisioner extends Provisioner {
     const { backend, password } = await this.placeTenant(addon);
     await this.hardenOnce(backend);
     const names = tenantNames(addon.id);
-    await this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: essentialLimits(plan).connections });
+    // The URL is known already: the add-on's records are written while the tenant is made.
+    const ready = this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: essentialLimits(plan).connections });
+    ready.catch(() => undefined); // awaited by the caller, which may still be busy when it fails
     return {
       kind: 'provisioned',
       providerId: names.database,
       config: { [POSTGRES_URL_VAR]: postgresUrl(backend, names.ownerRole, password, names.database) },
       message: null,
+      ready,
     };
   }
 

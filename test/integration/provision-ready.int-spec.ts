@@ -1,0 +1,153 @@
+// A provider that hands over its config before its resource exists (`ready` in the outcome): the
+// worker writes the add-on's provisioned state meanwhile and commits it only once `ready` resolves.
+// Real store on a private database; the provider is a stand-in whose `ready` the test settles.
+import { randomBytes } from 'node:crypto';
+import { SecretBox, SystemClock, newId } from '@app/common';
+import {
+  Addon,
+  AddonConfigProjector,
+  DeprovisionOutcome,
+  JobDispatcher,
+  LifecycleOptions,
+  PlanChangeOutcome,
+  ProvisionLifecycle,
+  ProvisionOutcome,
+  Provisioner,
+  ProvisionerRegistry,
+} from '@app/domain';
+import { TypeOrmStore } from '@app/persistence';
+import { addonOf, useAppStoreFixture } from '../support/store-fixtures';
+
+/** A provider whose resource is ready when the test says so. */
+class SlowProvider extends Provisioner {
+  settle!: { resolve: () => void; reject: (error: Error) => void };
+  settled = false;
+  /** Runs before the answer, as if the world changed while the provider worked. */
+  meanwhile: ((addon: Addon) => Promise<void>) | null = null;
+
+  async provision(request: { addon: Addon }): Promise<ProvisionOutcome> {
+    this.settled = false;
+    await this.meanwhile?.(request.addon);
+    const ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject })).finally(() => (this.settled = true));
+    ready.catch(() => undefined);
+    return { kind: 'provisioned', providerId: `res-${request.addon.id}`, config: { SLOW_URL: `slow://${request.addon.id}` }, message: null, ready };
+  }
+  changePlan(): Promise<PlanChangeOutcome> {
+    throw new Error('not used');
+  }
+  deprovision(): Promise<DeprovisionOutcome> {
+    throw new Error('not used');
+  }
+}
+
+/** Records deprovision requests, and whether the resource was still being built when each came. */
+class RecordingJobs extends JobDispatcher {
+  deprovisions: { addonId: string; whileBuilding: boolean }[] = [];
+  constructor(private readonly provider: SlowProvider) {
+    super();
+  }
+  provision = () => Promise.resolve();
+  changePlan = () => Promise.resolve();
+  postgresBackup = () => Promise.resolve();
+  postgresRestore = () => Promise.resolve();
+  deprovision(addonId: string): Promise<void> {
+    this.deprovisions.push({ addonId, whileBuilding: !this.provider.settled });
+    return Promise.resolve();
+  }
+}
+
+describe('a provision whose resource is still being built', () => {
+  const fixture = useAppStoreFixture({
+    poolSize: 4,
+    emailStem: 'ready',
+    addonStem: 'slow',
+    service: { slug: 'slow', humanName: 'Slow', provider: 'http', configVarsPrefix: 'SLOW', defaultAlias: 'SLOW', configVars: ['SLOW_URL'], baseUrl: 'http://127.0.0.1:9' },
+    plan: { name: 'basic', humanName: 'Basic', priceCents: 0 },
+  });
+  const provider = new SlowProvider();
+  const jobs = new RecordingJobs(provider);
+  let lifecycle: ProvisionLifecycle;
+  let store: TypeOrmStore;
+
+  beforeAll(() => {
+    store = fixture.store;
+    const projector = new AddonConfigProjector(new SecretBox(randomBytes(32)));
+    const registry: ProvisionerRegistry = { forService: () => provider };
+    const options: LifecycleOptions = { publicUrl: 'http://127.0.0.1:1', asyncDeadlineMs: 60_000 };
+    lifecycle = new ProvisionLifecycle(store, registry, projector, jobs, new SystemClock(), options);
+  });
+
+  /** A provisioning add-on attached to the fixture's app as SLOW. */
+  async function provisioningAddon(): Promise<Addon> {
+    const addon = addonOf(fixture, fixture.app, { name: `slow-${newId()}`, state: 'provisioning', provisionedAt: null });
+    expect(await store.addons.createIfNameFree(addon)).toBe(true);
+    const now = new Date();
+    await store.attachments.create({ id: newId(), addonId: addon.id, appId: fixture.app.id, name: alias(addon), namespace: null, createdAt: now, updatedAt: now });
+    return addon;
+  }
+
+  const alias = (addon: Addon) => `SLOW_${addon.id.slice(0, 8).toUpperCase()}`;
+  /** The config var the add-on's SLOW_URL becomes on the app. */
+  const varName = (addon: Addon) => `${alias(addon)}_URL`;
+
+  /** Waits until the worker's transaction has written the add-on's row (uncommitted): its lock is taken. */
+  async function writesSent(addon: Addon): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const [row] = await fixture.dataSource.query(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND c.relname = 'addons' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()`,
+      );
+      if (row.n > 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`the provision of ${addon.name} never wrote its add-on`);
+  }
+
+  it('commits the provisioned state and the config vars only once the resource is ready', async () => {
+    const addon = await provisioningAddon();
+    const step = lifecycle.provision(addon.id);
+    await writesSent(addon);
+    // Written but not committed: nobody else sees it yet.
+    expect((await store.addons.findById(addon.id))!.state).toBe('provisioning');
+    expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).not.toContain(varName(addon));
+
+    provider.settle.resolve();
+    await expect(step).resolves.toBe('done');
+    const after = (await store.addons.findById(addon.id))!;
+    expect(after.state).toBe('provisioned');
+    expect(after.providerId).toBe(`res-${addon.id}`);
+    expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).toContain(varName(addon));
+  });
+
+  it('writes nothing when the resource fails, and a retry finishes it', async () => {
+    const addon = await provisioningAddon();
+    const step = lifecycle.provision(addon.id);
+    await writesSent(addon);
+    provider.settle.reject(new Error('the cluster went away'));
+    await expect(step).rejects.toThrow('the cluster went away');
+    expect((await store.addons.findById(addon.id))!.state).toBe('provisioning');
+    expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).not.toContain(varName(addon));
+    expect((await store.events.listForAddons([addon.id], ['addon.provisioned'])).get(addon.id) ?? []).toEqual([]);
+
+    const retry = lifecycle.provision(addon.id);
+    await writesSent(addon);
+    provider.settle.resolve();
+    await expect(retry).resolves.toBe('done');
+    expect((await store.addons.findById(addon.id))!.state).toBe('provisioned');
+  });
+
+  it('asks for the cleanup of an add-on destroyed meanwhile only after the resource is built', async () => {
+    const addon = await provisioningAddon();
+    // Destroyed while the provider worked: the worker's transaction finds it gone.
+    provider.meanwhile = (a) => store.addons.update(a.id, { state: 'deprovisioning', deprovisionRequestedAt: new Date(), updatedAt: new Date() });
+    try {
+      const step = lifecycle.provision(addon.id);
+      setTimeout(() => provider.settle.resolve(), 300);
+      await expect(step).resolves.toBe('skipped');
+    } finally {
+      provider.meanwhile = null;
+    }
+    expect(jobs.deprovisions).toEqual([{ addonId: addon.id, whileBuilding: false }]);
+    expect((await store.addons.findById(addon.id))!.cleanupPending).toBe(true);
+  });
+});
