@@ -68,13 +68,17 @@ describe('a provision whose resource is still being built', () => {
   const jobs = new RecordingJobs(provider);
   let lifecycle: ProvisionLifecycle;
   let store: TypeOrmStore;
+  /** A lifecycle that waits for the resource in its transaction for `readyWaitInTransactionMs` at most. */
+  const lifecycleWaiting = (readyWaitInTransactionMs?: number) => {
+    const projector = new AddonConfigProjector(new SecretBox(randomBytes(32)));
+    const registry: ProvisionerRegistry = { forService: () => provider };
+    const options: LifecycleOptions = { publicUrl: 'http://127.0.0.1:1', asyncDeadlineMs: 60_000, readyWaitInTransactionMs };
+    return new ProvisionLifecycle(fixture.store, registry, projector, jobs, new SystemClock(), options);
+  };
 
   beforeAll(() => {
     store = fixture.store;
-    const projector = new AddonConfigProjector(new SecretBox(randomBytes(32)));
-    const registry: ProvisionerRegistry = { forService: () => provider };
-    const options: LifecycleOptions = { publicUrl: 'http://127.0.0.1:1', asyncDeadlineMs: 60_000 };
-    lifecycle = new ProvisionLifecycle(store, registry, projector, jobs, new SystemClock(), options);
+    lifecycle = lifecycleWaiting();
   });
 
   /** A provisioning add-on attached to the fixture's app as SLOW. */
@@ -149,5 +153,25 @@ describe('a provision whose resource is still being built', () => {
     }
     expect(jobs.deprovisions).toEqual([{ addonId: addon.id, whileBuilding: false }]);
     expect((await store.addons.findById(addon.id))!.cleanupPending).toBe(true);
+  });
+
+  it('lets the add-on and its apps go while a slow resource is built, and records it once ready', async () => {
+    const addon = await provisioningAddon();
+    const step = lifecycleWaiting(100).provision(addon.id);
+    await writesSent(addon);
+    await new Promise((r) => setTimeout(r, 400));
+    // Past the wait the transaction is rolled back: the app can be locked, as a config change would.
+    await fixture.dataSource.transaction(async (m) => {
+      expect(await m.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE NOWAIT', [fixture.app.id])).toEqual([{ id: fixture.app.id }]);
+      expect(await m.query('SELECT id FROM addons WHERE id = $1 FOR UPDATE NOWAIT', [addon.id])).toEqual([{ id: addon.id }]);
+    });
+    expect((await store.addons.findById(addon.id))!.state).toBe('provisioning');
+    const readyAt = new Date();
+    provider.settle.resolve();
+    await expect(step).resolves.toBe('done');
+    const after = (await store.addons.findById(addon.id))!;
+    expect(after.state).toBe('provisioned');
+    expect(after.provisionedAt!.getTime()).toBeGreaterThanOrEqual(readyAt.getTime());
+    expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).toContain(varName(addon));
   });
 });

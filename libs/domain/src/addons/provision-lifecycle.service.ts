@@ -15,7 +15,19 @@ export const GRANT_CODE_PREFIX = 'atg_';
 export abstract class LifecycleOptions {
   abstract readonly publicUrl: string;
   abstract readonly asyncDeadlineMs: number;
+  /**
+   * How long the final transaction, holding the add-on's and its apps' locks, waits for a
+   * provider's resource to be ready; past it, the locks are let go and the transaction runs again
+   * once the resource is. Default {@link READY_WAIT_IN_TRANSACTION_MS}.
+   */
+  readonly readyWaitInTransactionMs?: number;
 }
+
+/** Tenants of a shared cluster take tens of milliseconds; a slower one must not hold apps' locks. */
+export const READY_WAIT_IN_TRANSACTION_MS = 2_000;
+
+/** Thrown inside the final transaction to roll it back when the resource was not ready in time. */
+class NotReadyInTime extends Error {}
 
 /**
  * The worker's side of DESIGN §3: each method is one idempotent step that a job runs and may
@@ -77,7 +89,27 @@ export class ProvisionLifecycle {
         return 'done';
       }
     }
-    let result = await this.store.transaction(async (tx): Promise<StepResult | 'cleanup' | 'moved'> => {
+    let result: StepResult | 'cleanup' | 'moved';
+    try {
+      result = await this.finalTransaction(addonId, service, outcome, this.options.readyWaitInTransactionMs ?? READY_WAIT_IN_TRANSACTION_MS);
+    } catch (error) {
+      if (!(error instanceof NotReadyInTime) || outcome.kind !== 'provisioned') throw error;
+      await outcome.ready;
+      result = await this.finalTransaction(addonId, service, outcome, null);
+    }
+    if (result === 'moved') result = await this.store.transaction((tx) => this.markForCleanup(tx, addonId, this.clock.now(), outcome));
+    if (result !== 'cleanup') return result;
+    if (outcome.kind === 'provisioned') await outcome.ready?.catch(() => undefined);
+    await this.jobs.deprovision(addonId);
+    return 'skipped';
+  }
+
+  /**
+   * Records the provider's answer. A resource still being built is waited for inside, with the
+   * add-on and its apps locked, for at most `readyWaitMs` (none: it is ready already).
+   */
+  private finalTransaction(addonId: string, service: AddonService, outcome: ProvisionOutcome, readyWaitMs: number | null): Promise<StepResult | 'cleanup' | 'moved'> {
+    return this.store.transaction(async (tx): Promise<StepResult | 'cleanup' | 'moved'> => {
       const now = this.clock.now();
       if (outcome.kind === 'pending') {
         const waiting = await tx.addons.updateIfInState(addonId, 'provisioning', {
@@ -99,15 +131,10 @@ export class ProvisionLifecycle {
       // writes nothing, and the cleanup locks the add-on first in a transaction of its own.
       if (!provisioned) return 'moved';
       await this.projectProvisioned(tx, provisioned, service, outcome.config, now, attached);
-      // The add-on and its apps stay locked until the resource exists: a provider's failure rolls all of it back.
-      await outcome.ready;
+      // Committed only once the resource exists: a provider's failure rolls all of it back.
+      if (outcome.ready && readyWaitMs !== null) await settledWithin(outcome.ready, readyWaitMs);
       return 'done';
     });
-    if (result === 'moved') result = await this.store.transaction((tx) => this.markForCleanup(tx, addonId, this.clock.now(), outcome));
-    if (result !== 'cleanup') return result;
-    if (outcome.kind === 'provisioned') await outcome.ready?.catch(() => undefined);
-    await this.jobs.deprovision(addonId);
-    return 'skipped';
   }
 
   /**
@@ -348,5 +375,16 @@ export class ProvisionLifecycle {
       if (!declared) return `config var ${name} is not declared in the manifest`;
     }
     return null;
+  }
+}
+
+/** Resolves or rejects as `ready` does, or rejects with NotReadyInTime after `ms`. */
+async function settledWithin(ready: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new NotReadyInTime()), ms)));
+  try {
+    await Promise.race([ready, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
