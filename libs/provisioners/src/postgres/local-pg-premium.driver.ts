@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Injectable } from '@nestjs/common';
@@ -16,6 +17,15 @@ const LOOPBACK = '127.0.0.1';
 const FORMATION_WAIT_MS = 180_000;
 const STOP_WAIT_MS = 30_000;
 const POLL_MS = 200;
+
+/** pg_auto_failover's roles: keepers reach the monitor as the first, standbys stream and pg_rewind as the second. */
+const MONITOR_ROLE = 'autoctl_node';
+const REPLICATION_ROLE = 'pgautofailover_replicator';
+/**
+ * The role the monitor's health checks log in as, with a password built into pg_auto_failover:
+ * it gets a random one nobody keeps. A check counts any answer, a refused login too.
+ */
+const HEALTH_ROLE = 'pgautofailover_monitor';
 
 /** In the environment of every process started for a cluster: `<key>/<member>`. */
 const NODE_TAG = 'ATTACHE_PG_PREMIUM_MEMBER';
@@ -37,7 +47,15 @@ const MONITOR_SETTINGS = [
   'pgautofailover.health_check_retry_delay = 500',
   'pgautofailover.node_considered_unhealthy_timeout = 5000',
   'pgautofailover.primary_demote_timeout = 10000',
+  // pg_autoctl sizes it from the host's memory (gigabytes); the monitor keeps a few rows.
+  'shared_buffers = 16MB',
 ];
+
+/** The passwords of pg_auto_failover's roles, kept in the cluster's passfile. */
+interface FormationSecrets {
+  monitor: string;
+  replication: string;
+}
 
 interface PremiumPaths {
   dir: string;
@@ -48,6 +66,8 @@ interface PremiumPaths {
   base: string;
   /** XDG directories of pg_autoctl's configuration, state and pid files, per cluster. */
   xdg: string;
+  /** libpq's password file (PGPASSFILE) of every process started for the cluster. */
+  passfile: string;
 }
 
 /**
@@ -72,18 +92,23 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
   async ensure(spec: PgPremiumSpec): Promise<void> {
     const paths = this.paths(spec.key);
     await this.prepareDirs(paths);
+    // The passwords are on disk before any role has them: a retry sets the same ones.
+    const secrets = await this.secrets(spec, paths);
     // The monitor first: the nodes register with it.
     if (!(await this.exists(join(paths.monitor, 'PG_VERSION')))) await this.initdb(paths.monitor, paths, MONITOR_SETTINGS);
-    await this.writeHba(paths.monitor, ['local all all trust', `host pg_auto_failover autoctl_node ${LOOPBACK}/32 trust`]);
+    await this.writeHba(paths.monitor, ['local all all trust', `host pg_auto_failover ${MONITOR_ROLE} ${LOOPBACK}/32 scram-sha-256`]);
     await this.runKeeper(spec, paths, 'monitor');
     await this.waitMonitor(spec);
+    await this.setPasswords(paths, spec.monitorPort, 'pg_auto_failover', { [MONITOR_ROLE]: secrets.monitor });
     // The first node starts from an initdb of Attache's settings; the second is a base backup pg_autoctl takes from it.
     if (!(await this.exists(join(paths.nodes[0], 'PG_VERSION'))) && !(await this.exists(join(paths.nodes[1], 'PG_VERSION')))) {
       await this.initdb(paths.nodes[0], paths, this.nodeSettings(paths));
       await this.writeHba(paths.nodes[0], this.nodeHba());
     }
     await this.runKeeper(spec, paths, 0);
-    await this.waitFor(spec, (state) => state.primaryPort !== null, 'a primary');
+    const primary = await this.waitFor(spec, (state) => state.primaryPort !== null, 'a primary');
+    // pg_autoctl created the roles with the primary (the replicator without a password); the standby gets them by replication.
+    await this.setPasswords(paths, primary.primaryPort!, 'postgres', { [REPLICATION_ROLE]: secrets.replication, [HEALTH_ROLE]: randomBytes(24).toString('hex') });
     await this.runKeeper(spec, paths, 1);
     const state = await this.waitFor(spec, (s) => s.primaryPort !== null && s.nodes.some((n) => n.port !== s.primaryPort && n.state === 'secondary' && n.goal === 'secondary'), 'a streaming standby');
     await this.setUpTenant({ ...spec, port: state.primaryPort! }, paths);
@@ -191,16 +216,17 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
   }
 
   /**
-   * Superuser only over the socket (reachable by root and postgres alone); pg_auto_failover's own
-   * roles over loopback; the tenant over loopback with scram-sha-256.
+   * Superuser only over the socket (reachable by root and postgres alone); the replicator (a
+   * superuser, for pg_rewind) for replication and pg_rewind only; everyone else, the tenant and
+   * the health checks' role, with scram-sha-256. No TCP line trusts.
    */
   private nodeHba(): string[] {
     return [
       'local all all trust',
       'local replication all trust',
-      `host all pgautofailover_monitor ${LOOPBACK}/32 trust`,
-      `host replication pgautofailover_replicator ${LOOPBACK}/32 trust`,
-      `host postgres pgautofailover_replicator ${LOOPBACK}/32 trust`,
+      `host replication ${REPLICATION_ROLE} ${LOOPBACK}/32 scram-sha-256`,
+      `host postgres ${REPLICATION_ROLE} ${LOOPBACK}/32 scram-sha-256`,
+      `host all ${REPLICATION_ROLE} 0.0.0.0/0 reject`,
       'host all postgres 0.0.0.0/0 reject',
       `host all all ${LOOPBACK}/32 scram-sha-256`,
     ];
@@ -210,8 +236,45 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     await this.writeAsPg(join(data, 'pg_hba.conf'), ['# Managed by Attache.', ...lines, ''].join('\n'));
   }
 
+  /**
+   * The generated passwords of the cluster's pg_auto_failover roles: read from its passfile, or
+   * generated and written there (0600, postgres) when it has none yet. Every process started for
+   * the cluster finds them through PGPASSFILE, so they are in no argv, URI or configuration file.
+   */
+  private async secrets(spec: PgPremiumSpec, paths: PremiumPaths): Promise<FormationSecrets> {
+    const text = await readFile(paths.passfile, 'utf8').catch(() => null);
+    if (text !== null) {
+      const password = (role: string) => text.split('\n').map((line) => line.split(':')).find((fields) => fields[3] === role)?.[4];
+      const monitor = password(MONITOR_ROLE);
+      const replication = password(REPLICATION_ROLE);
+      if (!monitor || !replication) throw new Error(`The passfile of ${spec.key} lacks pg_auto_failover's roles.`);
+      return { monitor, replication };
+    }
+    // Hex: nothing libpq's passfile format would need escaped.
+    const secrets = { monitor: randomBytes(24).toString('hex'), replication: randomBytes(24).toString('hex') };
+    const lines = [
+      `${LOOPBACK}:${spec.monitorPort}:pg_auto_failover:${MONITOR_ROLE}:${secrets.monitor}`,
+      ...spec.nodePorts.map((port) => `${LOOPBACK}:${port}:*:${REPLICATION_ROLE}:${secrets.replication}`),
+    ];
+    const fresh = `${paths.passfile}.new`;
+    await this.writeAsPg(fresh, `${lines.join('\n')}\n`);
+    await rename(fresh, paths.passfile);
+    return secrets;
+  }
+
+  /** Sets roles' passwords, as scram verifiers. */
+  private async setPasswords(paths: PremiumPaths, port: number, database: string, passwords: Record<string, string>): Promise<void> {
+    await this.withSuperuser(paths, port, database, async (client) => {
+      for (const [role, password] of Object.entries(passwords)) {
+        const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (found.rowCount === 0) throw new Error(`Role ${role} is missing on port ${port}.`);
+        await client.query(`ALTER ROLE ${ident(role)} PASSWORD ${literal(await pgScramVerifier(password))}`);
+      }
+    });
+  }
+
   private async setUpTenant(spec: PgPremiumSpec, paths: PremiumPaths): Promise<void> {
-    await this.withPrimary(spec, paths, 'postgres', async (client) => {
+    await this.withSuperuser(paths, spec.port, 'postgres', async (client) => {
       const password = `PASSWORD ${literal(await pgScramVerifier(spec.ownerPassword))}`;
       const limit = spec.connectionLimit !== undefined ? ` CONNECTION LIMIT ${Math.trunc(spec.connectionLimit)}` : '';
       const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [spec.ownerRole]);
@@ -221,17 +284,23 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       await client.query(`REVOKE ALL ON DATABASE ${ident(spec.database)} FROM PUBLIC`);
       await client.query(`GRANT ALL ON DATABASE ${ident(spec.database)} TO ${ident(spec.ownerRole)}`);
     });
-    await this.withPrimary(spec, paths, spec.database, async (client) => {
+    await this.withSuperuser(paths, spec.port, spec.database, async (client) => {
       await client.query(`ALTER SCHEMA public OWNER TO ${ident(spec.ownerRole)}`);
       await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
     });
   }
 
-  private async withPrimary<T>(spec: PgPremiumSpec, paths: PremiumPaths, database: string, work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ host: paths.socket, port: spec.port, user: 'postgres', database, connectionTimeoutMillis: 5_000 });
+  /**
+   * A superuser session over the socket that leaves its statements out of the server log (the
+   * monitor logs DDL) and pg_stat_statements (on the nodes): some carry password verifiers.
+   */
+  private async withSuperuser<T>(paths: PremiumPaths, port: number, database: string, work: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client({ host: paths.socket, port, user: 'postgres', database, connectionTimeoutMillis: 5_000 });
     client.on('error', () => undefined);
     await client.connect();
     try {
+      await client.query("SET log_statement = 'none'");
+      await client.query('SET pg_stat_statements.track_utility = off');
       return await work(client);
     } finally {
       await client.end().catch(() => undefined);
@@ -244,11 +313,12 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
   private async runKeeper(spec: PgPremiumSpec, paths: PremiumPaths, which: 0 | 1 | 'monitor'): Promise<void> {
     if (this.keeperAlive(paths, which)) return;
     const data = which === 'monitor' ? paths.monitor : paths.nodes[which];
+    // `--listen`: pg_autoctl starts postgres with `-h <it>`, which overrides listen_addresses, and '*' by default.
     const args =
       which === 'monitor'
-        ? ['create', 'monitor', '--pgdata', data, '--pgport', String(spec.monitorPort), '--hostname', LOOPBACK, '--no-ssl', '--skip-pg-hba', '--run']
+        ? ['create', 'monitor', '--pgdata', data, '--pgport', String(spec.monitorPort), '--hostname', LOOPBACK, '--listen', LOOPBACK, '--no-ssl', '--skip-pg-hba', '--run']
         : [
-            'create', 'postgres', '--pgdata', data, '--pgport', String(spec.nodePorts[which]), '--pghost', paths.socket, '--hostname', LOOPBACK,
+            'create', 'postgres', '--pgdata', data, '--pgport', String(spec.nodePorts[which]), '--pghost', paths.socket, '--hostname', LOOPBACK, '--listen', LOOPBACK,
             '--name', `node${which}`, '--no-ssl', '--skip-pg-hba',
             '--monitor', `postgres://autoctl_node@${LOOPBACK}:${spec.monitorPort}/pg_auto_failover?sslmode=disable`, '--run',
           ];
@@ -363,6 +433,8 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       XDG_DATA_HOME: join(paths.xdg, 'data'),
       XDG_RUNTIME_DIR: join(paths.xdg, 'run'),
       PG_CONFIG: join(PG_BIN, 'pg_config'),
+      // Read by libpq in pg_autoctl, pg_basebackup, pg_rewind and the standby's walreceiver.
+      PGPASSFILE: paths.passfile,
     };
   }
 
@@ -371,6 +443,7 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
   private paths(key: string): PremiumPaths {
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(key)) throw new Error(`Invalid cluster key ${JSON.stringify(key)}`);
     const dir = join(this.options.rootDir, key);
+    const xdg = join(dir, 'xdg');
     return {
       dir,
       monitor: join(dir, 'monitor'),
@@ -378,7 +451,8 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       socket: join(dir, 'socket'),
       wal: join(dir, 'archive', 'wal'),
       base: join(dir, 'archive', 'base'),
-      xdg: join(dir, 'xdg'),
+      xdg,
+      passfile: join(xdg, 'pgpass'),
     };
   }
 
