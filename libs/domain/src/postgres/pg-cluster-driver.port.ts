@@ -2,7 +2,10 @@ import { PgBaseBackup, PgClusterOrigin, PgClusterSpec, PgClusterStatus, PgReplic
 
 /**
  * Runs dedicated PostgreSQL clusters on a host. Every method is idempotent: it looks at what
- * exists and runs, and finishes what an earlier, interrupted call began. The local driver runs
+ * exists and runs, and finishes what an earlier, interrupted call began. `ensure`, `start`,
+ * `promote`, `remove` and `purgeArchive` of one cluster run one at a time across every process
+ * driving the host, and a cluster whose removal began is never created or started again, so
+ * supervision racing a deprovision in another worker leaves nothing behind. The local driver runs
  * postmasters on this machine as the `postgres` OS user; a Kubernetes driver would map the same
  * calls onto an operator's resources (docs/postgresql.md).
  */
@@ -11,12 +14,15 @@ export abstract class PgClusterDriver {
    * Makes the host run the cluster: adopts a running postmaster, starts a stopped one, creates a
    * missing one from `origin` (then the tenant's owner role and database for a new cluster, or
    * the owner's new password for a fork or rollback). Resolves once it accepts connections and,
-   * unless it follows another cluster, is out of recovery.
+   * unless it follows another cluster, is out of recovery. Fails for a cluster whose removal began.
    */
   abstract ensure(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<void>;
 
-  /** Adopts a running postmaster or starts a stopped one (supervision); never creates a cluster. */
-  abstract start(spec: PgClusterSpec): Promise<void>;
+  /**
+   * Adopts a running postmaster or starts a stopped one (supervision); never creates a cluster.
+   * `removed` (nothing started) once the cluster's removal began.
+   */
+  abstract start(spec: PgClusterSpec): Promise<'running' | 'removed'>;
 
   /** A cheap look for supervision: the postmaster lives and answers on its port. */
   abstract isHealthy(spec: PgClusterSpec): Promise<boolean>;
@@ -55,7 +61,10 @@ export abstract class PgClusterDriver {
    */
   abstract loadDump(spec: PgClusterSpec, file: string, options?: { replace?: boolean }): Promise<void>;
 
-  /** Stops the cluster and removes its data directory; its archive stays. The port is free afterwards. */
+  /**
+   * Stops the cluster and removes its data directory; its archive stays. The port is free
+   * afterwards. From its first step on, the cluster is never created or started again.
+   */
   abstract remove(spec: Pick<PgClusterSpec, 'key' | 'port'>): Promise<void>;
 
   /** Removes the archive (base backups and WAL) of a removed cluster. */

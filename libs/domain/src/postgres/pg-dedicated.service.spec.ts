@@ -52,6 +52,11 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
     },
     baseBackups: async (key: string) => backups[key] ?? [],
     pruneArchive: async (key: string, keepFrom: Date) => void calls.push(`prune ${key} ${keepFrom.toISOString()}`),
+    isHealthy: async (spec: PgClusterSpec) => !spec.key.startsWith('pg-down'),
+    start: async (spec: PgClusterSpec) => {
+      calls.push(`start ${spec.key}`);
+      return spec.key.startsWith('pg-down-removed') ? 'removed' : 'running';
+    },
     purgeArchive: async (key: string) => {
       if (key.startsWith('pg-stuck')) throw new Error(`Cluster ${key} still has its data directory; remove it first.`);
       calls.push(`purge ${key}`);
@@ -59,6 +64,7 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
   } as unknown as PgClusterDriver;
   const store = {
     addons: {
+      findById: async (id: string) => ({ id, name: id, state: 'provisioned' }) as Addon,
       findWithCatalog: async (id: string) => ({ addon: { id, name: id, state: 'provisioned' } as Addon, service: { provider: 'postgres' } as AddonService, plan: { name: 'standard-0' } as Plan }),
     },
   } as unknown as Store;
@@ -113,5 +119,13 @@ describe('dedicated PostgreSQL archive upkeep', () => {
     expect(calls).toEqual(['purge pg-gone']);
     expect(rows.get('stuck')!.state).toBe('removed');
     expect(rows.get('gone')!.state).toBe('purged');
+  });
+});
+
+describe('dedicated PostgreSQL supervision', () => {
+  it('starts a dead cluster, and counts nothing for one whose removal began in another worker', async () => {
+    const { service, calls } = setUp([cluster('up'), cluster('down-crashed'), cluster('down-removed')], {});
+    expect(await service.supervise()).toEqual({ checked: 3, restarted: 1, failed: 0 });
+    expect(calls).toEqual(['start pg-down-crashed', 'start pg-down-removed']);
   });
 });

@@ -82,7 +82,9 @@ export class PgDedicatedService {
 
   /**
    * Supervision: every cluster of a provisioned add-on runs; a dead one is started again (with
-   * growing pauses while it keeps failing). Running ones are adopted as they are.
+   * growing pauses while it keeps failing). Running ones are adopted as they are. A cluster a
+   * deprovision began to remove meanwhile (in another worker) is left alone: the driver never
+   * starts it again.
    */
   async supervise(): Promise<{ checked: number; restarted: number; failed: number }> {
     const result = { checked: 0, restarted: 0, failed: 0 };
@@ -101,8 +103,9 @@ export class PgDedicatedService {
       const addon = await this.store.addons.findById(cluster.addonId);
       if (!addon || addon.state !== 'provisioned') continue;
       try {
-        await this.driver.start(spec);
+        const outcome = await this.driver.start(spec);
         this.backoff.delete(cluster.addonId);
+        if (outcome === 'removed') continue;
         result.restarted++;
         this.logger.warn({ addonId: cluster.addonId }, 'dedicated PostgreSQL cluster was not running; started it');
       } catch (error) {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import {
   PgReplicationLag,
 } from '@app/domain';
 import { pgScramVerifier } from './pg-scram-verifier';
+import { withMachineLock } from './machine-lock';
 
 const execFileAsync = promisify(execFile);
 
@@ -42,6 +43,8 @@ interface ClusterPaths {
   log: string;
   wal: string;
   base: string;
+  /** Written when removal begins, kept until the archive goes: the cluster is never created or started again. */
+  removed: string;
 }
 
 function validateKey(key: string): void {
@@ -55,6 +58,13 @@ function validatePort(port: number): void {
 /** `2026-11-26T12:00:00.123Z` as a directory name that sorts by time. */
 const backupId = (at: Date) => at.toISOString().replace(/[-:]/g, '').replace('.', '');
 
+/** The cluster's removal began: it is not created or started again. */
+class ClusterRemovedError extends Error {
+  constructor(key: string) {
+    super(`Cluster ${key} was removed; it is not created or started again.`);
+  }
+}
+
 /**
  * Runs each dedicated cluster as a postmaster on this machine, as the `postgres` OS user when
  * Attache runs as root (initdb and pg_ctl refuse root), else as Attache's own user. One directory
@@ -62,6 +72,9 @@ const backupId = (at: Date) => at.toISOString().replace(/[-:]/g, '').replace('.'
  * and `base/<time>/`). Postmasters are started with pg_ctl and outlive Attache; `ensure` and
  * `start` adopt them by their postmaster.pid. Attache talks to a cluster as its superuser over the
  * socket, which only root and postgres can reach; TCP is for the tenant, with scram-sha-256.
+ * Several worker processes may drive the same clusters: each cluster's operations hold a lock
+ * of the machine's (see `locked`), and `remove` leaves a `removed` mark that `ensure` and
+ * `start` respect, so a supervision restart never outlives or undoes a removal.
  */
 @Injectable()
 export class LocalPgClusterDriver extends PgClusterDriver {
@@ -80,6 +93,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     validatePort(spec.port);
     await this.locked(spec.key, async () => {
       const paths = this.paths(spec.key);
+      if (await this.exists(paths.removed)) throw new ClusterRemovedError(spec.key);
       await this.prepareDirs(paths);
       const created = !(await this.exists(join(paths.data, 'PG_VERSION')));
       if (created) await this.create(spec, origin, paths);
@@ -90,14 +104,22 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     });
   }
 
-  /** Adopts or starts an existing cluster (supervision); never creates one. */
-  async start(spec: PgClusterSpec): Promise<void> {
+  /** Adopts or starts an existing cluster (supervision); never creates one, nor starts a removed one. */
+  async start(spec: PgClusterSpec): Promise<'running' | 'removed'> {
     validateKey(spec.key);
     validatePort(spec.port);
-    await this.locked(spec.key, async () => {
+    return this.locked(spec.key, async () => {
       const paths = this.paths(spec.key);
+      if (await this.exists(paths.removed)) return 'removed';
       if (!(await this.exists(join(paths.data, 'PG_VERSION')))) throw new Error(`Cluster ${spec.key} has no data directory to start.`);
-      await this.startLocked(spec, paths);
+      try {
+        await this.startLocked(spec, paths);
+      } catch (error) {
+        // Removal began while it started: the removal stops what was started.
+        if (error instanceof ClusterRemovedError) return 'removed';
+        throw error;
+      }
+      return 'running';
     });
   }
 
@@ -241,8 +263,10 @@ export class LocalPgClusterDriver extends PgClusterDriver {
 
   async remove(spec: Pick<PgClusterSpec, 'key' | 'port'>): Promise<void> {
     validateKey(spec.key);
+    const paths = this.paths(spec.key);
+    // Marked before waiting for the lock: an `ensure` holding it (a long recovery) sees it and gives up.
+    await this.markRemoved(paths);
     await this.locked(spec.key, async () => {
-      const paths = this.paths(spec.key);
       await this.stop(paths);
       await Promise.all([paths.data, paths.dataNew, paths.socket, paths.log].map((path) => rm(path, { recursive: true, force: true })));
       const base = await readdir(paths.base).catch(() => [] as string[]);
@@ -376,6 +400,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
         await this.withSuperuser(spec, (client) => client.query('SELECT 1'));
         return;
       } catch (error) {
+        if (await this.exists(paths.removed)) throw new ClusterRemovedError(spec.key);
         if (Date.now() > deadline) throw new Error(`Cluster ${spec.key} does not accept connections: ${message(error)}`);
         await sleep(POLL_MS);
       }
@@ -394,6 +419,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
         return true;
       });
       if (!inRecovery) break;
+      if (await this.exists(paths.removed)) throw new ClusterRemovedError(spec.key);
       if (Date.now() > deadline) throw new Error(`Cluster ${spec.key} is still recovering after ${RECOVERY_WAIT_MS / 1000} s.`);
       await sleep(POLL_MS * 2);
     }
@@ -465,6 +491,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       log: join(dir, 'postgres.log'),
       wal: join(dir, 'archive', 'wal'),
       base: join(dir, 'archive', 'base'),
+      removed: join(dir, 'removed'),
     };
   }
 
@@ -475,6 +502,26 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     await this.mkdirAsPg(join(paths.dir, 'archive'), 0o700);
     await this.mkdirAsPg(paths.wal, 0o700);
     await this.mkdirAsPg(paths.base, 0o700);
+  }
+
+  /** The `removed` mark, on disk (synced with its directory entry) before the cluster is touched. */
+  private async markRemoved(paths: ClusterPaths): Promise<void> {
+    if (await this.exists(paths.removed)) return;
+    await mkdir(this.options.rootDir, { recursive: true, mode: 0o755 });
+    await this.mkdirAsPg(paths.dir, 0o700);
+    const file = await open(paths.removed, 'w', 0o600);
+    try {
+      await file.writeFile(`${new Date().toISOString()}\n`);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    const dir = await open(paths.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 
   private async mkdirAsPg(path: string, mode: number): Promise<void> {
@@ -575,9 +622,14 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     return total;
   }
 
+  /**
+   * Runs `work` alone for the cluster: after this process's earlier operations on it, and holding
+   * the machine's lock of the cluster's directory, so another worker process cannot start the
+   * cluster while this one removes it (or the reverse).
+   */
   private async locked<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(work);
+    const run = previous.catch(() => undefined).then(() => withMachineLock(`pg-dedicated:${this.paths(key).dir}`, work));
     this.locks.set(key, run);
     try {
       return await run;
