@@ -1,4 +1,4 @@
-import { PgBaseBackup, PgClusterOrigin, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
+import { PgArchiveKeep, PgBaseBackup, PgClusterOrigin, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
 
 /**
  * Runs dedicated PostgreSQL clusters on a host. Every method is idempotent: it looks at what
@@ -34,10 +34,11 @@ export abstract class PgClusterDriver {
   abstract baseBackups(key: string): Promise<PgBaseBackup[]>;
 
   /**
-   * Deletes base backups finished before `keepFrom` except the newest of them (it covers
-   * `keepFrom` itself), and archived WAL older than the oldest base backup kept.
+   * Deletes base backups finished before `keep.from` except the newest of them (it covers
+   * `keep.from` itself), and archived WAL older than both the oldest base backup kept and what
+   * any of `keep.replayers` would read on a restart.
    */
-  abstract pruneArchive(key: string, keepFrom: Date): Promise<void>;
+  abstract pruneArchive(key: string, keep: PgArchiveKeep): Promise<void>;
 
   /** Makes the archive hold every transaction committed so far (a WAL switch, waited for). */
   abstract flushArchive(spec: PgClusterSpec): Promise<void>;

@@ -62,6 +62,22 @@ export type PgClusterOrigin =
   | { kind: 'follow'; source: PgClusterSpec }
   | { kind: 'rollback'; sourceKey: string; target: Date; source: PgClusterSpec | null };
 
+/** What pruning a cluster's archive keeps besides the newest base backups. */
+export interface PgArchiveKeep {
+  /**
+   * The earliest moment a rollback must still reach (the window's start, or an earlier target of
+   * a rollback in progress): the newest base backup finished before it stays, with every later
+   * one and the WAL from the oldest kept.
+   */
+  from: Date;
+  /**
+   * Keys of the clusters that replay this archive through their restore_command (followers, a
+   * follower still being made): the WAL a restart of each would read, from its last restart
+   * point on, stays too; all of it while one's cannot be told.
+   */
+  replayers: string[];
+}
+
 /** A completed base backup in a cluster's archive. */
 export interface PgBaseBackup {
   id: string;

@@ -28,6 +28,9 @@ export abstract class DedicatedClusterRepository {
   /** Active clusters following the add-on's. */
   abstract listFollowers(sourceAddonId: string): Promise<DedicatedCluster[]>;
 
+  /** Active clusters made from the add-on's (forks, rollbacks, followers), finished or still being made. */
+  abstract listDependents(sourceAddonId: string): Promise<DedicatedCluster[]>;
+
   /** Removed clusters whose archive is past its retention. */
   abstract listArchivesDue(now: Date): Promise<DedicatedCluster[]>;
 }

@@ -4,7 +4,7 @@ import { AddonAccess } from '../addons/addon-access';
 import { Addon, AddonService, Plan } from '../shared/models';
 import { Store } from '../shared/store.port';
 import { PgClusterDriver } from './pg-cluster-driver.port';
-import { DedicatedCluster, PgBaseBackup, PgClusterSpec } from './pg-dedicated.models';
+import { DedicatedCluster, PgArchiveKeep, PgBaseBackup, PgClusterSpec } from './pg-dedicated.models';
 import { PgDedicatedOptions } from './pg-dedicated.options';
 import { DedicatedClusterRepository } from './pg-dedicated.repository';
 import { PgDedicatedService } from './pg-dedicated.service';
@@ -43,6 +43,7 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
   const repository = {
     listActive: async () => [...rows.values()].filter((c) => c.state === 'active'),
     listArchivesDue: async (at: Date) => [...rows.values()].filter((c) => c.state === 'removed' && c.archiveKeepUntil !== null && c.archiveKeepUntil <= at),
+    listDependents: async (source: string) => [...rows.values()].filter((c) => c.state === 'active' && c.sourceAddonId === source),
     update: async (addonId: string, patch: Partial<DedicatedCluster>) => void rows.set(addonId, { ...rows.get(addonId)!, ...patch }),
   } as unknown as DedicatedClusterRepository;
   const driver = {
@@ -51,7 +52,7 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
       return { id: 'new', finishedAt: now, bytes: 1 };
     },
     baseBackups: async (key: string) => backups[key] ?? [],
-    pruneArchive: async (key: string, keepFrom: Date) => void calls.push(`prune ${key} ${keepFrom.toISOString()}`),
+    pruneArchive: async (key: string, keep: PgArchiveKeep) => void calls.push(`prune ${key} ${keep.from.toISOString()} [${keep.replayers.join(' ')}]`),
     isHealthy: async (spec: PgClusterSpec) => !spec.key.startsWith('pg-down'),
     start: async (spec: PgClusterSpec) => {
       calls.push(`start ${spec.key}`);
@@ -65,7 +66,8 @@ function setUp(clusters: DedicatedCluster[], backups: Record<string, PgBaseBacku
   const store = {
     addons: {
       findById: async (id: string) => ({ id, name: id, state: 'provisioned' }) as Addon,
-      findWithCatalog: async (id: string) => ({ addon: { id, name: id, state: 'provisioned' } as Addon, service: { provider: 'postgres' } as AddonService, plan: { name: 'standard-0' } as Plan }),
+      // Add-ons named rolling… or new-… are still being provisioned.
+      findWithCatalog: async (id: string) => ({ addon: { id, name: id, state: /^(rolling|new-)/.test(id) ? 'provisioning' : 'provisioned' } as Addon, service: { provider: 'postgres' } as AddonService, plan: { name: 'standard-0' } as Plan }),
     },
   } as unknown as Store;
   const options: PgDedicatedOptions = { rootDir: '/x', portMin: 1, portMax: 2, superviseIntervalMs: 1, baseBackupIntervalMs: DAY, archiveRetentionMs: 7 * DAY };
@@ -87,8 +89,8 @@ describe('dedicated PostgreSQL archive upkeep', () => {
     expect(await service.maintainArchives()).toEqual({ backups: 1, purged: 0, failed: 0 });
     expect(calls).toEqual([
       'backup pg-due',
-      `prune pg-due ${new Date(now.getTime() - 4 * DAY).toISOString()}`,
-      `prune pg-fresh ${new Date(now.getTime() - 3600_000).toISOString()}`,
+      `prune pg-due ${new Date(now.getTime() - 4 * DAY).toISOString()} []`,
+      `prune pg-fresh ${new Date(now.getTime() - 3600_000).toISOString()} []`,
     ]);
     expect(rows.get('due')!.lastBaseBackupAt).toEqual(now);
   });
@@ -119,6 +121,56 @@ describe('dedicated PostgreSQL archive upkeep', () => {
     expect(calls).toEqual(['purge pg-gone']);
     expect(rows.get('stuck')!.state).toBe('removed');
     expect(rows.get('gone')!.state).toBe('purged');
+  });
+});
+
+describe('dedicated PostgreSQL archive pruning and what depends on an archive', () => {
+  const weekOld = { 'pg-primary': [{ id: 'a', finishedAt: new Date(now.getTime() - 7 * DAY), bytes: 1 }] };
+
+  it("keeps the WAL the primary's followers replay, a follower still being made included", async () => {
+    const { service, calls } = setUp(
+      [
+        cluster('primary', { lastBaseBackupAt: now }),
+        cluster('follower', { origin: 'follow', sourceAddonId: 'primary', following: true }),
+        cluster('new-follower', { origin: 'follow', sourceAddonId: 'primary', following: true, lastBaseBackupAt: null }),
+        cluster('promoted', { origin: 'follow', sourceAddonId: 'primary', following: false, lastBaseBackupAt: now }),
+        cluster('gone-follower', { origin: 'follow', sourceAddonId: 'primary', following: false, state: 'removed', port: null }),
+      ],
+      weekOld,
+    );
+    await service.maintainArchives();
+    expect(calls).toEqual([`prune pg-primary ${new Date(now.getTime() - 4 * DAY).toISOString()} [pg-follower pg-new-follower]`]);
+  });
+
+  it('keeps the base backup and WAL a rollback still being made restores, even from before the window', async () => {
+    const target = new Date(now.getTime() - 4 * DAY - 3600_000);
+    const { service, calls } = setUp(
+      [
+        cluster('primary', { lastBaseBackupAt: now }),
+        cluster('rolling', { origin: 'rollback', sourceAddonId: 'primary', recoveryTargetAt: target, lastBaseBackupAt: null }),
+        cluster('rolled', { origin: 'rollback', sourceAddonId: 'primary', recoveryTargetAt: new Date(now.getTime() - 6 * DAY), lastBaseBackupAt: now }),
+      ],
+      weekOld,
+    );
+    await service.maintainArchives();
+    expect(calls).toEqual([`prune pg-primary ${target.toISOString()} []`]);
+  });
+
+  it("does not purge a destroyed add-on's archive while a rollback from it is being made, and does once it is done", async () => {
+    const { service, calls, rows } = setUp(
+      [
+        cluster('gone', { state: 'removed', port: null, archiveKeepUntil: new Date(now.getTime() - 1) }),
+        cluster('rolling', { origin: 'rollback', sourceAddonId: 'gone', recoveryTargetAt: new Date(now.getTime() - DAY), lastBaseBackupAt: null }),
+      ],
+      {},
+    );
+    expect(await service.maintainArchives()).toEqual({ backups: 0, purged: 0, failed: 0 });
+    expect(rows.get('gone')!.state).toBe('removed');
+
+    rows.set('rolling', { ...rows.get('rolling')!, lastBaseBackupAt: now });
+    calls.length = 0;
+    expect(await service.maintainArchives()).toEqual({ backups: 0, purged: 1, failed: 0 });
+    expect(calls).toEqual(['purge pg-gone']);
   });
 });
 

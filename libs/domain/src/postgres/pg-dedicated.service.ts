@@ -4,7 +4,7 @@ import { Addon, Plan } from '../shared/models';
 import { Store } from '../shared/store.port';
 import { AddonAccess } from '../addons/addon-access';
 import { PgClusterDriver } from './pg-cluster-driver.port';
-import { DedicatedCluster, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
+import { DedicatedCluster, PgArchiveKeep, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
 import { PgDedicatedOptions } from './pg-dedicated.options';
 import { DedicatedClusterRepository } from './pg-dedicated.repository';
 import { PgDedicatedSources, RollbackWindow } from './pg-dedicated-sources';
@@ -27,6 +27,12 @@ export interface DedicatedInfo {
   /** A premium cluster's standby and last failover; null without a standby. */
   standby: PremiumStandbyInfo | null;
 }
+
+/**
+ * A rollback still being made restores its source's base backup and replays its WAL; the first
+ * base backup of its own marks it done (as it does every new cluster).
+ */
+const rollingBack = (cluster: DedicatedCluster): boolean => cluster.origin === 'rollback' && cluster.lastBaseBackupAt === null && cluster.recoveryTargetAt !== null;
 
 /** Info and operations of dedicated PostgreSQL add-ons, and the worker's upkeep of their clusters. */
 @Injectable()
@@ -120,8 +126,9 @@ export class PgDedicatedService {
 
   /**
    * Archive upkeep: a base backup of every primary whose last one is older than the interval,
-   * base backups and WAL no rollback can need any more deleted, and the archives of destroyed
-   * add-ons removed once their retention is over.
+   * base backups and WAL no rollback, follower or rollback in progress can need any more deleted,
+   * and the archives of destroyed add-ons removed once their retention is over (unless a rollback
+   * from one is still being made).
    */
   async maintainArchives(): Promise<{ backups: number; purged: number; failed: number }> {
     const result = { backups: 0, purged: 0, failed: 0 };
@@ -137,7 +144,7 @@ export class PgDedicatedService {
           result.backups++;
         }
         const window = await this.sources.window({ addon: addon.addon, plan: addon.plan, cluster }, now);
-        if (window.earliest) await this.driver.pruneArchive(cluster.key, window.earliest);
+        if (window.earliest) await this.driver.pruneArchive(cluster.key, await this.archiveKeep(cluster, window.earliest));
       } catch (error) {
         result.failed++;
         this.logger.warn({ addonId: cluster.addonId, err: (error as Error).message }, 'dedicated PostgreSQL base backup failed');
@@ -146,6 +153,7 @@ export class PgDedicatedService {
     for (const cluster of await this.clusters.listArchivesDue(this.clock.now())) {
       // One archive that cannot go (its cluster not fully removed) must not hold up the others.
       try {
+        if ((await this.clusters.listDependents(cluster.addonId)).some(rollingBack)) continue;
         await this.driver.purgeArchive(cluster.key);
         await this.clusters.update(cluster.addonId, { state: 'purged', updatedAt: this.clock.now() });
         result.purged++;
@@ -155,6 +163,19 @@ export class PgDedicatedService {
       }
     }
     return result;
+  }
+
+  /**
+   * What pruning the cluster's archive keeps beyond the rollback window: the base backup and WAL
+   * a rollback from it still being made restores, and the WAL its followers replay.
+   */
+  private async archiveKeep(cluster: DedicatedCluster, earliest: Date): Promise<PgArchiveKeep> {
+    const dependents = await this.clusters.listDependents(cluster.addonId);
+    const targets = dependents.filter(rollingBack).map((d) => d.recoveryTargetAt!.getTime());
+    return {
+      from: new Date(Math.min(earliest.getTime(), ...targets)),
+      replayers: dependents.filter((d) => d.following).map((d) => d.key),
+    };
   }
 
   private async lag(follower: DedicatedCluster, primary: DedicatedCluster): Promise<PgReplicationLag | null> {

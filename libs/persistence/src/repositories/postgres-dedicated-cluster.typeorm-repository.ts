@@ -134,6 +134,14 @@ export class TypeOrmDedicatedClusters extends DedicatedClusterRepository {
     return rows.map(toCluster);
   }
 
+  async listDependents(sourceAddonId: string): Promise<DedicatedCluster[]> {
+    const rows: ClusterRow[] = await this.manager.query(
+      "SELECT * FROM postgres_dedicated_clusters WHERE source_addon_id = $1 AND state = 'active' ORDER BY created_at",
+      [sourceAddonId],
+    );
+    return rows.map(toCluster);
+  }
+
   async listArchivesDue(now: Date): Promise<DedicatedCluster[]> {
     const rows: ClusterRow[] = await this.manager.query(
       "SELECT * FROM postgres_dedicated_clusters WHERE state = 'removed' AND archive_keep_until <= $1 ORDER BY archive_keep_until LIMIT 100",

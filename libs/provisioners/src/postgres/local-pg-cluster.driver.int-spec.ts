@@ -78,7 +78,7 @@ describe('LocalPgClusterDriver', () => {
     const newest = await driver.takeBaseBackup(primary);
     const wal = join(root, primary.key, 'archive', 'wal');
     const walBefore = readdirSync(wal).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
-    await driver.pruneArchive(primary.key, new Date());
+    await driver.pruneArchive(primary.key, { from: new Date(), replayers: [] });
     expect((await driver.baseBackups(primary.key)).map((b) => b.id)).toEqual([newest.id]);
     const walAfter = readdirSync(wal).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
     expect(walAfter.length).toBeLessThan(walBefore.length);

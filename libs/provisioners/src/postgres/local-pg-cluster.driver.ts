@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
 import {
+  PgArchiveKeep,
   PgBaseBackup,
   PgClusterDriver,
   PgClusterOrigin,
@@ -57,6 +58,9 @@ function validatePort(port: number): void {
 
 /** `2026-11-26T12:00:00.123Z` as a directory name that sorts by time. */
 const backupId = (at: Date) => at.toISOString().replace(/[-:]/g, '').replace('.', '');
+
+/** The segment part of a WAL file name (`pg_archivecleanup` compares names without the timeline). */
+const segment = (walFile: string) => walFile.slice(8);
 
 /** The cluster's removal began: it is not created or started again. */
 class ClusterRemovedError extends Error {
@@ -156,16 +160,22 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     return backups;
   }
 
-  async pruneArchive(key: string, keepFrom: Date): Promise<void> {
+  async pruneArchive(key: string, keep: PgArchiveKeep): Promise<void> {
     const backups = await this.baseBackups(key);
-    const before = backups.filter((b) => b.finishedAt < keepFrom);
+    const before = backups.filter((b) => b.finishedAt < keep.from);
     const drop = before.slice(0, -1);
     const { base, wal } = this.paths(key);
     for (const backup of drop) await rm(join(base, backup.id), { recursive: true, force: true });
     const oldest = backups.find((b) => !drop.includes(b));
     if (!oldest) return;
     const label = await readFile(join(base, oldest.id, 'backup_label'), 'utf8').catch(() => '');
-    const walFile = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(label)?.[1];
+    let walFile = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(label)?.[1];
+    for (const replayer of keep.replayers) {
+      const needed = await this.restartWalFile(replayer);
+      // A follower still being copied, or one whose control file cannot be read: keep all the WAL this time.
+      if (!needed) return;
+      if (walFile && segment(needed) < segment(walFile)) walFile = needed;
+    }
     if (walFile) await this.runPg('pg_archivecleanup', [wal, walFile]);
   }
 
@@ -299,6 +309,17 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
     });
+  }
+
+  /**
+   * The WAL file a restart of the cluster would begin reading at (its last checkpoint's or, on a
+   * follower, restart point's redo); null while it has no complete data directory.
+   */
+  private async restartWalFile(key: string): Promise<string | null> {
+    const { data } = this.paths(key);
+    if (!(await this.exists(join(data, 'global', 'pg_control')))) return null;
+    const output = await this.runPg('pg_controldata', ['-D', data]).catch(() => '');
+    return /^Latest checkpoint's REDO WAL file:\s+([0-9A-F]{24})$/m.exec(output)?.[1] ?? null;
   }
 
   // --- creation -------------------------------------------------------------------------------

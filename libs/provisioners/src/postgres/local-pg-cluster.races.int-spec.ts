@@ -1,8 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { Clock, SecretBox } from '@app/common';
 import {
   Addon,
@@ -23,8 +24,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * Two workers on one machine, each with its own driver (as two processes have), on real
- * postmasters: supervision restarting a dead cluster while a deprovision removes it, and a lock held
- * by another process (then killed).
+ * postmasters: supervision restarting a dead cluster while a deprovision removes it, a lock held
+ * by another process (then killed), and archive pruning with a follower that is behind.
  */
 describe('LocalPgClusterDriver across workers', () => {
   const root = join(tmpdir(), `attache-test-pgraces-${randomBytes(4).toString('hex')}`);
@@ -36,6 +37,7 @@ describe('LocalPgClusterDriver across workers', () => {
   const box = new SecretBox(randomBytes(32));
   const spec = (n: number): PgClusterSpec => ({ key: `race-${n}`, port: portBase + n, database: 'd_race', ownerRole: 'u_race', ownerPassword: randomBytes(12).toString('hex') });
   const children: ChildProcess[] = [];
+  const clients: Client[] = [];
 
   /** Processes (not zombies) whose command line names the cluster's directory: postmasters and pg_ctl. */
   const processesOf = (s: PgClusterSpec): number[] => {
@@ -72,6 +74,16 @@ describe('LocalPgClusterDriver across workers', () => {
     process.kill(pid, 'SIGKILL');
     await waitFor(`postmaster ${pid} of ${s.key} is gone`, async () => !existsSync(`/proc/${pid}`));
   };
+  /** As the tenant over TCP, or as the superuser over the cluster's socket. */
+  const connect = async (s: PgClusterSpec, as: 'tenant' | 'superuser' = 'tenant') => {
+    const where = as === 'tenant' ? { host: '127.0.0.1', user: s.ownerRole, password: s.ownerPassword } : { host: join(root, s.key, 'socket'), user: 'postgres' };
+    const client = new Client({ ...where, port: s.port, database: s.database, connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.connect();
+    return client;
+  };
+
   /** Supervision as the worker runs it, over one cluster record kept here, with its own (per-process) backoff. */
   function supervision(cluster: DedicatedCluster) {
     const repository = { listActive: async () => (cluster.state === 'active' ? [cluster] : []) } as unknown as DedicatedClusterRepository;
@@ -90,6 +102,7 @@ describe('LocalPgClusterDriver across workers', () => {
   };
 
   afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.end()));
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
 
@@ -154,4 +167,56 @@ describe('LocalPgClusterDriver across workers', () => {
     expect(await leftovers(s)).toEqual({ processes: [], portFree: true, data: false });
   });
 
+  it('keeps the archived WAL a stopped follower still needs when pruning, so it catches up from the archive', async () => {
+    const primary = spec(6);
+    const follower = { ...spec(7), ownerPassword: primary.ownerPassword };
+    await supervisingWorker.ensure(primary, { kind: 'new' });
+    await (await connect(primary)).query('CREATE TABLE notes (body text)');
+    await supervisingWorker.takeBaseBackup(primary);
+    await supervisingWorker.ensure(follower, { kind: 'follow', source: primary });
+    await crash(follower);
+
+    // More WAL than the primary keeps (wal_keep_size 64MB), then checkpoints: the follower's next segments exist only in the archive.
+    const db = await connect(primary);
+    for (let i = 0; i < 8; i++) {
+      await db.query('INSERT INTO notes VALUES ($1)', [`row ${i}`]);
+      await supervisingWorker.flushArchive(primary);
+    }
+    const superuser = await connect(primary, 'superuser');
+    await superuser.query('CHECKPOINT');
+    await superuser.query('CHECKPOINT');
+    await supervisingWorker.takeBaseBackup(primary);
+    const newest = await supervisingWorker.takeBaseBackup(primary);
+
+    const walFiles = (dir: string) => readdirSync(dir).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
+    const archived = () => walFiles(join(root, primary.key, 'archive', 'wal'));
+    const label = readFileSync(join(root, primary.key, 'archive', 'base', newest.id, 'backup_label'), 'utf8');
+    const newestStart = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(label)![1];
+    // Where a restart of the follower begins reading: behind the newest base backup, and gone from the primary's pg_wal.
+    const controldata = ['/usr/lib/postgresql/15/bin/pg_controldata', '-D', join(root, follower.key, 'data')];
+    const control = process.getuid?.() === 0 ? execFileSync('runuser', ['-u', 'postgres', '--', ...controldata], { cwd: '/' }) : execFileSync(controldata[0], controldata.slice(1));
+    const redo = /^Latest checkpoint's REDO WAL file:\s+([0-9A-F]{24})$/m.exec(control.toString())![1];
+    expect(redo < newestStart).toBe(true);
+    expect(walFiles(join(root, primary.key, 'data', 'pg_wal'))[0] > redo).toBe(true);
+    const needed = archived().filter((name) => name >= redo && name < newestStart);
+
+    await supervisingWorker.pruneArchive(primary.key, { from: new Date(), replayers: [follower.key] });
+    expect((await supervisingWorker.baseBackups(primary.key)).map((b) => b.id)).toEqual([newest.id]);
+    expect(archived().filter((name) => name < newestStart)).toEqual(needed);
+
+    expect(await supervisingWorker.start(follower)).toBe('running');
+    const replayed = async () => {
+      try {
+        return (await (await connect(follower)).query<{ n: number }>('SELECT count(*)::int AS n FROM notes')).rows[0].n === 8;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor('the follower caught up', replayed, 60_000);
+
+    // With the follower caught up (and restarted past them), what it needed before can go.
+    await supervisingWorker.remove(follower);
+    await supervisingWorker.pruneArchive(primary.key, { from: new Date(), replayers: [] });
+    expect(archived().filter((name) => name < newestStart)).toEqual([]);
+  });
 });
