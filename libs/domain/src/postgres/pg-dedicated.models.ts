@@ -5,10 +5,30 @@ export type DedicatedClusterState = 'active' | 'removed' | 'purged';
 /** How the cluster's data began: empty, a fork or a rollback of another add-on's, or following one. */
 export type DedicatedClusterOrigin = 'new' | 'fork' | 'rollback' | 'follow';
 
+export type DedicatedHostState = 'active' | 'draining';
+
+/** A registered host dedicated clusters are placed on, through a driver. */
+export interface DedicatedHost {
+  name: string;
+  /** Which PgClusterDriver runs its clusters: `local` runs processes on this machine. */
+  driver: 'local';
+  /** The address apps connect to. */
+  address: string;
+  /** The ports its clusters may listen on. */
+  portMin: number;
+  portMax: number;
+  /** How many live clusters it may run (a premium cluster counts once). */
+  capacity: number;
+  /** A draining host keeps its clusters but gets no new ones. */
+  state: DedicatedHostState;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 /** One dedicated add-on's cluster: its own postmaster, port, data directory and WAL archive. */
 export interface DedicatedCluster {
   addonId: string;
-  /** Which driver runs it: `local` runs processes on this machine. */
+  /** The name of the registered host (DedicatedHost) it runs on. */
   host: string;
   /** Its directory (data, socket, archive) on the host. */
   key: string;
