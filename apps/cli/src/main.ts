@@ -16,12 +16,13 @@ async function registerCommands(command: string | undefined): Promise<void> {
     vendorCommands(program);
     return;
   }
-  const [accounts, passwords, services, db, postgres, redis, kafka, billing] = await Promise.all([
+  const [accounts, passwords, services, db, postgres, postgresHosts, redis, kafka, billing] = await Promise.all([
     import('./commands/accounts.command'),
     import('./commands/passwords.command'),
     import('./commands/services.command'),
     import('./commands/db.command'),
     import('./commands/postgres.command'),
+    import('./commands/postgres-hosts.command'),
     import('./commands/redis.command'),
     import('./commands/kafka.command'),
     import('./commands/billing.command'),
@@ -32,6 +33,7 @@ async function registerCommands(command: string | undefined): Promise<void> {
   vendorCommands(program);
   db.dbCommands(program);
   postgres.postgresCommands(program);
+  postgresHosts.postgresHostCommands(program);
   redis.redisCommands(program);
   kafka.kafkaCommands(program);
   billing.billingCommands(program);

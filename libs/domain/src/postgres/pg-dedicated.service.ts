@@ -10,9 +10,6 @@ import { DedicatedClusterRepository } from './pg-dedicated.repository';
 import { PgDedicatedSources, RollbackWindow } from './pg-dedicated-sources';
 import { PgPremiumFailovers, PremiumStandbyInfo } from './pg-premium-failovers';
 
-// The registered hosts' service and placement reach the other libs through this file's export.
-export { PgDedicatedHosts, RegisterDedicatedHostInput, placeDedicatedCluster } from './pg-dedicated-hosts';
-
 /** What the driver needs to run the cluster, with the owner's password opened. */
 export function dedicatedSpec(cluster: DedicatedCluster, box: SecretBox): PgClusterSpec {
   if (cluster.port === null) throw new Error(`The cluster of add-on ${cluster.addonId} has no port.`);
