@@ -16,11 +16,14 @@ import {
 import { DedicatedPostgresProvisioner } from './dedicated-postgres.provisioner';
 import { PgSharedReadOnly } from './pg-shared-read-only';
 
-/** The shared→dedicated move's read-only window: whatever fails after it opens, the shared database is writable again. */
+/**
+ * The shared→dedicated move's checked window: whatever fails after it opens, or a write found
+ * between its two marks, the shared database is released (writable and open) again.
+ */
 describe('DedicatedPostgresProvisioner.moveFromShared', () => {
   const box = new SecretBox(randomBytes(32));
   const now = new Date('2026-11-26T12:00:00Z');
-  const addon = { id: '0b6f3c1e-0000-4000-8000-000000000001', name: 'postgresql-moving-1', appId: 'app-1', options: {} } as unknown as Addon;
+  const addon = { id: '0b6f3c1e-0000-4000-8000-000000000001', name: 'postgresql-moving-1', appId: 'app-1', planId: 'plan-essential', options: {} } as unknown as Addon;
   const plan = { name: 'standard-0' } as Plan;
   const service = { slug: 'postgresql' } as AddonService;
   const cluster: DedicatedCluster = {
@@ -43,11 +46,14 @@ describe('DedicatedPostgresProvisioner.moveFromShared', () => {
     removedAt: null,
   } as DedicatedCluster;
 
-  function provisioner(failBackup: boolean) {
-    const readOnly: boolean[] = [];
+  function provisioner(options: { failBackup?: boolean; written?: boolean; credentialDuringCopy?: boolean } = {}) {
+    const window: string[] = [];
+    let dumped = false;
+    const credentials = () => (dumped && options.credentialDuringCopy ? [{ name: 'analyst', state: 'active' }] : []);
     const store = {
+      plans: { findById: async () => ({ name: 'essential-0' }) },
       postgres: {
-        credentials: { listAll: async () => [] },
+        credentials: { listAll: async () => credentials() },
         databases: { findByAddon: async () => ({ state: 'active', backendId: 'b-1', databaseName: 'shared_db' }) },
         backends: { findById: async () => ({ id: 'b-1', name: 'shared-1', host: '127.0.0.1', port: 5441, adminUser: 'admin', adminPasswordSealed: box.seal('admin-pw'), maintenanceDatabase: 'postgres' }) },
       },
@@ -57,28 +63,48 @@ describe('DedicatedPostgresProvisioner.moveFromShared', () => {
       ensure: async () => undefined,
       loadDump: async () => undefined,
       takeBaseBackup: async () => {
-        if (failBackup) throw new Error('pg_basebackup failed: No space left on device');
+        if (options.failBackup) throw new Error('pg_basebackup failed: No space left on device');
         return { id: 'b', finishedAt: now, bytes: 1 };
       },
     } as unknown as PgClusterDriver;
-    const admin = { dump: async () => undefined } as unknown as PostgresClusterAdmin;
-    const shared = { set: async (_backend: unknown, _db: string, on: boolean) => void readOnly.push(on) } as unknown as PgSharedReadOnly;
-    const options = { rootDir: '/nonexistent', portMin: 29_990, portMax: 29_999, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 } as PgDedicatedOptions;
+    const admin = {
+      dump: async () => {
+        dumped = true;
+      },
+    } as unknown as PostgresClusterAdmin;
+    const shared = {
+      open: async () => (window.push('open'), 'mark-1'),
+      seal: async () => (window.push('seal'), options.written ? 'mark-2' : 'mark-1'),
+      release: async (_backend: unknown, _db: string, limit: number) => void window.push(`release ${limit}`),
+    } as unknown as PgSharedReadOnly;
+    const options_ = { rootDir: '/nonexistent', portMin: 29_990, portMax: 29_999, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 } as PgDedicatedOptions;
     const clock = { now: () => now } as Clock;
-    const subject = new DedicatedPostgresProvisioner(clusters, driver, {} as PgDedicatedSources, options, box, clock, store, admin, shared, {} as PgPremiumDriver);
-    return { subject, readOnly };
+    const subject = new DedicatedPostgresProvisioner(clusters, driver, {} as PgDedicatedSources, options_, box, clock, store, admin, shared, {} as PgPremiumDriver);
+    return { subject, window };
   }
 
-  it('leaves the shared database writable when the base backup after the copy fails', async () => {
-    const { subject, readOnly } = provisioner(true);
+  it('releases the shared database with its plan’s connection limit when the base backup after the copy fails', async () => {
+    const { subject, window } = provisioner({ failBackup: true });
     await expect(subject.moveFromShared({ addon, service, plan })).rejects.toThrow(/No space left/);
-    expect(readOnly).toEqual([true, false]);
+    expect(window).toEqual(['open', 'release 20']);
   });
 
-  it('keeps the shared database read-only once the copy is complete (it is dropped next)', async () => {
-    const { subject, readOnly } = provisioner(false);
+  it('refuses the move and releases the shared database when something was written between the marks', async () => {
+    const { subject, window } = provisioner({ written: true });
+    await expect(subject.moveFromShared({ addon, service, plan })).rejects.toThrow(/written to while its data was being copied .* stays on postgresql:essential-0, writable/);
+    expect(window).toEqual(['open', 'seal', 'release 20']);
+  });
+
+  it('refuses the move when a named credential was made during the copy (its role would not exist on the cluster)', async () => {
+    const { subject, window } = provisioner({ credentialDuringCopy: true });
+    await expect(subject.moveFromShared({ addon, service, plan })).rejects.toThrow(/named credentials \(analyst\)/);
+    expect(window).toEqual(['open', 'seal', 'release 20']);
+  });
+
+  it('keeps the shared database sealed once a checked copy is complete (it is dropped after the switch)', async () => {
+    const { subject, window } = provisioner();
     const outcome = await subject.moveFromShared({ addon, service, plan });
-    expect(outcome.kind).toBe('changed');
-    expect(readOnly).toEqual([true]);
+    expect(outcome).toEqual({ kind: 'changed', config: { POSTGRESQL_URL: expect.stringContaining('@127.0.0.1:29999/d_moving') }, message: null });
+    expect(window).toEqual(['open', 'seal']);
   });
 });

@@ -7,6 +7,7 @@ import { Clock, SecretBox } from '@app/common';
 import {
   Addon,
   AddonService,
+  BackendConnection,
   DedicatedCluster,
   DedicatedClusterRepository,
   DeprovisionOutcome,
@@ -19,6 +20,7 @@ import {
   PgPremiumDriver,
   Plan,
   PostgresClusterAdmin,
+  PostgresDatabase,
   Store,
   openBackend,
   PlanChangeOutcome,
@@ -30,7 +32,9 @@ import {
   dedicatedPlanShape,
   dedicatedSpec,
   hasStandby,
+  essentialLimits,
   isDedicatedPlan,
+  isEssentialPlan,
   premiumSpec,
   newDatabasePassword,
   parseDedicatedRequest,
@@ -104,50 +108,49 @@ export class DedicatedPostgresProvisioner extends Provisioner {
   }
 
   /**
-   * A shared-plan add-on moving to a dedicated plan: a cluster of its own is made, the shared
-   * database is read-only while it is dumped and loaded into it (writable again if the move
-   * fails), and the new URL is returned for every attached app. The caller drops the shared
-   * database once this returns. A retry copies again, replacing what an earlier attempt loaded.
+   * A shared-plan add-on moving to a dedicated plan: a cluster of its own is made and the shared
+   * database is copied into it within a checked window (PgSharedReadOnly): writes made during the
+   * copy refuse the move, and the database is writable again; otherwise it stays closed to the
+   * tenant, and the new URL is returned for every attached app. The caller switches the add-on,
+   * and only then drops the shared database. Every attempt before the switch copies afresh, since
+   * only a copy checked in its own window is known to hold every write.
    */
   async moveFromShared(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
     const { addon, plan } = request;
     if (hasStandby(plan.name)) throw new ProviderRefusedError(`Moving ${addon.name} to postgresql:${plan.name} is not available; move it to a standard plan first.`);
-    const named = (await this.store.postgres.credentials.listAll(addon.id)).filter((c) => c.state === 'active' && c.name !== 'default');
-    if (named.length > 0) throw new ProviderRefusedError(`${addon.name} has named credentials (${named.map((c) => c.name).join(', ')}); destroy them before moving to postgresql:${plan.name}.`);
+    await this.refuseNamedCredentials(addon, plan);
     const database = await this.store.postgres.databases.findByAddon(addon.id);
     let cluster = await this.clusters.findByAddon(addon.id);
     if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s dedicated cluster was already removed.`);
-    if (!cluster) {
-      if (!database || database.state !== 'active') throw new ProviderUnavailableError(`${addon.name} has no database yet.`);
-      cluster = await this.allocate(this.clusterRecord(addon.id, this.clock.now()));
-    }
+    const copying = database !== null && database.state === 'active';
+    // Without its shared database only the cluster holds the data (dropped before its switch by an earlier version of the move).
+    if (!copying && !cluster?.lastBaseBackupAt) throw new ProviderUnavailableError(`${addon.name} has no database yet.`);
+    cluster ??= await this.allocate(this.clusterRecord(addon.id, this.clock.now()));
     const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
     await this.driver.ensure(spec, { kind: 'new' });
-    if (database && database.state === 'active' && !cluster.lastBaseBackupAt) {
-      const backendRow = await this.store.postgres.backends.findById(database.backendId);
-      if (!backendRow) throw new ProviderUnavailableError(`PostgreSQL backend ${database.backendId} is not registered.`);
-      const backend = openBackend(backendRow, this.box);
-      await this.readOnly.set(backend, database.databaseName, true);
-      const dir = await mkdtemp(join(tmpdir(), 'attache-move-'));
-      try {
-        const file = join(dir, 'source.dump');
-        await this.admin.dump(backend, database.databaseName, file);
-        await this.driver.loadDump(spec, file, { replace: true });
-        // The first base backup marks the copy as done; until it is recorded the move can still fail.
-        const backup = await this.driver.takeBaseBackup(spec);
-        await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
-      } catch (error) {
-        await this.readOnly.set(backend, database.databaseName, false).catch(() => undefined);
-        throw error;
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
+    if (copying) await this.copyInWindow(addon, plan, database, spec);
     return {
       kind: 'changed',
       config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port: spec.port }, spec.ownerRole, spec.ownerPassword, spec.database) },
       message: null,
     };
+  }
+
+  /**
+   * The shared database of an add-on that stays on its shared plan made writable and open again,
+   * in case a move left it read-only or closed (one that gave up after its last check, or crashed).
+   * Not while a move is pending: its window must stay as it is.
+   */
+  async releaseShared(addon: Addon): Promise<void> {
+    const [current, database, cluster] = await Promise.all([
+      this.store.addons.findById(addon.id),
+      this.store.postgres.databases.findByAddon(addon.id),
+      this.clusters.findByAddon(addon.id),
+    ]);
+    if (!current || !cluster || !database || database.state !== 'active') return;
+    const [plan, pending] = await Promise.all([this.store.plans.findById(current.planId), current.pendingPlanId ? this.store.plans.findById(current.pendingPlanId) : null]);
+    if (!plan || !isEssentialPlan(plan.name) || (pending && isDedicatedPlan(pending.name))) return;
+    await this.readOnly.release(await this.backendOf(database), database.databaseName, essentialLimits(plan).connections);
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
@@ -319,5 +322,50 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The copy within the shared database's window: opened (read-only by default, sessions ended,
+   * write mark), dumped, loaded, backed up, then sealed (closed, sessions ended, second mark). Any
+   * failure, or a write found between the marks, releases the database before the error goes up.
+   */
+  private async copyInWindow(addon: Addon, plan: Plan, database: PostgresDatabase, spec: PgClusterSpec): Promise<void> {
+    const current = await this.store.plans.findById(addon.planId);
+    if (!current || !isEssentialPlan(current.name)) throw new ProviderRefusedError(`${addon.name} is not on a shared plan; only shared plans move to postgresql:${plan.name}.`);
+    const connectionLimit = essentialLimits(current).connections;
+    const backend = await this.backendOf(database);
+    const dir = await mkdtemp(join(tmpdir(), 'attache-move-'));
+    try {
+      const opened = await this.readOnly.open(backend, database.databaseName);
+      const file = join(dir, 'source.dump');
+      await this.admin.dump(backend, database.databaseName, file);
+      await this.driver.loadDump(spec, file, { replace: true });
+      const backup = await this.driver.takeBaseBackup(spec);
+      await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
+      const sealed = await this.readOnly.seal(backend, database.databaseName);
+      // A credential made during the copy has no role on the cluster.
+      await this.refuseNamedCredentials(addon, plan);
+      if (sealed !== opened) {
+        throw new ProviderRefusedError(
+          `${addon.name} was written to while its data was being copied (a session turned read-only mode off), so it was not moved: it stays on postgresql:${current.name}, writable, with every write. Stop writing to it and change the plan again.`,
+        );
+      }
+    } catch (error) {
+      await this.readOnly.release(backend, database.databaseName, connectionLimit).catch(() => undefined);
+      throw error;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async refuseNamedCredentials(addon: Addon, plan: Plan): Promise<void> {
+    const named = (await this.store.postgres.credentials.listAll(addon.id)).filter((c) => c.state === 'active' && c.name !== 'default');
+    if (named.length > 0) throw new ProviderRefusedError(`${addon.name} has named credentials (${named.map((c) => c.name).join(', ')}); destroy them before moving to postgresql:${plan.name}.`);
+  }
+
+  private async backendOf(database: PostgresDatabase): Promise<BackendConnection> {
+    const backend = await this.store.postgres.backends.findById(database.backendId);
+    if (!backend) throw new ProviderUnavailableError(`PostgreSQL backend ${database.backendId} is not registered.`);
+    return openBackend(backend, this.box);
   }
 }
