@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, ConflictError, InvalidInputError, NotFoundError } from '@app/common';
-import { Addon } from '../shared/models';
+import { Addon, AddonService, Plan } from '../shared/models';
 import { JobDispatcher } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
+import { isPgMove, pgMoveStage } from '../postgres/pg-plan-moves';
 import { AddonAccess } from './addon-access';
 import { AddonView, ViewLoader } from './addon-views';
 import { AttachmentWriter } from './attachment-writer';
@@ -32,6 +33,7 @@ export class ManageAddonUseCase {
       }
       const target = addon.pendingPlanId ?? addon.planId;
       if (plan.id === target) return { addon, dispatch: false };
+      await this.refuseDuringMove(tx, service, addon, plan);
       const now = this.clock.now();
       const changed: Addon = {
         ...addon,
@@ -59,6 +61,22 @@ export class ManageAddonUseCase {
     });
     if (result.dispatch) await this.jobs.changePlan(result.addon.id, result.addon.planChangeSeq);
     return new ViewLoader(this.store).addon(result.addon);
+  }
+
+  /**
+   * A move to a dedicated PostgreSQL plan copies the data while the add-on stays on its shared
+   * plan: another change meanwhile would race the copy or the switch, and one pending when a move
+   * is asked for could still act on the shared database mid-copy. Both wait for the other to end.
+   */
+  private async refuseDuringMove(tx: Store, service: AddonService, addon: Addon, plan: Plan): Promise<void> {
+    if (!addon.pendingPlanId) return;
+    const pending = (await tx.plans.findById(addon.pendingPlanId))!;
+    if ((await pgMoveStage(tx, service, addon)) === 'copying') {
+      throw new ConflictError('plan_change_in_progress', `${addon.name} is moving to ${service.slug}:${pending.name}; its plan can be changed again once the move has finished.`);
+    }
+    if (isPgMove(service, await tx.plans.findById(addon.planId), plan)) {
+      throw new ConflictError('plan_change_in_progress', `${addon.name} has a change to ${service.slug}:${pending.name} under way; move it to ${service.slug}:${plan.name} once that has finished.`);
+    }
   }
 
   async rename(accountId: string, appIdOrName: string | null, addonIdOrName: string, newName: string): Promise<AddonView> {

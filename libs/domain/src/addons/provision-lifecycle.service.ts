@@ -3,6 +3,7 @@ import { Clock, hashSecret, newId, randomToken } from '@app/common';
 import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
 import { JobDispatcher, ProviderRefusedError, ProvisionOutcome, ProvisionerRegistry } from '../shared/ports';
 import { Store } from '../shared/store.port';
+import { pgMoveStage } from '../postgres/pg-plan-moves';
 import { AddonConfigProjector } from './addon-config.projector';
 
 export type StepResult = 'done' | 'skipped' | 'waiting';
@@ -178,11 +179,18 @@ export class ProvisionLifecycle {
     });
   }
 
+  /**
+   * Asks the provider for the pending plan, then switches the add-on (config onto every attached
+   * app). A move to a dedicated PostgreSQL plan keeps the change pending across the switch and
+   * runs it once more on the new plan: the provider drops the shared database only then, so no
+   * crash or failure can leave the add-on pointing at a database that is gone.
+   */
   async changePlan(addonId: string, seq: number): Promise<StepResult> {
     const addon = await this.store.addons.findById(addonId);
     if (!addon || addon.state !== 'provisioned' || !addon.pendingPlanId || addon.planChangeSeq !== seq) return 'skipped';
     const service = (await this.store.services.findById(addon.serviceId))!;
     const plan = (await this.store.plans.findById(addon.pendingPlanId))!;
+    const moving = (await pgMoveStage(this.store, service, addon)) === 'copying';
     let outcome;
     try {
       outcome = await this.provisioners.forService(service).changePlan({ addon, service, plan });
@@ -199,13 +207,13 @@ export class ProvisionLifecycle {
       await this.failPlanChange(addonId, seq, `The provider's response was invalid: ${invalid}.`);
       return 'done';
     }
-    return this.store.transaction(async (tx) => {
+    const result = await this.store.transaction(async (tx): Promise<StepResult> => {
       const current = await tx.addons.findByIdForUpdate(addonId);
       if (!current || current.state !== 'provisioned' || current.planChangeSeq !== seq || current.pendingPlanId !== plan.id) return 'skipped';
       const now = this.clock.now();
       const patch: Partial<Addon> = {
         planId: plan.id,
-        pendingPlanId: null,
+        pendingPlanId: moving ? plan.id : null,
         billedPriceCents: plan.priceCents,
         billedPriceUnit: plan.priceUnit,
         provisionMessage: outcome.message ?? current.provisionMessage,
@@ -217,21 +225,39 @@ export class ProvisionLifecycle {
         await this.projector.projectAll(tx, current, service, merged, `Update ${current.name} config (plan change)`, now);
       }
       await tx.addons.update(addonId, patch);
-      await tx.events.append({
-        type: 'addon.plan_changed',
-        addonId,
-        appId: current.appId,
-        occurredAt: now,
-        data: { from_plan_id: current.planId, to_plan_id: plan.id, price_cents: plan.priceCents, price_unit: plan.priceUnit, meters: plan.meters },
-      });
+      // A change back to the plan the add-on is on (or a move's second run) bills nothing new.
+      if (current.planId !== plan.id) {
+        await tx.events.append({
+          type: 'addon.plan_changed',
+          addonId,
+          appId: current.appId,
+          occurredAt: now,
+          data: { from_plan_id: current.planId, to_plan_id: plan.id, price_cents: plan.priceCents, price_unit: plan.priceUnit, meters: plan.meters },
+        });
+      }
       return 'done';
     });
+    return result === 'done' && moving ? this.changePlan(addonId, seq) : result;
   }
 
+  /**
+   * The change's last attempt failed, or the provider refused it: the add-on stays on its plan.
+   * A PostgreSQL move that gives up before its switch has the provider settle the add-on on its
+   * shared plan (its database writable and open again); one past its switch does not fail: the
+   * add-on is on the new plan, and the reconciler runs the change again until it completes.
+   */
   async failPlanChange(addonId: string, seq: number, reason: string): Promise<void> {
-    await this.store.transaction(async (tx) => {
+    const found = await this.store.addons.findById(addonId);
+    if (!found || found.planChangeSeq !== seq || !found.pendingPlanId) return;
+    const service = (await this.store.services.findById(found.serviceId))!;
+    const stage = await pgMoveStage(this.store, service, found);
+    if (stage === 'switched') {
+      this.logger.warn({ addonId, reason }, 'a moved database could not be dropped yet; the reconciler will try again');
+      return;
+    }
+    const failed = await this.store.transaction(async (tx) => {
       const addon = await tx.addons.findByIdForUpdate(addonId);
-      if (!addon || addon.planChangeSeq !== seq || !addon.pendingPlanId) return;
+      if (!addon || addon.planChangeSeq !== seq || !addon.pendingPlanId) return null;
       const now = this.clock.now();
       await tx.addons.update(addonId, { pendingPlanId: null, planChangeError: reason, updatedAt: now });
       await tx.events.append({
@@ -241,7 +267,14 @@ export class ProvisionLifecycle {
         occurredAt: now,
         data: { to_plan_id: addon.pendingPlanId, reason },
       });
+      return { ...addon, pendingPlanId: null, planChangeError: reason, updatedAt: now };
     });
+    if (!failed || stage !== 'copying') return;
+    const plan = (await this.store.plans.findById(failed.planId))!;
+    await this.provisioners
+      .forService(service)
+      .changePlan({ addon: failed, service, plan })
+      .catch((error: Error) => this.logger.warn({ addonId, err: error.message }, 'the shared database of a move that gave up could not be made writable again'));
   }
 
   /** Deletes the resource at the provider: for a destroy, or to clean up after a failed provision. */

@@ -37,16 +37,27 @@ export class PostgresPlanRouter extends Provisioner {
     const current = await this.store.plans.findById(request.addon.planId);
     const fromDedicated = current !== null && isDedicatedPlan(current.name);
     const toDedicated = isDedicatedPlan(request.plan.name);
-    if (!fromDedicated && toDedicated) {
-      const outcome = await this.dedicated.moveFromShared(request);
-      // The data now lives on the cluster and every app is about to get its URL: the shared database goes.
-      await this.shared.deprovision(request);
-      return outcome;
+    // The shared database stays, closed, until the add-on's switch to the cluster has committed.
+    if (!fromDedicated && toDedicated) return this.dedicated.moveFromShared(request);
+    if (fromDedicated) {
+      await this.dropMovedFrom(request);
+      if (!toDedicated) {
+        throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; create a shared add-on and restore a backup of this one into it instead.`);
+      }
+      return this.dedicated.changePlan(request);
     }
-    if (fromDedicated && !toDedicated) {
-      throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; create a shared add-on and restore a backup of this one into it instead.`);
-    }
-    return fromDedicated ? this.dedicated.changePlan(request) : this.shared.changePlan(request);
+    await this.dedicated.releaseShared(request.addon);
+    return this.shared.changePlan(request);
+  }
+
+  /**
+   * The shared database a move copied from, once the add-on is on its dedicated plan (the switch,
+   * with every app's new URL, has committed) and the cluster holding the copy is active.
+   */
+  private async dropMovedFrom(request: { addon: Addon; service: AddonService }): Promise<void> {
+    const [database, cluster] = await Promise.all([this.store.postgres.databases.findByAddon(request.addon.id), this.clusters.findByAddon(request.addon.id)]);
+    if (!database || database.state !== 'active' || !cluster || cluster.state !== 'active' || !cluster.lastBaseBackupAt) return;
+    await this.shared.deprovision(request);
   }
 
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
