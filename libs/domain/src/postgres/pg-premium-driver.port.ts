@@ -34,7 +34,8 @@ export abstract class PgPremiumDriver {
   /**
    * Makes the host run the formation: adopts running processes, starts stopped ones, creates
    * missing ones (a new empty cluster), then the tenant's owner role and database on the primary.
-   * Resolves once the primary accepts connections and the standby streams from it.
+   * Resolves once the primary accepts connections and the standby streams from it, the monitor
+   * having settled both (the primary in `primary`, replicating synchronously).
    */
   abstract ensure(spec: PgPremiumSpec): Promise<void>;
 

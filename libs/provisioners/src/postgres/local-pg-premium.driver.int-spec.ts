@@ -54,7 +54,8 @@ describe('LocalPgPremiumDriver', () => {
   const clusters = new LocalPgClusterDriver(options);
   const driver = new LocalPgPremiumDriver(options, clusters);
   const spec: PgPremiumSpec = {
-    key: 'prem-0',
+    // Keys of this run's own: the driver finds a cluster's processes by the key in their environment, whatever the root.
+    key: `prem-${randomBytes(4).toString('hex')}`,
     port: portBase + 1,
     monitorPort: portBase,
     nodePorts: [portBase + 1, portBase + 2],
@@ -177,8 +178,8 @@ describe('LocalPgPremiumDriver', () => {
   }, 300_000);
 
   it('start never creates a formation: supervision racing a destroy does not bring up a monitor where the cluster was', async () => {
-    // What remove leaves of a destroyed cluster: its directory with the archive kept for its retention.
-    const gone: PgPremiumSpec = { ...spec, key: 'prem-gone' };
+    // What remove leaves of a destroyed cluster: its directory with the archive kept for its retention. A port of its own: the first test's formation may still run.
+    const gone: PgPremiumSpec = { ...spec, key: `${spec.key}-gone`, monitorPort: portBase + 3 };
     mkdirSync(join(root, gone.key, 'archive', 'wal'), { recursive: true });
     if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres:postgres', join(root, gone.key)]);
     await expect(driver.start(gone)).rejects.toThrow(/no monitor/);

@@ -110,7 +110,10 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     // pg_autoctl created the roles with the primary (the replicator without a password); the standby gets them by replication.
     await this.setPasswords(paths, primary.primaryPort!, 'postgres', { [REPLICATION_ROLE]: secrets.replication, [HEALTH_ROLE]: randomBytes(24).toString('hex') });
     await this.runKeeper(spec, paths, 1);
-    const state = await this.waitFor(spec, (s) => s.primaryPort !== null && s.nodes.some((n) => n.port !== s.primaryPort && n.state === 'secondary' && n.goal === 'secondary'), 'a streaming standby');
+    // Settled: the primary past wait_primary (replicating synchronously), the standby streaming. In between, the monitor names no primary.
+    const settled = (s: PgPremiumState) =>
+      s.nodes.some((n) => n.port === s.primaryPort && n.state === 'primary' && n.goal === 'primary') && s.nodes.some((n) => n.port !== s.primaryPort && n.state === 'secondary' && n.goal === 'secondary');
+    const state = await this.waitFor(spec, settled, 'a primary with a streaming standby');
     await this.setUpTenant({ ...spec, port: state.primaryPort! }, paths);
   }
 
