@@ -181,6 +181,27 @@ describe('premium PostgreSQL', () => {
     expect(after.port).not.toBe(before.port);
     expect(new Date(after.standby.last_failover_at).getTime()).toBeGreaterThanOrEqual(killedAt);
 
+    // A fork from the premium add-on after its failover, once the old primary is back as the standby (the promoted
+    // node replicating synchronously again), copies the promoted node's data and commits without waiting for a standby.
+    const syncStandbys = async () => {
+      const client = await connect(promotedUrl);
+      try {
+        return (await client.query<{ names: string }>('SELECT current_setting($1) AS names', ['synchronous_standby_names'])).rows[0].names;
+      } finally {
+        await client.end();
+      }
+    };
+    await attache.waitUntil('the old primary back as the synchronous standby', async () => ((await info(addon.name)).standby.state === 'secondary' && (await syncStandbys()) !== '' ? true : undefined), 90_000);
+    const fork = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:standard-0', attachment: { name: 'FORK' }, config: { fork: addon.name } });
+    expect(fork.status).toBe(201);
+    expect((await attache.waitForAddon(dev.apiKey, fork.body.id, (a) => a.state === 'provisioned' || a.state === 'deprovisioned', 90_000)).state).toBe('provisioned');
+    const forked = await connect((await attache.configVars(dev.apiKey, app.name)).FORK_URL);
+    expect((await forked.query<{ n: number }>('SELECT count(*)::int AS n FROM writes')).rows).toEqual([{ n: present.size }]);
+    await forked.query('INSERT INTO writes (id) VALUES (0)');
+    await forked.end();
+    expect((await attache.client(dev.apiKey).delete(`/apps/${app.name}/addons/${fork.body.id}`)).status).toBe(200);
+    await attache.waitForAddonGone(dev.apiKey, fork.body.id, 60_000);
+
     // A plan change to a plan without a standby is refused, the add-on staying as it is.
     const patched = await attache.client(dev.apiKey).patch(`/apps/${app.name}/addons/${addon.id}`).send({ plan: 'postgresql:standard-0' });
     expect(patched.status).toBe(200);

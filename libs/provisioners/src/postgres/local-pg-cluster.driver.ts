@@ -345,11 +345,31 @@ export class LocalPgClusterDriver extends PgClusterDriver {
         await this.prepareRollback(origin, paths);
         break;
     }
+    if (origin.kind !== 'new') await this.dropFailoverSettings(paths.dataNew);
     const conf = join(paths.dataNew, 'postgresql.conf');
     const text = await readFile(conf, 'utf8');
     if (!text.includes("include_if_exists 'attache.conf'")) await this.writeAsPg(conf, `${text}\ninclude_if_exists 'attache.conf'\ninclude_if_exists 'attache-recovery.conf'\n`);
     // Only a complete data directory gets the real name: a crash before leaves data.new to redo.
     await rename(paths.dataNew, paths.data);
+  }
+
+  /**
+   * A copy of a premium cluster's node carries what pg_autoctl set on it: `synchronous_standby_names`
+   * naming the formation's standby (every commit here would wait for it forever),
+   * `default_transaction_read_only` from a demotion, and includes of files only pg_autoctl keeps.
+   */
+  private async dropFailoverSettings(data: string): Promise<void> {
+    const auto = join(data, 'postgresql.auto.conf');
+    const settings = await readFile(auto, 'utf8').catch(() => null);
+    if (settings !== null) {
+      const kept = settings.split('\n').filter((line) => !/^\s*(synchronous_standby_names|default_transaction_read_only)\s*=/.test(line));
+      await this.writeAsPg(auto, kept.join('\n'));
+    }
+    const conf = join(data, 'postgresql.conf');
+    const lines = (await readFile(conf, 'utf8')).split('\n');
+    const kept = lines.filter((line) => !/^\s*include\s+'postgresql-auto-failover(-standby)?\.conf'/.test(line));
+    if (kept.length !== lines.length) await this.writeAsPg(conf, kept.join('\n'));
+    await Promise.all(['postgresql-auto-failover.conf', 'postgresql-auto-failover-standby.conf'].map((name) => rm(join(data, name), { force: true })));
   }
 
   private async prepareRollback(origin: Extract<PgClusterOrigin, { kind: 'rollback' }>, paths: ClusterPaths): Promise<void> {
