@@ -765,6 +765,28 @@ describe('first-party PostgreSQL', () => {
       expect(rows).toEqual([{ port: Number(new URL(url).port), n: 1 }]);
     });
 
+    it('drops a tenant made after a destroy that raced its provision, though its record already says dropped', async () => {
+      // The end state of that race: the destroy's deprovision ran while the tenant was still being
+      // made (it dropped nothing and recorded the database dropped), then the tenant was made and
+      // the provision, finding its add-on gone, asked for a cleanup. The reconciler runs it.
+      const { addon, url } = await database('raced');
+      const hex = hexOf(addon.id);
+      const admin = await superuser(Number(new URL(url).port));
+      const tenantObjects = async () =>
+        (await admin.query(`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = $1) + (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE $2) AS n`, [`d_${hex}`, `%\\_${hex}%`])).rows[0].n as number;
+      expect(await tenantObjects()).toBeGreaterThan(0);
+      await attache.pg.query(`UPDATE postgres_databases SET state = 'dropped', dropped_at = now() WHERE addon_id = $1`, [addon.id]);
+      await attache.pg.query(
+        `UPDATE addons SET state = 'deprovisioned', deprovision_requested_at = now(), deprovisioned_at = now(), cleanup_pending = true, updated_at = now() - interval '1 minute' WHERE id = $1`,
+        [addon.id],
+      );
+      await attache.waitUntil('the cleanup to run', async () => {
+        const { rows } = await attache.pg.query<{ pending: boolean }>('SELECT cleanup_pending AS pending FROM addons WHERE id = $1', [addon.id]);
+        return rows[0].pending ? undefined : true;
+      }, 30_000);
+      expect(await tenantObjects()).toBe(0);
+    });
+
     it('queues again a backup whose job was lost, and drops the role of a credential destroyed halfway', async () => {
       const { dev, addon, url } = await database('crash');
       const as = attache.client(dev.apiKey);

@@ -85,7 +85,9 @@ export class PostgresProvisioner extends Provisioner {
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
     const { addon } = request;
     const database = await this.store.postgres.databases.findByAddon(addon.id);
-    if (database && database.state === 'active') {
+    // A cleanup drops again whatever the record says: a destroy racing the provision may have
+    // recorded the database dropped before the tenant was made.
+    if (database && (database.state === 'active' || addon.cleanupPending)) {
       const backend = await this.connection(database.backendId);
       const names = tenantNames(addon.id);
       const credentialRoles = (await this.store.postgres.credentials.listAll(addon.id)).map((c) => c.roleName);
