@@ -20,17 +20,28 @@ import { addonOf, useAppStoreFixture } from '../support/store-fixtures';
 
 /** A provider whose resource is ready when the test says so. */
 class SlowProvider extends Provisioner {
-  settle!: { resolve: () => void; reject: (error: Error) => void };
+  private settle: { resolve: () => void; reject: (error: Error) => void } | null = null;
   settled = false;
   /** Runs before the answer, as if the world changed while the provider worked. */
   meanwhile: ((addon: Addon) => Promise<void>) | null = null;
 
   async provision(request: { addon: Addon }): Promise<ProvisionOutcome> {
+    this.settle = null;
     this.settled = false;
     await this.meanwhile?.(request.addon);
     const ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject })).finally(() => (this.settled = true));
     ready.catch(() => undefined);
     return { kind: 'provisioned', providerId: `res-${request.addon.id}`, config: { SLOW_URL: `slow://${request.addon.id}` }, message: null, ready };
+  }
+  /** Forgets the last provision's resource, so that {@link building} waits for the next one. */
+  reset(): void {
+    this.settle = null;
+  }
+
+  /** How to settle the current provision's resource, once the provision has started building it. */
+  async building(): Promise<{ resolve: () => void; reject: (error: Error) => void }> {
+    while (!this.settle) await new Promise((r) => setTimeout(r, 5));
+    return this.settle;
   }
   changePlan(): Promise<PlanChangeOutcome> {
     throw new Error('not used');
@@ -69,17 +80,41 @@ describe('a provision whose resource is still being built', () => {
   let lifecycle: ProvisionLifecycle;
   let store: TypeOrmStore;
   /** A lifecycle that waits for the resource in its transaction for `readyWaitInTransactionMs` at most. */
-  const lifecycleWaiting = (readyWaitInTransactionMs?: number) => {
+  const lifecycleWaiting = (readyWaitInTransactionMs?: number, rolledBack: Error[] = []) => {
     const projector = new AddonConfigProjector(new SecretBox(randomBytes(32)));
     const registry: ProvisionerRegistry = { forService: () => provider };
     const options: LifecycleOptions = { publicUrl: 'http://127.0.0.1:1', asyncDeadlineMs: 60_000, readyWaitInTransactionMs };
-    return new ProvisionLifecycle(fixture.store, registry, projector, jobs, new SystemClock(), options);
+    // The store as it is, except that the errors its transactions roll back on are kept.
+    const watched = new Proxy(fixture.store, {
+      get: (target, property, receiver) =>
+        property === 'transaction'
+          ? async (work: Parameters<TypeOrmStore['transaction']>[0]) => {
+              try {
+                return await target.transaction(work);
+              } catch (error) {
+                rolledBack.push(error as Error);
+                throw error;
+              }
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    return new ProvisionLifecycle(watched, registry, projector, jobs, new SystemClock(), options);
   };
+
+  async function waitFor(what: string, done: () => boolean): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
 
   beforeAll(() => {
     store = fixture.store;
     lifecycle = lifecycleWaiting();
   });
+
+  beforeEach(() => provider.reset());
 
   /** A provisioning add-on attached to the fixture's app as SLOW. */
   async function provisioningAddon(): Promise<Addon> {
@@ -115,7 +150,7 @@ describe('a provision whose resource is still being built', () => {
     expect((await store.addons.findById(addon.id))!.state).toBe('provisioning');
     expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).not.toContain(varName(addon));
 
-    provider.settle.resolve();
+    (await provider.building()).resolve();
     await expect(step).resolves.toBe('done');
     const after = (await store.addons.findById(addon.id))!;
     expect(after.state).toBe('provisioned');
@@ -127,15 +162,16 @@ describe('a provision whose resource is still being built', () => {
     const addon = await provisioningAddon();
     const step = lifecycle.provision(addon.id);
     await writesSent(addon);
-    provider.settle.reject(new Error('the cluster went away'));
+    (await provider.building()).reject(new Error('the cluster went away'));
     await expect(step).rejects.toThrow('the cluster went away');
     expect((await store.addons.findById(addon.id))!.state).toBe('provisioning');
     expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).not.toContain(varName(addon));
     expect((await store.events.listForAddons([addon.id], ['addon.provisioned'])).get(addon.id) ?? []).toEqual([]);
 
+    provider.reset();
     const retry = lifecycle.provision(addon.id);
     await writesSent(addon);
-    provider.settle.resolve();
+    (await provider.building()).resolve();
     await expect(retry).resolves.toBe('done');
     expect((await store.addons.findById(addon.id))!.state).toBe('provisioned');
   });
@@ -146,7 +182,9 @@ describe('a provision whose resource is still being built', () => {
     provider.meanwhile = (a) => store.addons.update(a.id, { state: 'deprovisioning', deprovisionRequestedAt: new Date(), updatedAt: new Date() });
     try {
       const step = lifecycle.provision(addon.id);
-      setTimeout(() => provider.settle.resolve(), 300);
+      // Settled well after the provision found its add-on gone (were the cleanup asked for before, it would show).
+      const settle = await provider.building();
+      setTimeout(() => settle.resolve(), 300);
       await expect(step).resolves.toBe('skipped');
     } finally {
       provider.meanwhile = null;
@@ -157,9 +195,9 @@ describe('a provision whose resource is still being built', () => {
 
   it('lets the add-on and its apps go while a slow resource is built, and records it once ready', async () => {
     const addon = await provisioningAddon();
-    const step = lifecycleWaiting(100).provision(addon.id);
-    await writesSent(addon);
-    await new Promise((r) => setTimeout(r, 400));
+    const rolledBack: Error[] = [];
+    const step = lifecycleWaiting(100, rolledBack).provision(addon.id);
+    await waitFor('the final transaction to give up waiting', () => rolledBack.some((e) => e.constructor.name === 'NotReadyInTime'));
     // Past the wait the transaction is rolled back: the app can be locked, as a config change would.
     await fixture.dataSource.transaction(async (m) => {
       expect(await m.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE NOWAIT', [fixture.app.id])).toEqual([{ id: fixture.app.id }]);
@@ -167,7 +205,7 @@ describe('a provision whose resource is still being built', () => {
     });
     expect((await store.addons.findById(addon.id))!.state).toBe('provisioning');
     const readyAt = new Date();
-    provider.settle.resolve();
+    (await provider.building()).resolve();
     await expect(step).resolves.toBe('done');
     const after = (await store.addons.findById(addon.id))!;
     expect(after.state).toBe('provisioned');
