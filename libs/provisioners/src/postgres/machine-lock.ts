@@ -31,7 +31,9 @@ async function acquire(address: string): Promise<Server> {
       server.listen(address, () => resolve(true));
     });
     if (bound) {
-      // Nobody connects: the socket only exists to be held.
+      // The socket only exists to be held: anyone who connects is hung up on, so that closing it
+      // (which waits for its connections) never waits on a stranger.
+      server.on('connection', (socket) => socket.destroy());
       server.unref();
       return server;
     }
