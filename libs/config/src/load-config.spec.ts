@@ -31,6 +31,13 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/LOG_LEVEL/);
   });
 
+  it('turns TLS for new dedicated PostgreSQL clusters on only when asked, and refuses anything but on or off', () => {
+    expect(loadConfig({ ATTACHE_ENCRYPTION_KEY: key }).pgDedicated.tls).toBe(false);
+    expect(loadConfig({ ATTACHE_ENCRYPTION_KEY: key, ATTACHE_PG_DEDICATED_TLS: 'on' }).pgDedicated.tls).toBe(true);
+    expect(loadConfig({ ATTACHE_ENCRYPTION_KEY: key, ATTACHE_PG_DEDICATED_TLS: 'off' }).pgDedicated.tls).toBe(false);
+    expect(() => loadConfig({ ATTACHE_ENCRYPTION_KEY: key, ATTACHE_PG_DEDICATED_TLS: 'yes' })).toThrow(/ATTACHE_PG_DEDICATED_TLS must be on or off \(got "yes"\)/);
+  });
+
   it('requires the encryption key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/ATTACHE_ENCRYPTION_KEY is required in production/);
     expect(() => loadConfig({ NODE_ENV: 'production', ATTACHE_ENCRYPTION_KEY: 'short' })).toThrow(/32 bytes/);

@@ -13,6 +13,12 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * AppConfig with the settings app-config.ts does not declare yet: whether new dedicated
+ * PostgreSQL clusters get TLS (ATTACHE_PG_DEDICATED_TLS, read through PgDedicatedOptions).
+ */
+export type LoadedConfig = AppConfig & { pgDedicated: { tls: boolean } };
+
 /** Where local development keeps generated state (the encryption key); outside git. */
 export const localStateDir = (env: Env = process.env): string =>
   resolve(env.ATTACHE_LOCAL_DIR ?? join(projectRoot(), '.local'));
@@ -32,7 +38,7 @@ export function projectRoot(): string {
  * The only reader of process.env. Collects every problem before failing, so one start
  * shows all that is wrong.
  */
-export function loadConfig(env: Env = process.env): AppConfig {
+export function loadConfig(env: Env = process.env): LoadedConfig {
   const problems: string[] = [];
 
   const str = (name: string, fallback: string): string => {
@@ -59,6 +65,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return value;
   };
+  const onOff = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (raw === 'on' || raw === 'off') return raw === 'on';
+    problems.push(`${name} must be on or off (got "${raw}")`);
+    return fallback;
+  };
   const url = (name: string, fallback: string, protocols: string[]): string => {
     const value = str(name, fallback);
     try {
@@ -84,7 +97,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const encryption = loadEncryptionKeys(env, envName, problems);
 
-  const config: AppConfig = {
+  const config: LoadedConfig = {
     env: envName,
     http: { host, port, publicUrl, bodyLimit: str('ATTACHE_BODY_LIMIT', '100kb') },
     database: {
@@ -134,6 +147,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       baseBackupIntervalMs: int('ATTACHE_PG_DEDICATED_BASE_BACKUP_INTERVAL_MS', 24 * 3600_000, 1_000, 30 * 24 * 3600_000),
       archiveCheckIntervalMs: int('ATTACHE_PG_DEDICATED_ARCHIVE_CHECK_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
       archiveRetentionMs: int('ATTACHE_PG_DEDICATED_ARCHIVE_RETENTION_MS', 7 * 24 * 3600_000, 0, 365 * 24 * 3600_000),
+      tls: onOff('ATTACHE_PG_DEDICATED_TLS', false),
     },
     billing: {
       invoiceGraceMs: int('ATTACHE_BILLING_GRACE_MS', 2 * 24 * 3600_000, 0, 28 * 24 * 3600_000),

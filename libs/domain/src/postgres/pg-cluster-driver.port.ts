@@ -1,4 +1,4 @@
-import { PgArchiveKeep, PgBaseBackup, PgClusterOrigin, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
+import { PgArchiveKeep, PgBaseBackup, PgClusterAccess, PgClusterOrigin, PgClusterSpec, PgClusterStatus, PgReplicationLag } from './pg-dedicated.models';
 
 /**
  * Runs dedicated PostgreSQL clusters on a host. Every method is idempotent: it looks at what
@@ -15,8 +15,10 @@ export abstract class PgClusterDriver {
    * missing one from `origin` (then the tenant's owner role and database for a new cluster, or
    * the owner's new password for a fork or rollback). Resolves once it accepts connections and,
    * unless it follows another cluster, is out of recovery. Fails for a cluster whose removal began.
+   * Whether tenants must use TLS is decided once, when the cluster is first made (the driver's
+   * setting then), and kept: a cluster made without it stays without it.
    */
-  abstract ensure(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<void>;
+  abstract ensure(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<PgClusterAccess>;
 
   /**
    * Adopts a running postmaster or starts a stopped one (supervision); never creates a cluster.

@@ -69,6 +69,17 @@ export interface PgClusterSpec {
   ownerPassword: string;
   /** The plan's connections for the owner role, set by `ensure` when given (a follower keeps its primary's). */
   connectionLimit?: number;
+  /**
+   * The address tenants connect to (its host's). The local driver listens there besides loopback;
+   * `ensure` records it with the cluster, so a start without it keeps listening there.
+   */
+  address?: string;
+}
+
+/** How tenants must connect to a cluster, as decided when it was made. */
+export interface PgClusterAccess {
+  /** Only TLS connections are accepted from tenants: URLs carry `sslmode=require`. */
+  tls: boolean;
 }
 
 /**

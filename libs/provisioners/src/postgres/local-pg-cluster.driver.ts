@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chown, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
 import {
   PgArchiveKeep,
   PgBaseBackup,
+  PgClusterAccess,
   PgClusterDriver,
   PgClusterOrigin,
   PgClusterSpec,
@@ -31,6 +32,8 @@ const ARCHIVE_WAIT_MS = 15 * 60_000;
 const STOP_TIMEOUT_S = 30;
 const POLL_MS = 100;
 const COMMAND_TIMEOUT_MS = 60 * 60_000;
+/** Self-signed certificates of new TLS clusters last ten years; a CA-signed pair replaces them in place. */
+const CERT_DAYS = 3650;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -46,6 +49,28 @@ interface ClusterPaths {
   base: string;
   /** Written when removal begins, kept until the archive goes: the cluster is never created or started again. */
   removed: string;
+  /** What the cluster was made with (ClusterSettings), outside `data/`, which forks and rollbacks copy. */
+  settings: string;
+  /** The TLS certificate and private key (`server.crt`, `server.key`) of a cluster with TLS. */
+  tls: string;
+  /** A key pair being made; renamed to `tls` only once complete. */
+  tlsNew: string;
+}
+
+/**
+ * Recorded by `ensure` in the cluster's directory, read before every start: the address to
+ * listen on besides loopback, and whether tenants must use TLS (decided once, when the cluster
+ * is first made). A cluster without the file was made before it existed: loopback, no TLS.
+ */
+interface ClusterSettings {
+  address: string | null;
+  tls: boolean;
+}
+
+const LOOPBACK_ADDRESS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
+
+function validateAddress(address: string): void {
+  if (!/^[A-Za-z0-9.:-]{1,255}$/.test(address)) throw new Error(`Invalid cluster address ${JSON.stringify(address)}`);
 }
 
 function validateKey(key: string): void {
@@ -75,7 +100,9 @@ class ClusterRemovedError extends Error {
  * per cluster under the configured root: `data/`, `socket/`, `postgres.log` and `archive/` (`wal/`
  * and `base/<time>/`). Postmasters are started with pg_ctl and outlive Attache; `ensure` and
  * `start` adopt them by their postmaster.pid. Attache talks to a cluster as its superuser over the
- * socket, which only root and postgres can reach; TCP is for the tenant, with scram-sha-256.
+ * socket, which only root and postgres can reach; TCP is for the tenant, with scram-sha-256, on
+ * loopback and the host's address, and over TLS only for a cluster made with TLS (`tls/`, a
+ * self-signed pair made with openssl unless one is put there).
  * Several worker processes may drive the same clusters: each cluster's operations hold a lock
  * of the machine's (see `locked`), and `remove` leaves a `removed` mark that `ensure` and
  * `start` respect, so a supervision restart never outlives or undoes a removal.
@@ -92,19 +119,23 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     if (/['"\\\s]/.test(options.rootDir)) throw new Error(`The dedicated PostgreSQL root ${options.rootDir} must not contain quotes, backslashes or spaces.`);
   }
 
-  async ensure(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<void> {
+  async ensure(spec: PgClusterSpec, origin: PgClusterOrigin): Promise<PgClusterAccess> {
     validateKey(spec.key);
     validatePort(spec.port);
-    await this.locked(spec.key, async () => {
+    if (spec.address !== undefined) validateAddress(spec.address);
+    return this.locked(spec.key, async () => {
       const paths = this.paths(spec.key);
       if (await this.exists(paths.removed)) throw new ClusterRemovedError(spec.key);
       await this.prepareDirs(paths);
       const created = !(await this.exists(join(paths.data, 'PG_VERSION')));
+      const settings = await this.recordSettings(spec, paths, created);
       if (created) await this.create(spec, origin, paths);
       await this.startLocked(spec, paths);
-      if (origin.kind === 'follow') return;
-      await this.waitOutOfRecovery(spec, paths);
-      await this.setUpTenant(spec, origin);
+      if (origin.kind !== 'follow') {
+        await this.waitOutOfRecovery(spec, paths);
+        await this.setUpTenant(spec, origin);
+      }
+      return { tls: settings.tls };
     });
   }
 
@@ -264,7 +295,9 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     const args = ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '-h', LOOPBACK, '-p', String(spec.port), '-U', spec.ownerRole, '-d', spec.database, file];
     try {
       // Over TCP as the tenant, the password in the environment (never in argv).
-      await execFileAsync(join(PG_BIN, 'pg_restore'), args, { cwd: '/', timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: spec.ownerPassword, PGCONNECT_TIMEOUT: '10' } });
+      const { tls } = await this.readSettings(this.paths(spec.key));
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: spec.ownerPassword, PGCONNECT_TIMEOUT: '10', PGSSLMODE: tls ? 'require' : 'prefer' };
+      await execFileAsync(join(PG_BIN, 'pg_restore'), args, { cwd: '/', timeout: COMMAND_TIMEOUT_MS, env });
     } catch (error) {
       const stderr = ((error as { stderr?: string }).stderr ?? '').split(spec.ownerPassword).join('[redacted]');
       throw new Error(`pg_restore failed: ${stderr.trim().split('\n').slice(-4).join(' ') || message(error)}`);
@@ -278,7 +311,8 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     await this.markRemoved(paths);
     await this.locked(spec.key, async () => {
       await this.stop(paths);
-      await Promise.all([paths.data, paths.dataNew, paths.socket, paths.log].map((path) => rm(path, { recursive: true, force: true })));
+      // The private key goes with the data: the cluster is never started again.
+      await Promise.all([paths.data, paths.dataNew, paths.socket, paths.log, paths.tls, paths.tlsNew].map((path) => rm(path, { recursive: true, force: true })));
       const base = await readdir(paths.base).catch(() => [] as string[]);
       await Promise.all(base.filter((name) => name.endsWith('.tmp')).map((name) => rm(join(paths.base, name), { recursive: true, force: true })));
       const deadline = Date.now() + STOP_TIMEOUT_S * 1000;
@@ -426,7 +460,9 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       if (!(await this.isPortFree(spec.port))) throw new Error(`Port ${spec.port} of cluster ${spec.key} is taken by another program.`);
       // The postmaster that wrote it is dead (perhaps a zombie, which postgres would take for alive).
       if (pid !== null) await rm(join(paths.data, 'postmaster.pid'), { force: true });
-      await this.writeSettings(spec, paths);
+      const settings = await this.readSettings(paths);
+      if (settings.tls) await this.ensureCertificate(spec.key, paths);
+      await this.writeSettings(spec, paths, settings);
       await this.touchAsPg(paths.log);
       try {
         await this.runPg('pg_ctl', ['-D', paths.data, '-l', paths.log, '-s', '-w', '-t', String(START_TIMEOUT_S), 'start']);
@@ -481,10 +517,13 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     }
   }
 
-  private async writeSettings(spec: PgClusterSpec, paths: ClusterPaths): Promise<void> {
+  private async writeSettings(spec: PgClusterSpec, paths: ClusterPaths, cluster: ClusterSettings): Promise<void> {
     // Rewritten before every start: a copied data directory carries its source's.
+    // Loopback always (Attache's own checks and loads use it); an address that is not this machine's is skipped by postgres with a warning.
+    const listen = cluster.address && cluster.address !== LOOPBACK && cluster.address !== 'localhost' ? `${LOOPBACK},${cluster.address}` : LOOPBACK;
+    const tls = cluster.tls ? ['ssl = on', `ssl_cert_file = '${join(paths.tls, 'server.crt')}'`, `ssl_key_file = '${join(paths.tls, 'server.key')}'`] : ['ssl = off'];
     const settings = [
-      `listen_addresses = '${LOOPBACK}'`,
+      `listen_addresses = '${listen}'`,
       `port = ${spec.port}`,
       `unix_socket_directories = '${paths.socket}'`,
       'unix_socket_permissions = 0700',
@@ -503,17 +542,21 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       'hot_standby = on',
       'hot_standby_feedback = on',
       "logging_collector = off",
+      ...tls,
       '',
     ].join('\n');
     await this.writeAsPg(join(paths.data, 'attache.conf'), settings);
+    // Tenants come from loopback only, unless the cluster listens on an address others reach.
+    const sources = cluster.address && !LOOPBACK_ADDRESS.test(cluster.address) ? ['all'] : ['127.0.0.0/8', '::1/128'];
     const hba = [
       '# Managed by Attache. The socket directory is reachable only by root and postgres.',
       'local all all trust',
       'local replication all trust',
       'host all postgres 0.0.0.0/0 reject',
       'host all postgres ::/0 reject',
-      'host all all 127.0.0.1/32 scram-sha-256',
-      'host all all ::1/128 scram-sha-256',
+      // With TLS, a tenant's connection without it finds its rejection before any other line.
+      ...(cluster.tls ? ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl all all ::/0 reject'] : []),
+      ...sources.map((source) => `${cluster.tls ? 'hostssl' : 'host'} all all ${source} scram-sha-256`),
       '',
     ].join('\n');
     await this.writeAsPg(join(paths.data, 'pg_hba.conf'), hba);
@@ -533,7 +576,78 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       wal: join(dir, 'archive', 'wal'),
       base: join(dir, 'archive', 'base'),
       removed: join(dir, 'removed'),
+      settings: join(dir, 'cluster.json'),
+      tls: join(dir, 'tls'),
+      tlsNew: join(dir, 'tls.new'),
     };
+  }
+
+  // --- settings and TLS -----------------------------------------------------------------------
+
+  private async readSettings(paths: ClusterPaths): Promise<ClusterSettings> {
+    const text = await readFile(paths.settings, 'utf8').catch(() => null);
+    if (text === null) return { address: null, tls: false };
+    const parsed = JSON.parse(text) as Partial<ClusterSettings>;
+    const address = typeof parsed.address === 'string' ? parsed.address : null;
+    // It goes into postgresql.conf.
+    if (address !== null) validateAddress(address);
+    return { address, tls: parsed.tls === true };
+  }
+
+  /**
+   * Records what the cluster listens on and whether it has TLS, before it is made: a retry after
+   * a crash (or a changed setting) keeps the decision. TLS is decided only for a cluster being
+   * made; one that has data and no record predates TLS and keeps without it.
+   */
+  private async recordSettings(spec: PgClusterSpec, paths: ClusterPaths, creating: boolean): Promise<ClusterSettings> {
+    const recorded = (await this.exists(paths.settings)) ? await this.readSettings(paths) : null;
+    const settings: ClusterSettings = {
+      address: spec.address ?? recorded?.address ?? null,
+      tls: recorded ? recorded.tls : creating && this.options.tls === true,
+    };
+    if (recorded && recorded.address === settings.address) return settings;
+    await this.writeDurably(paths.settings, `${JSON.stringify(settings)}\n`);
+    return settings;
+  }
+
+  /**
+   * A self-signed certificate and its private key in `tls/`, made with openssl as the cluster's
+   * OS user (the key is never on an argument list, and mode 0600, as postgres requires). A pair
+   * already there (one made before, or a CA-signed one put in its place) is kept.
+   */
+  private async ensureCertificate(key: string, paths: ClusterPaths): Promise<void> {
+    if ((await this.exists(join(paths.tls, 'server.crt'))) && (await this.exists(join(paths.tls, 'server.key')))) return;
+    await rm(paths.tlsNew, { recursive: true, force: true });
+    await this.mkdirAsPg(paths.tlsNew, 0o700);
+    const keyFile = join(paths.tlsNew, 'server.key');
+    await this.runPg(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', join(paths.tlsNew, 'server.crt'), '-days', String(CERT_DAYS), '-subj', `/CN=${key}`],
+      { bin: 'openssl' },
+    );
+    await chmod(keyFile, 0o600);
+    await rm(paths.tls, { recursive: true, force: true });
+    await rename(paths.tlsNew, paths.tls);
+  }
+
+  /** Written whole and synced, with its directory entry, so a crash leaves the old file or the new one. */
+  private async writeDurably(path: string, text: string): Promise<void> {
+    const tmp = `${path}.tmp`;
+    const file = await open(tmp, 'w', 0o600);
+    try {
+      await file.writeFile(text);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await this.giveToPg(tmp);
+    await rename(tmp, path);
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 
   private async prepareDirs(paths: ClusterPaths): Promise<void> {
