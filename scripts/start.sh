@@ -18,6 +18,8 @@ node bin/attache.js db:migrate
 node bin/attache.js catalog:seed
 node bin/attache.js postgres:backends:add-local
 node bin/attache.js redis:hosts:add-local
+# `local`, the dedicated PostgreSQL host, over ATTACHE_PG_DEDICATED_PORTS (registered again on every start).
+node bin/attache.js postgres:hosts:add-local
 node bin/attache.js kafka:clusters:add-local
 
 # The example vendor onboards as any vendor would: secrets and manifest, then the first push.

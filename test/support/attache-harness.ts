@@ -16,6 +16,7 @@ import {
   KafkaClusters,
   ManifestService,
   PostgresBackends,
+  PgDedicatedHosts,
   PostgresClusterAdmin,
   RedisDriver,
   RedisHosts,
@@ -114,6 +115,7 @@ export class AttacheHarness {
     await pg.connect();
     const harness = new AttacheHarness(config, env, api, database.drop, pg);
     if (options.postgres) await harness.seedPostgres();
+    if (env.ATTACHE_PG_DEDICATED_PORTS) await harness.registerLocalPgHost();
     if (options.redis) await harness.seedRedis();
     if (options.kafka) await harness.seedKafka(options.kafka === true ? ['local-1'] : options.kafka);
     if (options.worker !== false) await harness.startWorker();
@@ -179,6 +181,20 @@ export class AttacheHarness {
       const roles = (await store.postgres.credentials.listAll(database.addonId)).map((c) => c.roleName);
       await admin.dropTenant(backend, database.databaseName, [...new Set([...roles, names.ownerRole, names.groupRole])]);
     }
+  }
+
+  /**
+   * The host `local` over the suite's ATTACHE_PG_DEDICATED_PORTS, as `attache postgres:hosts:add-local`
+   * registers it, so its dedicated clusters are placed on its own ports.
+   */
+  private async registerLocalPgHost(): Promise<void> {
+    const { portMin, portMax } = this.config.pgDedicated;
+    await this.dedicatedHosts().register({ name: 'local', address: '127.0.0.1', portMin, portMax, capacity: 200 });
+  }
+
+  /** Registration, draining and load of dedicated PostgreSQL hosts, as `attache postgres:hosts:*` does it. */
+  dedicatedHosts(): PgDedicatedHosts {
+    return this.api.get(PgDedicatedHosts);
   }
 
   /** The first-party catalog, and every local shared cluster as a backend with room. */

@@ -3,6 +3,7 @@ import { PgDedicatedService } from './pg-dedicated.service';
 import { PgDedicatedSources } from './pg-dedicated-sources';
 import { AddonAccess } from '../addons/addon-access';
 import { PgDedicatedCreateCheck } from './pg-dedicated-create-check';
+import { PgDedicatedHosts } from './pg-dedicated-hosts';
 import { PgPremiumFailovers } from './pg-premium-failovers';
 import { AddonConfigProjector } from '../addons/addon-config.projector';
 
@@ -11,5 +12,8 @@ import { AddonConfigProjector } from '../addons/addon-config.projector';
  * PgPremiumDriver, PgDedicatedOptions) come from the persistence and provisioner adapters.
  */
 @Global()
-@Module({ providers: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, PgPremiumFailovers, AddonAccess, AddonConfigProjector], exports: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, PgPremiumFailovers] })
+@Module({
+  providers: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, PgDedicatedHosts, PgPremiumFailovers, AddonAccess, AddonConfigProjector],
+  exports: [PgDedicatedService, PgDedicatedSources, PgDedicatedCreateCheck, PgDedicatedHosts, PgPremiumFailovers],
+})
 export class PgDedicatedModule {}

@@ -5,12 +5,16 @@ import {
   AddonService,
   DedicatedCluster,
   DedicatedClusterRepository,
+  DedicatedHost,
   PgClusterDriver,
+  PgClusterSpec,
   PgDedicatedOptions,
   PgDedicatedSources,
   PgPremiumDriver,
   Plan,
   PostgresClusterAdmin,
+  ProviderUnavailableError,
+  ProvisionRequest,
   Store,
 } from '@app/domain';
 import { DedicatedPostgresProvisioner } from './dedicated-postgres.provisioner';
@@ -45,6 +49,7 @@ describe('DedicatedPostgresProvisioner.moveFromShared', () => {
     updatedAt: now,
     removedAt: null,
   } as DedicatedCluster;
+  const localHost: DedicatedHost = { name: 'local', driver: 'local', address: '127.0.0.1', portMin: 29_990, portMax: 29_999, capacity: 10, state: 'active', createdAt: now, updatedAt: now };
 
   function provisioner(options: { failBackup?: boolean; written?: boolean; credentialDuringCopy?: boolean } = {}) {
     const window: string[] = [];
@@ -58,9 +63,9 @@ describe('DedicatedPostgresProvisioner.moveFromShared', () => {
         backends: { findById: async () => ({ id: 'b-1', name: 'shared-1', host: '127.0.0.1', port: 5441, adminUser: 'admin', adminPasswordSealed: box.seal('admin-pw'), maintenanceDatabase: 'postgres' }) },
       },
     } as unknown as Store;
-    const clusters = { findByAddon: async () => cluster, update: async () => undefined } as unknown as DedicatedClusterRepository;
+    const clusters = { findByAddon: async () => cluster, findHost: async () => localHost, update: async () => undefined } as unknown as DedicatedClusterRepository;
     const driver = {
-      ensure: async () => undefined,
+      ensure: async () => ({ tls: false }),
       loadDump: async () => undefined,
       takeBaseBackup: async () => {
         if (options.failBackup) throw new Error('pg_basebackup failed: No space left on device');
@@ -106,5 +111,72 @@ describe('DedicatedPostgresProvisioner.moveFromShared', () => {
     const outcome = await subject.moveFromShared({ addon, service, plan });
     expect(outcome).toEqual({ kind: 'changed', config: { POSTGRESQL_URL: expect.stringContaining('@127.0.0.1:29999/d_moving') }, message: null });
     expect(window).toEqual(['open', 'seal']);
+  });
+});
+
+/**
+ * Placement on the registered hosts: a new cluster is recorded where the repository places it,
+ * its URL names that host's address (with sslmode=require when the driver made it with TLS), and
+ * no host with room is a clear refusal that is retried.
+ */
+describe('DedicatedPostgresProvisioner.provision', () => {
+  const box = new SecretBox(randomBytes(32));
+  const now = new Date('2026-11-26T12:00:00Z');
+  const addon = { id: '0b6f3c1e-0000-4000-8000-000000000002', name: 'postgresql-placed-2', appId: 'app-1', planId: 'plan-standard', options: {} } as unknown as Addon;
+  const plan = { name: 'standard-0' } as Plan;
+  const service = { slug: 'postgresql' } as AddonService;
+  const request = { addon, service, plan, region: { name: 'us' }, oauthGrant: null, callbackUrl: '' } as unknown as ProvisionRequest;
+  const second: DedicatedHost = { name: 'pg-2', driver: 'local', address: '10.0.0.2', portMin: 16_000, portMax: 16_199, capacity: 5, state: 'active', createdAt: now, updatedAt: now };
+
+  function provisioner(options: { room: boolean; tls: boolean }) {
+    let recorded: DedicatedCluster | null = null;
+    const ensured: PgClusterSpec[] = [];
+    const clusters = {
+      findByAddon: async () => recorded,
+      place: async (record: Omit<DedicatedCluster, 'host' | 'port'>) => (options.room ? (recorded = { ...record, host: second.name, port: 16_000 }) : null),
+      findHost: async (name: string) => (name === second.name ? second : null),
+      update: async () => undefined,
+    } as unknown as DedicatedClusterRepository;
+    const driver = {
+      isPortFree: async () => true,
+      ensure: async (spec: PgClusterSpec) => (ensured.push(spec), { tls: options.tls }),
+      takeBaseBackup: async () => ({ id: 'b', finishedAt: now, bytes: 1 }),
+    } as unknown as PgClusterDriver;
+    const options_ = { rootDir: '/nonexistent', portMin: 29_990, portMax: 29_999, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 } as PgDedicatedOptions;
+    const subject = new DedicatedPostgresProvisioner(
+      clusters,
+      driver,
+      {} as PgDedicatedSources,
+      options_,
+      box,
+      { now: () => now } as Clock,
+      {} as Store,
+      {} as PostgresClusterAdmin,
+      {} as PgSharedReadOnly,
+      {} as PgPremiumDriver,
+    );
+    return { subject, ensured, recorded: () => recorded };
+  }
+
+  it('runs the cluster on the host it was placed on and gives apps that host’s address, with sslmode=require under TLS', async () => {
+    const { subject, ensured, recorded } = provisioner({ room: true, tls: true });
+    const outcome = await subject.provision(request);
+    expect(recorded()).toEqual(expect.objectContaining({ addonId: addon.id, host: 'pg-2', port: 16_000 }));
+    expect(ensured).toEqual([expect.objectContaining({ port: 16_000, address: '10.0.0.2' })]);
+    expect(outcome).toEqual(expect.objectContaining({ kind: 'provisioned', config: { POSTGRESQL_URL: expect.stringMatching(/@10\.0\.0\.2:16000\/[^?]+\?sslmode=require$/) } }));
+  });
+
+  it('gives a plain URL for a cluster made without TLS', async () => {
+    const { subject } = provisioner({ room: true, tls: false });
+    const outcome = await subject.provision(request);
+    expect(outcome).toEqual(expect.objectContaining({ config: { POSTGRESQL_URL: expect.stringMatching(/@10\.0\.0\.2:16000\/[a-z0-9_]+$/) } }));
+  });
+
+  it('refuses, to be retried, when no registered host has room', async () => {
+    const { subject, ensured } = provisioner({ room: false, tls: false });
+    const attempt = subject.provision(request);
+    await expect(attempt).rejects.toThrow(ProviderUnavailableError);
+    await expect(attempt).rejects.toThrow('No dedicated PostgreSQL host has room for another cluster.');
+    expect(ensured).toEqual([]);
   });
 });

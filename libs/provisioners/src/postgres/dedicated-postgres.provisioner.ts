@@ -10,8 +10,10 @@ import {
   BackendConnection,
   DedicatedCluster,
   DedicatedClusterRepository,
+  DedicatedHost,
   DeprovisionOutcome,
   POSTGRES_URL_VAR,
+  PgClusterAccess,
   PgClusterDriver,
   PgClusterOrigin,
   PgDedicatedOptions,
@@ -38,18 +40,22 @@ import {
   premiumSpec,
   newDatabasePassword,
   parseDedicatedRequest,
+  placeDedicatedCluster,
   postgresUrl,
   tenantNames,
 } from '@app/domain';
 
-const LOCAL_HOST = 'local';
-const LOCAL_ADDRESS = '127.0.0.1';
-const PLACE_ATTEMPTS = 20;
+/** The URL apps get: the host's address, and `sslmode=require` for a cluster that accepts tenants over TLS only. */
+function tenantUrl(host: DedicatedHost, port: number, spec: PgClusterSpec, access: PgClusterAccess): string {
+  const url = postgresUrl({ host: host.address, port }, spec.ownerRole, spec.ownerPassword, spec.database);
+  return access.tls ? `${url}?sslmode=require` : url;
+}
 
 /**
- * Dedicated-plan PostgreSQL: its own cluster per add-on, on a port of the configured range. The
- * cluster's record (port, key, owner password, where its data comes from) is committed before
- * anything runs, so a retry builds the same cluster and deprovision knows what to stop.
+ * Dedicated-plan PostgreSQL: its own cluster per add-on, placed on a registered host with room
+ * (placeDedicatedCluster). The cluster's record (host, port, key, owner password, where its data
+ * comes from) is committed before anything runs, so a retry builds the same cluster on the same
+ * host and deprovision knows what to stop.
  */
 @Injectable()
 export class DedicatedPostgresProvisioner extends Provisioner {
@@ -75,21 +81,17 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     if (cluster && cluster.state !== 'active') throw new ProviderRefusedError(`${addon.name}'s cluster was already removed.`);
     if (hasStandby(plan.name)) return this.provisionPremium(addon, plan, cluster);
     cluster ??= await this.place(addon);
-    const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
+    const host = await this.hostOf(cluster);
+    const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections, address: host.address };
     const { origin, sharedSource } = await this.origin(cluster);
-    await this.driver.ensure(spec, origin);
+    const access = await this.driver.ensure(spec, origin);
     // The first base backup marks the copy as done: a retry after it does not load the dump again.
     if (sharedSource && !cluster.lastBaseBackupAt) await this.copyShared(sharedSource, spec);
     if (!cluster.following && !cluster.lastBaseBackupAt) {
       const backup = await this.driver.takeBaseBackup(spec);
       await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
     }
-    return {
-      kind: 'provisioned',
-      providerId: cluster.key,
-      config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port: spec.port }, spec.ownerRole, spec.ownerPassword, spec.database) },
-      message: null,
-    };
+    return { kind: 'provisioned', providerId: cluster.key, config: { [POSTGRES_URL_VAR]: tenantUrl(host, spec.port, spec, access) }, message: null };
   }
 
   async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
@@ -125,15 +127,12 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     const copying = database !== null && database.state === 'active';
     // Without its shared database only the cluster holds the data (dropped before its switch by an earlier version of the move).
     if (!copying && !cluster?.lastBaseBackupAt) throw new ProviderUnavailableError(`${addon.name} has no database yet.`);
-    cluster ??= await this.allocate(this.clusterRecord(addon.id, this.clock.now()));
-    const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
-    await this.driver.ensure(spec, { kind: 'new' });
+    cluster ??= await placeDedicatedCluster(this.clusters, this.driver, this.clusterRecord(addon.id, this.clock.now()));
+    const host = await this.hostOf(cluster);
+    const spec = { ...dedicatedSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections, address: host.address };
+    const access = await this.driver.ensure(spec, { kind: 'new' });
     if (copying) await this.copyInWindow(addon, plan, database, spec);
-    return {
-      kind: 'changed',
-      config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port: spec.port }, spec.ownerRole, spec.ownerPassword, spec.database) },
-      message: null,
-    };
+    return { kind: 'changed', config: { [POSTGRES_URL_VAR]: tenantUrl(host, spec.port, spec, access) }, message: null };
   }
 
   /**
@@ -174,25 +173,24 @@ export class DedicatedPostgresProvisioner extends Provisioner {
 
   /**
    * A premium add-on: a new, empty database on a pg_auto_failover formation (monitor, primary,
-   * standby) on three ports of the range, recorded before anything runs. `port` is the node that
-   * is primary; the first base backup marks the formation as complete.
+   * standby) on three ports of its host's range, recorded before anything runs. `port` is the node
+   * that is primary; the first base backup marks the formation as complete. Its members accept
+   * tenants without TLS (the premium driver has no TLS yet).
    */
   private async provisionPremium(addon: Addon, plan: Plan, found: DedicatedCluster | null): Promise<ProvisionOutcome> {
     if (parseDedicatedRequest(addon.options).kind !== 'new') throw new ProviderRefusedError(`postgresql:${plan.name} starts with an empty database; create forks, rollbacks and followers on a standard plan.`);
-    let cluster = found;
-    if (!cluster) {
-      cluster = await this.allocate(this.clusterRecord(addon.id, this.clock.now()));
-    }
+    let cluster = found ?? (await placeDedicatedCluster(this.clusters, this.driver, this.clusterRecord(addon.id, this.clock.now())));
+    const host = await this.hostOf(cluster);
     if (!cluster.premiumPorts) {
-      // The recorded port is the first node's; the monitor and the second node take the next free ones.
+      // The recorded port is the first node's; the monitor and the second node take the next free ones of its host's range.
       // Candidates free on the host; the repository takes two no cluster holds, under the host's port lock.
-      const inUse = new Set(await this.clusters.portsInUse(LOCAL_HOST));
+      const inUse = new Set(await this.clusters.portsInUse(host.name));
       const candidates: number[] = [];
-      for (let candidate = this.options.portMin; candidate <= this.options.portMax && candidates.length < 8; candidate++) {
+      for (let candidate = host.portMin; candidate <= host.portMax && candidates.length < 8; candidate++) {
         if (!inUse.has(candidate) && (await this.driver.isPortFree(candidate))) candidates.push(candidate);
       }
-      const premiumPorts = await this.clusters.reservePremiumPorts(addon.id, LOCAL_HOST, cluster.port!, candidates);
-      if (!premiumPorts) throw new ProviderUnavailableError('Every port of the dedicated PostgreSQL range is in use.');
+      const premiumPorts = await this.clusters.reservePremiumPorts(addon.id, host.name, cluster.port!, candidates);
+      if (!premiumPorts) throw new ProviderUnavailableError(`Every port of dedicated PostgreSQL host ${host.name} is in use.`);
       cluster = { ...cluster, premiumPorts };
     }
     const spec = { ...premiumSpec(cluster, this.box), connectionLimit: dedicatedPlanShape(plan).connections };
@@ -204,17 +202,12 @@ export class DedicatedPostgresProvisioner extends Provisioner {
       const backup = await this.driver.takeBaseBackup({ ...spec, port });
       await this.clusters.update(addon.id, { lastBaseBackupAt: backup.finishedAt, updatedAt: this.clock.now() });
     }
-    return {
-      kind: 'provisioned',
-      providerId: cluster.key,
-      config: { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port }, spec.ownerRole, spec.ownerPassword, spec.database) },
-      message: null,
-    };
+    return { kind: 'provisioned', providerId: cluster.key, config: { [POSTGRES_URL_VAR]: tenantUrl(host, port, spec, { tls: false }) }, message: null };
   }
 
   /**
-   * Records the add-on's cluster on the lowest free port of the range: what its data comes from
-   * (checked now: the source, and a rollback's moment against the source's window) and its owner.
+   * Records the add-on's cluster on a host with room: what its data comes from (checked now: the
+   * source, and a rollback's moment against the source's window) and its owner.
    */
   private async place(addon: Addon): Promise<DedicatedCluster> {
     const request = parseDedicatedRequest(addon.options);
@@ -232,7 +225,9 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     }
     // A fork, follower or rollback has its source's roles and database; the password becomes its own (a follower shares its primary's).
     // A shared-plan source is copied by dump and restore into a new database of the add-on's own names.
-    return this.allocate(
+    return placeDedicatedCluster(
+      this.clusters,
+      this.driver,
       this.clusterRecord(addon.id, now, {
         origin: request.kind,
         sourceAddonId: source?.addon.id ?? null,
@@ -244,12 +239,11 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     );
   }
 
-  /** A new cluster's record, before its port: an empty database of the add-on's own names and a fresh password unless `fields` say otherwise. */
-  private clusterRecord(addonId: string, now: Date, fields: Partial<Omit<DedicatedCluster, 'port'>> = {}): Omit<DedicatedCluster, 'port'> {
+  /** A new cluster's record, before its host and port: an empty database of the add-on's own names and a fresh password unless `fields` say otherwise. */
+  private clusterRecord(addonId: string, now: Date, fields: Partial<Omit<DedicatedCluster, 'host' | 'port'>> = {}): Omit<DedicatedCluster, 'host' | 'port'> {
     const names = tenantNames(addonId);
     return {
       addonId,
-      host: LOCAL_HOST,
       key: `pg-${addonId.replace(/-/g, '').toLowerCase()}`,
       state: 'active',
       origin: 'new',
@@ -268,28 +262,11 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     };
   }
 
-  /** Records the cluster on the lowest free port of the range. */
-  private async allocate(base: Omit<DedicatedCluster, 'port'>): Promise<DedicatedCluster> {
-    const tried = new Set<number>();
-    for (let attempt = 0; attempt < PLACE_ATTEMPTS; attempt++) {
-      const inUse = new Set([...(await this.clusters.portsInUse(LOCAL_HOST)), ...tried]);
-      let port: number | null = null;
-      for (let candidate = this.options.portMin; candidate <= this.options.portMax; candidate++) {
-        if (!inUse.has(candidate)) {
-          port = candidate;
-          break;
-        }
-      }
-      if (port === null) throw new ProviderUnavailableError('Every port of the dedicated PostgreSQL range is in use.');
-      tried.add(port);
-      // Another program may listen there: skip it rather than fail at start.
-      if (!(await this.driver.isPortFree(port))) continue;
-      const cluster = { ...base, port };
-      if (await this.clusters.createIfPortFree(cluster)) return cluster;
-      const existing = await this.clusters.findByAddon(base.addonId);
-      if (existing) return existing;
-    }
-    throw new ProviderUnavailableError('No free port for a dedicated PostgreSQL cluster was found; try again.');
+  /** The registered host the cluster runs on (every cluster names one). */
+  private async hostOf(cluster: DedicatedCluster): Promise<DedicatedHost> {
+    const host = await this.clusters.findHost(cluster.host);
+    if (!host) throw new ProviderUnavailableError(`Dedicated PostgreSQL host ${cluster.host} is not registered.`);
+    return host;
   }
 
   /**
