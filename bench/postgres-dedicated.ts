@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   });
   const created: string[] = [];
   try {
-    await bench.start(['postgres:backends']);
+    await bench.start(['postgres:hosts:add-local']);
     const app = await bench.createApp();
 
     const create = async (config: Record<string, string> | null, as: string): Promise<{ id: string; ms: number }> => {

@@ -38,6 +38,8 @@ export interface AppConfig {
     rootDir: string;
     portMin: number;
     portMax: number;
+    /** New dedicated clusters accept tenants over TLS only (ATTACHE_PG_DEDICATED_TLS). */
+    tls: boolean;
     superviseIntervalMs: number;
     baseBackupIntervalMs: number;
     /** How often the worker looks after the archives (base backups due, pruning, retention). */

@@ -13,12 +13,6 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/**
- * AppConfig with the settings app-config.ts does not declare yet: whether new dedicated
- * PostgreSQL clusters get TLS (ATTACHE_PG_DEDICATED_TLS, read through PgDedicatedOptions).
- */
-export type LoadedConfig = AppConfig & { pgDedicated: { tls: boolean } };
-
 /** Where local development keeps generated state (the encryption key); outside git. */
 export const localStateDir = (env: Env = process.env): string =>
   resolve(env.ATTACHE_LOCAL_DIR ?? join(projectRoot(), '.local'));
@@ -38,7 +32,7 @@ export function projectRoot(): string {
  * The only reader of process.env. Collects every problem before failing, so one start
  * shows all that is wrong.
  */
-export function loadConfig(env: Env = process.env): LoadedConfig {
+export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
 
   const str = (name: string, fallback: string): string => {
@@ -97,7 +91,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
 
   const encryption = loadEncryptionKeys(env, envName, problems);
 
-  const config: LoadedConfig = {
+  const config: AppConfig = {
     env: envName,
     http: { host, port, publicUrl, bodyLimit: str('ATTACHE_BODY_LIMIT', '100kb') },
     database: {

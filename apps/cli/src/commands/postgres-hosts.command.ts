@@ -45,9 +45,9 @@ export function postgresHostCommands(program: Command): void {
     .requiredOption('--name <name>', 'a name for the host (e.g. local)')
     .option('--address <address>', 'the address apps connect to', '127.0.0.1')
     .requiredOption('--ports <min-max>', 'the port range its clusters may use, e.g. 15400-15599', portRange)
-    .option('--capacity <clusters>', 'how many clusters it may run', integer, 200)
-    .option('--draining', 'place no new clusters on it', false)
-    .action(async (options: { name: string; address: string; ports: [number, number]; capacity: number; draining: boolean }) => {
+    .option('--capacity <clusters>', 'how many clusters it may run (default: as registered, else 200)', integer)
+    .option('--draining', 'place no new clusters on it (default: as registered, else active)')
+    .action(async (options: { name: string; address: string; ports: [number, number]; capacity?: number; draining?: boolean }) => {
       const host = await withHosts((hosts) =>
         hosts.register({
           name: options.name,
@@ -55,7 +55,7 @@ export function postgresHostCommands(program: Command): void {
           portMin: options.ports[0],
           portMax: options.ports[1],
           capacity: options.capacity,
-          state: options.draining ? 'draining' : 'active',
+          state: options.draining ? 'draining' : undefined,
         }),
       );
       process.stdout.write(describeHost(host));
@@ -64,8 +64,8 @@ export function postgresHostCommands(program: Command): void {
   program
     .command('postgres:hosts:add-local')
     .description('Register this machine as the dedicated PostgreSQL host `local` (ATTACHE_PG_DEDICATED_PORTS); idempotent')
-    .option('--capacity <clusters>', 'how many clusters it may run', integer, 200)
-    .action(async (options: { capacity: number }) => {
+    .option('--capacity <clusters>', 'how many clusters it may run (default: as registered, else 200)', integer)
+    .action(async (options: { capacity?: number }) => {
       const host = await withHosts((hosts, config) =>
         hosts.register({ name: 'local', address: '127.0.0.1', portMin: config.pgDedicated.portMin, portMax: config.pgDedicated.portMax, capacity: options.capacity }),
       );

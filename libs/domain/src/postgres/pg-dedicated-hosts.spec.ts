@@ -41,6 +41,15 @@ describe('PgDedicatedHosts', () => {
     expect(again).toEqual({ ...first, portMax: 15699, capacity: 300, state: 'draining', updatedAt: new Date(t0.getTime() + 60_000) });
   });
 
+  it('keeps a registered host draining and its capacity when registered again without them (as every start does for local)', async () => {
+    const { service } = setUp();
+    await service.register({ ...input, capacity: 40 });
+    await service.setState('local', 'draining');
+    const again = await service.register({ name: 'local', address: '127.0.0.1', portMin: 15400, portMax: 15599 });
+    expect(again).toMatchObject({ capacity: 40, state: 'draining' });
+    expect(await service.register({ name: 'other', address: '127.0.0.1', portMin: 16000, portMax: 16099 })).toMatchObject({ capacity: 200, state: 'active' });
+  });
+
   it.each([
     [{ name: 'Local' }, /lowercase/],
     [{ address: 'a b' }, /address/],

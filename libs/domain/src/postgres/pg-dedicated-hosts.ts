@@ -5,12 +5,16 @@ import { PgClusterDriver } from './pg-cluster-driver.port';
 import { DedicatedCluster, DedicatedHost, DedicatedHostState } from './pg-dedicated.models';
 import { DedicatedClusterRepository } from './pg-dedicated.repository';
 
+export const DEFAULT_HOST_CAPACITY = 200;
+
 export interface RegisterDedicatedHostInput {
   name: string;
   address: string;
   portMin: number;
   portMax: number;
-  capacity: number;
+  /** Kept as registered when absent on a host already registered (else 200). */
+  capacity?: number;
+  /** Kept as registered when absent on a host already registered (else active). */
   state?: DedicatedHostState;
 }
 
@@ -30,9 +34,11 @@ export class PgDedicatedHosts {
     if (ports.some((p) => !Number.isInteger(p) || p < 1024 || p > 65535) || input.portMin > input.portMax) {
       throw new InvalidInputError('The port range must lie within 1024–65535, lowest first.');
     }
-    if (!Number.isInteger(input.capacity) || input.capacity < 0) throw new InvalidInputError('The capacity must be a whole number of clusters.');
     const now = this.clock.now();
     const hosts = await this.clusters.listHostsWithLoad();
+    const existing = hosts.find(({ host }) => host.name === input.name)?.host;
+    const capacity = input.capacity ?? existing?.capacity ?? DEFAULT_HOST_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 0) throw new InvalidInputError('The capacity must be a whole number of clusters.');
     // Every `local` host runs its postmasters on this machine, whatever address apps use: their ports must not meet.
     for (const { host: other } of hosts) {
       if (other.name === input.name) continue;
@@ -40,15 +46,14 @@ export class PgDedicatedHosts {
         throw new InvalidInputError(`Ports ${input.portMin}-${input.portMax} overlap those of host ${other.name} (${other.portMin}-${other.portMax}).`);
       }
     }
-    const existing = hosts.find(({ host }) => host.name === input.name)?.host;
     return this.clusters.upsertHost({
       name: input.name,
       driver: 'local',
       address: input.address,
       portMin: input.portMin,
       portMax: input.portMax,
-      capacity: input.capacity,
-      state: input.state ?? 'active',
+      capacity,
+      state: input.state ?? existing?.state ?? 'active',
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     });

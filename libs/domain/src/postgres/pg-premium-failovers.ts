@@ -91,7 +91,10 @@ export class PgPremiumFailovers {
   private async follow(cluster: DedicatedCluster, primaryPort: number): Promise<void> {
     const now = this.clock.now();
     const password = this.box.open(cluster.ownerPasswordSealed);
-    const config = { [POSTGRES_URL_VAR]: postgresUrl({ host: LOCAL_ADDRESS, port: primaryPort }, cluster.ownerRole, password, cluster.databaseName) };
+    // The address apps reach the cluster's host at, as the provision gave them.
+    const host = await this.clusters.findHost(cluster.host);
+    const address = host?.address ?? LOCAL_ADDRESS;
+    const config = { [POSTGRES_URL_VAR]: postgresUrl({ host: address, port: primaryPort }, cluster.ownerRole, password, cluster.databaseName) };
     await this.store.transaction(async (tx) => {
       const addon = await tx.addons.findByIdForUpdate(cluster.addonId);
       const found = await tx.addons.findWithCatalog(cluster.addonId);
