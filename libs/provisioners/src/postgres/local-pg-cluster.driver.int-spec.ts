@@ -52,6 +52,20 @@ describe('LocalPgClusterDriver', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  it("refuses pg_auto_failover's roles over TCP, password or not (a copy of a premium node keeps them)", async () => {
+    const password = randomBytes(12).toString('hex');
+    const socket = new Client({ host: join(root, primary.key, 'socket'), port: primary.port, user: 'postgres', database: 'postgres' });
+    await socket.connect();
+    try {
+      await socket.query(`CREATE ROLE pgautofailover_replicator SUPERUSER LOGIN PASSWORD '${password}'`);
+    } finally {
+      await socket.end();
+    }
+    const asReplicator = new Client({ host: '127.0.0.1', port: primary.port, user: 'pgautofailover_replicator', password, database: primary.database, connectionTimeoutMillis: 5_000 });
+    asReplicator.on('error', () => undefined);
+    await expect(asReplicator.connect()).rejects.toThrow(/pg_hba\.conf rejects connection/);
+  });
+
   it('ensures idempotently: a running cluster is adopted, not started again', async () => {
     const pid = pidOf(primary);
     await driver.ensure(primary, { kind: 'new' });

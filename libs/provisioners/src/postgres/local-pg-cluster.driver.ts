@@ -34,6 +34,8 @@ const POLL_MS = 100;
 const COMMAND_TIMEOUT_MS = 60 * 60_000;
 /** Self-signed certificates of new TLS clusters last ten years; a CA-signed pair replaces them in place. */
 const CERT_DAYS = 3650;
+/** pg_auto_failover's own roles, which a copy of a premium node brings along: never let in over TCP here. */
+const FAILOVER_ROLES = 'pgautofailover_replicator,pgautofailover_monitor,autoctl_node';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -554,6 +556,9 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       'local replication all trust',
       'host all postgres 0.0.0.0/0 reject',
       'host all postgres ::/0 reject',
+      // A copy of a premium node keeps pg_auto_failover's roles (its replicator is a superuser).
+      `host all ${FAILOVER_ROLES} 0.0.0.0/0 reject`,
+      `host all ${FAILOVER_ROLES} ::/0 reject`,
       // With TLS, a tenant's connection without it finds its rejection before any other line.
       ...(cluster.tls ? ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl all all ::/0 reject'] : []),
       ...sources.map((source) => `${cluster.tls ? 'hostssl' : 'host'} all all ${source} scram-sha-256`),
