@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   Addon,
   AddonService,
@@ -14,11 +14,20 @@ import {
   isDedicatedPlan,
 } from '@app/domain';
 import { DedicatedPostgresProvisioner } from './dedicated-postgres.provisioner';
+import { withMachineLock } from './machine-lock';
 import { PostgresProvisioner } from './postgres.provisioner';
+
+/** How often a move looks whether its add-on is being destroyed meanwhile. */
+const DESTROY_WATCH_MS = 500;
+
+/** The machine lock a move from a shared plan holds for its whole run, and deprovision and the drop after its switch take too. */
+export const pgMoveLockName = (addonId: string): string => `pg-move:${addonId}`;
 
 /** `postgres` services: shared plans on the shared clusters, dedicated plans on clusters of their own. */
 @Injectable()
 export class PostgresPlanRouter extends Provisioner {
+  private readonly logger = new Logger(PostgresPlanRouter.name);
+
   constructor(
     private readonly shared: PostgresProvisioner,
     private readonly dedicated: DedicatedPostgresProvisioner,
@@ -38,9 +47,9 @@ export class PostgresPlanRouter extends Provisioner {
     const fromDedicated = current !== null && isDedicatedPlan(current.name);
     const toDedicated = isDedicatedPlan(request.plan.name);
     // The shared database stays, closed, until the add-on's switch to the cluster has committed.
-    if (!fromDedicated && toDedicated) return this.dedicated.moveFromShared(request);
+    if (!fromDedicated && toDedicated) return this.move(request);
     if (fromDedicated) {
-      await this.dropMovedFrom(request);
+      await withMachineLock(pgMoveLockName(request.addon.id), () => this.dropMovedFrom(request));
       if (!toDedicated) {
         throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; create a shared add-on and restore a backup of this one into it instead.`);
       }
@@ -60,11 +69,59 @@ export class PostgresPlanRouter extends Provisioner {
     await this.shared.deprovision(request);
   }
 
+  /** Not while a move runs (see `move`): what it records by its end is removed too. */
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
-    const [cluster, database] = await Promise.all([this.clusters.findByAddon(request.addon.id), this.store.postgres.databases.findByAddon(request.addon.id)]);
-    if (cluster) await this.dedicated.deprovision(request);
-    // A shared database too: never moved, or left by a move that failed.
-    if (!cluster || (database && database.state === 'active')) return this.shared.deprovision(request);
-    return { kind: 'deprovisioned' };
+    return withMachineLock(pgMoveLockName(request.addon.id), async () => {
+      const [cluster, database] = await Promise.all([this.clusters.findByAddon(request.addon.id), this.store.postgres.databases.findByAddon(request.addon.id)]);
+      if (cluster) await this.dedicated.deprovision(request);
+      // A shared database too: never moved, or left by a move that failed.
+      if (!cluster || (database && database.state === 'active')) return this.shared.deprovision(request);
+      return { kind: 'deprovisioned' };
+    });
+  }
+
+  /**
+   * A move from a shared plan runs holding its add-on's move lock, which deprovision takes too, so
+   * a destroy cannot orphan the move's cluster: its deprovision runs either before the move, which
+   * then makes nothing, or after it, when the cluster is recorded and so removed with the rest.
+   * The kernel frees the lock of a worker that dies. A destroy during the move does not wait for
+   * the copy to end: the move watches its add-on and removes its cluster at once, which cuts the
+   * copy short (and releases the shared database, dropped next by the deprovision).
+   */
+  private move(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
+    return withMachineLock(pgMoveLockName(request.addon.id), async () => {
+      if (await this.destroying(request.addon.id)) throw new ProviderRefusedError(`${request.addon.name} is being destroyed; it was not moved.`);
+      const watch = this.removeOnDestroy(request);
+      try {
+        return await this.dedicated.moveFromShared(request);
+      } finally {
+        await watch.stop();
+      }
+    });
+  }
+
+  /** Until stopped, removes the add-on's dedicated cluster once the add-on is being destroyed. */
+  private removeOnDestroy(request: { addon: Addon; service: AddonService }): { stop: () => Promise<void> } {
+    let stopped = false;
+    let check = Promise.resolve();
+    const timer = setInterval(() => {
+      check = check
+        .then(async () => {
+          if (!stopped && (await this.destroying(request.addon.id))) await this.dedicated.deprovision(request);
+        })
+        .catch((error: Error) => this.logger.warn({ addonId: request.addon.id, err: error.message }, 'the cluster of a move whose add-on is being destroyed could not be removed yet'));
+    }, DESTROY_WATCH_MS);
+    return {
+      stop: async () => {
+        stopped = true;
+        clearInterval(timer);
+        await check;
+      },
+    };
+  }
+
+  private async destroying(addonId: string): Promise<boolean> {
+    const addon = await this.store.addons.findById(addonId);
+    return !addon || addon.state !== 'provisioned';
   }
 }
