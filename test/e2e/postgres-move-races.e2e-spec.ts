@@ -1,13 +1,29 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { Server, createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { QUEUES, jobIds, redisConnection } from '@app/queues';
-import { PgMoveFixture } from '../support/postgres-move-fixture';
+import { pgMoveLockName } from '@app/provisioners';
+import { machineLockAddress } from '../../libs/provisioners/src/postgres/machine-lock';
+import { MovedAddonBody, PgMoveFixture } from '../support/postgres-move-fixture';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MOVE = 'postgresql:standard-0';
+
+/** Holds a lock of the machine's (as another worker would), until the returned function is called. */
+async function holdMachineLock(name: string): Promise<() => Promise<void>> {
+  for (;;) {
+    const server: Server = createServer();
+    const bound = await new Promise<boolean>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
+      server.listen(machineLockAddress(name), () => resolve(true));
+    });
+    if (bound) return () => new Promise<void>((resolve) => server.close(() => resolve()));
+    await sleep(50);
+  }
+}
 
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -16,8 +32,12 @@ const listening = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
-/** The races of a shared→dedicated PostgreSQL move on real clusters: a destroy in any order leaves nothing behind. */
-describe('PostgreSQL move from a shared plan: destroys meanwhile', () => {
+/**
+ * The races of a shared→dedicated PostgreSQL move on real clusters: nothing else changes the
+ * shared database while its copy is checked and until it is dropped (credentials, restores), the
+ * move waits for those under way, and a destroy in any order leaves nothing behind.
+ */
+describe('PostgreSQL move from a shared plan: credentials, restores and destroys meanwhile', () => {
   let fixture: PgMoveFixture;
   let planChanges: Queue;
 
@@ -44,6 +64,41 @@ describe('PostgreSQL move from a shared plan: destroys meanwhile', () => {
     const addon = await fixture.provision(alias);
     await (await fixture.connect(addon.url)).query(`CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) VALUES ('${note}')`);
     return addon;
+  }
+
+  async function captureBackup(addonId: string): Promise<{ id: string; name: string }> {
+    const captured = await api().post(`/addons/${addonId}/postgres/backups`);
+    expect(captured.status).toBe(202);
+    return fixture.attache.waitUntil(
+      'the backup',
+      async () => {
+        const backup = await api().get(`/addons/${addonId}/postgres/backups/${captured.body.id}`);
+        if (backup.body.state === 'failed') throw new Error(`backup failed: ${JSON.stringify(backup.body)}`);
+        return backup.body.state === 'completed' ? { id: backup.body.id as string, name: backup.body.name as string } : undefined;
+      },
+      60_000,
+    );
+  }
+
+  /** Every change to the shared database a developer can ask for, each answered 409 with the move's name. */
+  async function expectChangesRefused(addon: { id: string; name: string }, backup: string): Promise<void> {
+    const base = `/addons/${addon.id}/postgres`;
+    const attempts = {
+      'create a credential': await api().post(`${base}/credentials`).send({ name: 'analyst' }),
+      'rotate every credential': await api().post(`${base}/credentials/rotate`),
+      'rotate the default credential': await api().post(`${base}/credentials/default/rotate`),
+      'destroy a credential': await api().delete(`${base}/credentials/analyst`),
+      restore: await api().post(`${base}/restores`).send({ backup, confirm: fixture.app.name }),
+    };
+    const answers = Object.fromEntries(Object.entries(attempts).map(([what, response]) => [what, { status: response.status, body: response.body }]));
+    const refused = (what: string) => ({ status: 409, body: { id: 'plan_change_in_progress', message: `${addon.name} is moving to ${MOVE}; ${what} once the move has finished.` } });
+    expect(answers).toEqual({
+      'create a credential': refused('its credentials can change'),
+      'rotate every credential': refused('its credentials can change'),
+      'rotate the default credential': refused('its credentials can change'),
+      'destroy a credential': refused('its credentials can change'),
+      restore: refused('it can be restored into'),
+    });
   }
 
   /** The add-on's first plan change job is done (jobs are removed once finished). */
@@ -86,6 +141,98 @@ describe('PostgreSQL move from a shared plan: destroys meanwhile', () => {
     expect(held).toEqual([]);
     await fixture.expectSharedGone(addonId);
   }
+
+  it('refuses credential changes and restores while a move is under way, before and after its switch, and makes none of them', async () => {
+    const addon = await addonWithNotes('GUARDED', 'guarded');
+    const backup = await captureBackup(addon.id);
+
+    // Asked for, the move waiting for its lock (as for a move of the add-on in another worker).
+    const releaseMove = await holdMachineLock(pgMoveLockName(addon.id));
+    expect((await fixture.changePlan(addon.id, MOVE)).status).toBe(200);
+    await expectChangesRefused(addon, backup.name);
+    await releaseMove();
+
+    // Switched: on the dedicated plan, the change still pending until the shared database is
+    // dropped, which waits for the lock taken here while the switch waits for the add-on's row.
+    const held = await fixture.holdTheSwitch(addon.id);
+    const releaseDrop = await holdMachineLock(pgMoveLockName(addon.id));
+    await held.release();
+    const switched = (await fixture.attache.waitForAddon(fixture.dev.apiKey, addon.id, (a) => (a as unknown as MovedAddonBody).plan.name === MOVE, 60_000)) as unknown as MovedAddonBody;
+    expect(switched.pending_plan).toEqual(expect.objectContaining({ name: MOVE }));
+    await expectChangesRefused(addon, backup.name);
+    await releaseDrop();
+
+    const moved = await fixture.settled(addon.id);
+    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
+    expect(await fixture.notes(await fixture.urlOf('GUARDED'))).toEqual(['guarded']);
+    await fixture.expectSharedGone(addon.id);
+    const credentials = await fixture.attache.pg.query('SELECT name FROM postgres_credentials WHERE addon_id = $1 ORDER BY name', [addon.id]);
+    const restores = await fixture.attache.pg.query('SELECT id FROM postgres_restores WHERE addon_id = $1', [addon.id]);
+    expect({ credentials: credentials.rows, restores: restores.rows }).toEqual({ credentials: [{ name: 'default' }], restores: [] });
+  });
+
+  it('refuses a move while a restore into the add-on is running, and moves the restored data once it has finished', async () => {
+    const addon = await addonWithNotes('RESTORED', 'in the backup');
+    const backup = await captureBackup(addon.id);
+    await (await fixture.connect(addon.url)).query("INSERT INTO notes (body) VALUES ('after the backup')");
+    // The restore replaces `notes`, so it waits for this lock.
+    const blocker = await fixture.sharedSuperuser(addon.id);
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE notes IN ACCESS SHARE MODE');
+
+    const restore = await api().post(`/addons/${addon.id}/postgres/restores`).send({ backup: backup.name, confirm: fixture.app.name });
+    expect(restore.status).toBe(202);
+    const state = async () => (await api().get(`/addons/${addon.id}/postgres/restores/${restore.body.id}`)).body.state as string;
+    await fixture.attache.waitUntil('the restore to run', async () => ((await state()) === 'running' ? true : undefined), 30_000);
+
+    const refused = await fixture.changePlan(addon.id, MOVE);
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 409,
+      body: { id: 'restore_in_progress', message: `${addon.name} is being restored from a backup; move it to ${MOVE} once the restore has finished.` },
+    });
+    const still = (await fixture.attache.waitForAddon(fixture.dev.apiKey, addon.id, () => true)) as unknown as MovedAddonBody;
+    expect({ plan: still.plan.name, pending: still.pending_plan }).toEqual({ plan: 'postgresql:essential-0', pending: null });
+
+    await blocker.query('COMMIT');
+    await fixture.attache.waitUntil('the restore to finish', async () => ((await state()) === 'completed' ? true : undefined), 60_000);
+    expect((await fixture.changePlan(addon.id, MOVE)).status).toBe(200);
+    const moved = await fixture.settled(addon.id);
+    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
+    expect(await fixture.notes(await fixture.urlOf('RESTORED'))).toEqual(['in the backup']);
+    await fixture.expectSharedGone(addon.id);
+  });
+
+  it('refuses a move while a destroyed credential’s role is still being dropped, and moves once it is gone', async () => {
+    const addon = await addonWithNotes('CREDENTIALED', 'credentialed');
+    const created = await api().post(`/addons/${addon.id}/postgres/credentials`).send({ name: 'analyst' });
+    expect(created.status).toBe(201);
+    await (await fixture.connect(addon.url)).query(`GRANT USAGE, CREATE ON SCHEMA public TO "${created.body.username}"`);
+    await (await fixture.connect(created.body.url)).query('CREATE TABLE scratch (v text)');
+    // Dropping the role hands its table to the tenant's group first, which waits for this lock.
+    const blocker = await fixture.sharedSuperuser(addon.id);
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE scratch IN ACCESS SHARE MODE');
+
+    const destroying = api().delete(`/addons/${addon.id}/postgres/credentials/analyst`).then((response) => response);
+    await fixture.attache.waitUntil(
+      'the credential to be destroyed',
+      async () => ((await fixture.attache.pg.query("SELECT 1 FROM postgres_credentials WHERE addon_id = $1 AND name = 'analyst' AND state = 'destroyed'", [addon.id])).rowCount ? true : undefined),
+      30_000,
+    );
+    const refused = await fixture.changePlan(addon.id, MOVE);
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 409,
+      body: { id: 'credential_change_in_progress', message: `${addon.name} has a credential change under way (analyst); move it to ${MOVE} once that has finished.` },
+    });
+
+    await blocker.query('COMMIT');
+    expect((await destroying).status).toBe(200);
+    expect((await fixture.changePlan(addon.id, MOVE)).status).toBe(200);
+    const moved = await fixture.settled(addon.id);
+    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
+    expect(await fixture.notes(await fixture.urlOf('CREDENTIALED'))).toEqual(['credentialed']);
+    await fixture.expectSharedGone(addon.id);
+  });
 
   it('leaves nothing behind when the add-on is destroyed before its move has recorded a cluster', async () => {
     const addon = await addonWithNotes('DOOMED', 'doomed');

@@ -4,7 +4,7 @@ import { Addon, AddonService, Plan } from '../shared/models';
 import { JobDispatcher } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
-import { isPgMove, pgMoveStage } from '../postgres/pg-plan-moves';
+import { isPgMove, pgMoveStage, refusePgMoveWhileBusy } from '../postgres/pg-plan-moves';
 import { AddonAccess } from './addon-access';
 import { AddonView, ViewLoader } from './addon-views';
 import { AttachmentWriter } from './attachment-writer';
@@ -66,17 +66,22 @@ export class ManageAddonUseCase {
   /**
    * A move to a dedicated PostgreSQL plan copies the data while the add-on stays on its shared
    * plan: another change meanwhile would race the copy or the switch, and one pending when a move
-   * is asked for could still act on the shared database mid-copy. Both wait for the other to end.
+   * is asked for could still act on the shared database mid-copy. Both wait for the other to end,
+   * and so does a move for a credential change or a restore under way (they wait for the move in
+   * turn: both lock the add-on's row to record themselves).
    */
   private async refuseDuringMove(tx: Store, service: AddonService, addon: Addon, plan: Plan): Promise<void> {
-    if (!addon.pendingPlanId) return;
-    const pending = (await tx.plans.findById(addon.pendingPlanId))!;
-    if ((await pgMoveStage(tx, service, addon)) === 'copying') {
-      throw new ConflictError('plan_change_in_progress', `${addon.name} is moving to ${service.slug}:${pending.name}; its plan can be changed again once the move has finished.`);
+    const moving = isPgMove(service, await tx.plans.findById(addon.planId), plan);
+    if (addon.pendingPlanId) {
+      const pending = (await tx.plans.findById(addon.pendingPlanId))!;
+      if ((await pgMoveStage(tx, service, addon)) === 'copying') {
+        throw new ConflictError('plan_change_in_progress', `${addon.name} is moving to ${service.slug}:${pending.name}; its plan can be changed again once the move has finished.`);
+      }
+      if (moving) {
+        throw new ConflictError('plan_change_in_progress', `${addon.name} has a change to ${service.slug}:${pending.name} under way; move it to ${service.slug}:${plan.name} once that has finished.`);
+      }
     }
-    if (isPgMove(service, await tx.plans.findById(addon.planId), plan)) {
-      throw new ConflictError('plan_change_in_progress', `${addon.name} has a change to ${service.slug}:${pending.name} under way; move it to ${service.slug}:${plan.name} once that has finished.`);
-    }
+    if (moving) await refusePgMoveWhileBusy(tx, service, addon, plan);
   }
 
   async rename(accountId: string, appIdOrName: string | null, addonIdOrName: string, newName: string): Promise<AddonView> {

@@ -6,6 +6,7 @@ import { Store } from '../shared/store.port';
 import { AppAccess } from '../apps/app-access';
 import { PostgresAddon, PostgresAddons } from './postgres-addons';
 import { PostgresClusterAdmin, tenantNames } from './postgres-cluster.port';
+import { refuseDuringPgMove } from './pg-plan-moves';
 import { BackupFiles } from './backup-files.port';
 import { PostgresOptions } from './postgres.options';
 import { PostgresBackup, PostgresRestore, backupName } from './postgres.models';
@@ -108,7 +109,13 @@ export class PostgresBackupsUseCase {
       startedAt: null,
       finishedAt: null,
     };
-    await this.store.postgres.restores.create(restore);
+    // Recorded with the add-on locked, as a move is: either sees the other and refuses.
+    await this.store.transaction(async (tx) => {
+      const addon = await tx.addons.findByIdForUpdate(target.addon.id);
+      if (!addon || addon.state !== 'provisioned') throw new InvalidInputError(`${target.addon.name} is ${addon?.state ?? 'gone'}; it cannot be restored into now.`, 'addon_not_ready');
+      await refuseDuringPgMove(tx, target.service, addon, 'it can be restored into');
+      await tx.postgres.restores.create(restore);
+    });
     await this.jobs.postgresRestore(restore.id);
     return restore;
   }

@@ -6,6 +6,7 @@ import { AddonConfigProjector } from '../addons/addon-config.projector';
 import { PostgresAddon, PostgresAddons } from './postgres-addons';
 import { postgresUrl } from './postgres-backends.service';
 import { PostgresClusterAdmin, tenantNames } from './postgres-cluster.port';
+import { refuseDuringPgMove } from './pg-plan-moves';
 import { OWNER_CREDENTIAL, PostgresCredential } from './postgres.models';
 
 const CREDENTIAL_NAME_RE = /^[a-z][a-z0-9_]{0,29}$/;
@@ -76,7 +77,7 @@ export class PostgresCredentialsUseCase {
       roleDroppedAt: null,
     };
     await this.store.transaction(async (tx) => {
-      await this.lockProvisioned(tx, target.addon);
+      await this.lockProvisioned(tx, target);
       if (await tx.postgres.credentials.findActive(target.addon.id, name)) {
         throw new ConflictError('credential_exists', `${target.addon.name} already has a credential named ${name}.`);
       }
@@ -91,7 +92,7 @@ export class PostgresCredentialsUseCase {
   async rotate(accountId: string, addonRef: string, name: string | null): Promise<PostgresCredential[]> {
     const target = await this.addons.manageable(accountId, addonRef);
     const ids = await this.store.transaction(async (tx) => {
-      await this.lockProvisioned(tx, target.addon);
+      await this.lockProvisioned(tx, target);
       const credentials = name === null ? await tx.postgres.credentials.listActive(target.addon.id) : [await this.find(target.addon.id, name, tx)];
       const now = this.clock.now();
       for (const credential of credentials) {
@@ -108,7 +109,7 @@ export class PostgresCredentialsUseCase {
     const target = await this.addons.manageable(accountId, addonRef);
     if (name === OWNER_CREDENTIAL) throw new InvalidInputError(`The ${OWNER_CREDENTIAL} credential owns the database and cannot be destroyed.`);
     const destroyed = await this.store.transaction(async (tx) => {
-      const addon = await this.lockProvisioned(tx, target.addon);
+      const addon = await this.lockProvisioned(tx, target);
       const credential = await this.find(addon.id, name, tx);
       const namespace = `${CREDENTIAL_NAMESPACE_PREFIX}${name}`;
       const attached = (await tx.attachments.listForAddon(addon.id)).filter((a) => a.namespace === namespace);
@@ -220,10 +221,17 @@ export class PostgresCredentialsUseCase {
     }
   }
 
-  /** Locks the add-on; credentials change only while it is provisioned (a destroy may be under way). */
-  private async lockProvisioned(tx: Store, addon: Addon): Promise<Addon> {
+  /**
+   * Locks the add-on; credentials change only while it is provisioned (a destroy may be under
+   * way) and not moving to a dedicated plan: the cluster has none of the shared database's roles,
+   * and a change publishes the shared database's URLs, which after the switch would send the apps
+   * back to a database about to be dropped.
+   */
+  private async lockProvisioned(tx: Store, target: PostgresAddon): Promise<Addon> {
+    const { addon } = target;
     const locked = await tx.addons.findByIdForUpdate(addon.id);
     if (!locked || locked.state !== 'provisioned') throw new InvalidInputError(`${addon.name} is ${locked?.state ?? 'gone'}; its credentials cannot change now.`, 'addon_not_ready');
+    await refuseDuringPgMove(tx, target.service, locked, 'its credentials can change');
     return locked;
   }
 
