@@ -78,6 +78,7 @@ describe('PostgreSQL move from a shared plan to a dedicated one', () => {
       error: expect.stringMatching(/was written to while its data was being copied .*stays on postgresql:essential-0, writable, with every write/),
     });
     expect(inWindow).toBeGreaterThan(0);
+    await fixture.expectNoClusterLeft(addon.id);
     expect(await urlOf('WRITER')).toBe(addon.url);
     const fresh = await connect(addon.url);
     expect((await fresh.query('SHOW default_transaction_read_only')).rows).toEqual([{ default_transaction_read_only: 'off' }]);
@@ -150,6 +151,7 @@ describe('PostgreSQL move from a shared plan to a dedicated one', () => {
 
     const failed = await settled(addon.id);
     expect({ plan: failed.plan.name, error: failed.plan_change_error }).toEqual({ plan: 'postgresql:essential-0', error: expect.stringMatching(/could not complete this after 3 attempts/) });
+    await fixture.expectNoClusterLeft(addon.id);
     expect(await urlOf('GIVEN_UP')).toBe(addon.url);
     const db = await connect(addon.url);
     expect((await db.query('SHOW default_transaction_read_only')).rows).toEqual([{ default_transaction_read_only: 'off' }]);

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { Client } from 'pg';
 import { localPostgresClusters } from '@app/config';
 import { tenantNames } from '@app/domain';
@@ -11,6 +12,13 @@ import { AttacheHarness } from './attache-harness';
 const PG_CTL = '/usr/lib/postgresql/15/bin/pg_ctl';
 const asPg = (args: string[]) => (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', ...args]] : [args[0], args.slice(1)]) as [string, string[]];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
 
 export type MovedAddonBody = { state: string; pending_plan: { name: string } | null; plan_change_error: string | null; plan: { name: string } };
 
@@ -168,6 +176,27 @@ export class PgMoveFixture {
       }
       await sleep(100);
     }
+  }
+
+  /**
+   * The add-on has no dedicated cluster (a move that gave up removed its own), and nothing of a
+   * cluster lingers on the machine: every directory under the root is a cluster still recorded
+   * (active, or removed and waiting for its archive's purge), and every port of the range that
+   * takes connections is an active cluster's.
+   */
+  async expectNoClusterLeft(addonId: string): Promise<void> {
+    await this.attache.waitUntil(
+      'the cluster of the move to be gone',
+      async () => ((await this.attache.pg.query('SELECT 1 FROM postgres_dedicated_clusters WHERE addon_id = $1', [addonId])).rowCount ? undefined : true),
+      60_000,
+    );
+    const records = (await this.attache.pg.query<{ key: string; state: string; port: number | null }>('SELECT key, state, port FROM postgres_dedicated_clusters')).rows;
+    const recorded = new Set(records.filter((r) => r.state !== 'purged').map((r) => r.key));
+    const strayDirs = (existsSync(this.root) ? readdirSync(this.root) : []).filter((key) => !recorded.has(key));
+    const live = new Set(records.filter((r) => r.state === 'active').map((r) => r.port));
+    const strayPorts: number[] = [];
+    for (let port = this.portMin; port < this.portMin + 30; port++) if (!live.has(port) && (await listening(port))) strayPorts.push(port);
+    expect({ strayDirs, strayPorts }).toEqual({ strayDirs: [], strayPorts: [] });
   }
 
   /** Sessions of Attache's database waiting for a lock the session `pid` holds. */

@@ -33,6 +33,13 @@ export abstract class DedicatedClusterRepository {
 
   abstract update(addonId: string, patch: Partial<DedicatedCluster>): Promise<void>;
 
+  /**
+   * Deletes the record of the add-on's cluster once it is purged (stopped, its data and archive
+   * gone), so the add-on has none: a move from a shared plan that gave up leaves nothing, and a
+   * later move makes a cluster anew. False when the cluster is not purged (or there is none).
+   */
+  abstract forget(addonId: string): Promise<boolean>;
+
   abstract listActive(): Promise<DedicatedCluster[]>;
 
   /** Active clusters following the add-on's. */

@@ -130,6 +130,23 @@ describe('TypeOrmDedicatedClusters', () => {
     expect(await repo.setHostState(`missing-${tag}`, 'draining', new Date())).toBeNull();
   });
 
+  it('forgets a cluster only once it is purged, and the add-on can then have a cluster again on the port it freed', async () => {
+    const host = (await repo.upsertHost(hostRow(`host-${suffix()}`, 46000, 10))).name;
+    const addon = await fixture.newAddon();
+    expect(await repo.createIfPortFree(cluster(addon.id, host, 46000))).toBe(true);
+
+    expect(await repo.forget(addon.id)).toBe(false);
+    await repo.update(addon.id, { state: 'removed', port: null });
+    expect(await repo.forget(addon.id)).toBe(false);
+    await repo.update(addon.id, { state: 'purged' });
+    expect(await repo.forget(addon.id)).toBe(true);
+    expect(await repo.findByAddon(addon.id)).toBeNull();
+    expect(await repo.forget(addon.id)).toBe(false);
+
+    expect(await repo.createIfPortFree(cluster(addon.id, host, 46000))).toBe(true);
+    expect((await repo.findByAddon(addon.id))!.state).toBe('active');
+  });
+
   it('keeps a host’s registration time when it is registered again', async () => {
     const first = await repo.upsertHost(hostRow(`c-${suffix()}`, 44000, 3));
     const again = await repo.upsertHost({ ...first, address: '127.0.0.2', capacity: 9, createdAt: new Date(first.createdAt.getTime() + 60_000), updatedAt: new Date(first.updatedAt.getTime() + 60_000) });

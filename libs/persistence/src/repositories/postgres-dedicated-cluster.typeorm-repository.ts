@@ -199,6 +199,15 @@ export class TypeOrmDedicatedClusters extends DedicatedClusterRepository {
     );
   }
 
+  async forget(addonId: string): Promise<boolean> {
+    // As a SELECT over the deleted rows: a plain DELETE comes back from TypeORM as [rows, count].
+    const [{ deleted }]: { deleted: number }[] = await this.manager.query(
+      "WITH gone AS (DELETE FROM postgres_dedicated_clusters WHERE addon_id = $1 AND state = 'purged' RETURNING 1) SELECT count(*)::int AS deleted FROM gone",
+      [addonId],
+    );
+    return deleted === 1;
+  }
+
   async listActive(): Promise<DedicatedCluster[]> {
     const rows: ClusterRow[] = await this.manager.query("SELECT * FROM postgres_dedicated_clusters WHERE state = 'active' ORDER BY created_at");
     return rows.map(toCluster);

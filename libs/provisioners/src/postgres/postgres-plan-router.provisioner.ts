@@ -1,9 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@app/common';
 import {
   Addon,
   AddonService,
+  DedicatedCluster,
   DedicatedClusterRepository,
   DeprovisionOutcome,
+  PgClusterDriver,
   Plan,
   PlanChangeOutcome,
   ProviderRefusedError,
@@ -33,6 +36,8 @@ export class PostgresPlanRouter extends Provisioner {
     private readonly dedicated: DedicatedPostgresProvisioner,
     private readonly clusters: DedicatedClusterRepository,
     private readonly store: Store,
+    private readonly driver: PgClusterDriver,
+    private readonly clock: Clock,
   ) {
     super();
   }
@@ -56,7 +61,33 @@ export class PostgresPlanRouter extends Provisioner {
       return this.dedicated.changePlan(request);
     }
     await this.dedicated.releaseShared(request.addon);
+    await withMachineLock(pgMoveLockName(request.addon.id), () => this.discardMoveCluster(request.addon));
     return this.shared.changePlan(request);
+  }
+
+  /**
+   * The cluster of a move that gave up for good (refused, or its last attempt failed), which the
+   * add-on staying on its shared plan runs here once more: stopped and deleted with its archive
+   * and record, so no idle cluster is left behind the shared database and a later move starts
+   * afresh. Not while a move is pending (it reuses the cluster) nor once the add-on is being
+   * destroyed (its deprovision removes the cluster).
+   */
+  private async discardMoveCluster(addon: Addon): Promise<void> {
+    const [current, cluster] = await Promise.all([this.store.addons.findById(addon.id), this.clusters.findByAddon(addon.id)]);
+    if (!current || current.state !== 'provisioned' || !cluster) return;
+    const [plan, pending] = await Promise.all([this.store.plans.findById(current.planId), current.pendingPlanId ? this.store.plans.findById(current.pendingPlanId) : null]);
+    if (!plan || isDedicatedPlan(plan.name) || (pending && isDedicatedPlan(pending.name))) return;
+    await this.discard(cluster);
+  }
+
+  /** Each step is idempotent and the record goes last, so a retry after a crash finishes the rest. */
+  private async discard(cluster: DedicatedCluster): Promise<void> {
+    if (cluster.state === 'active' && cluster.port !== null) await this.driver.remove({ key: cluster.key, port: cluster.port });
+    // Nothing to keep: the cluster never held the add-on's data but a copy of it.
+    await this.driver.purgeArchive(cluster.key);
+    const now = this.clock.now();
+    await this.clusters.update(cluster.addonId, { state: 'purged', port: null, removedAt: cluster.removedAt ?? now, archiveKeepUntil: null, updatedAt: now });
+    await this.clusters.forget(cluster.addonId);
   }
 
   /**
@@ -91,6 +122,9 @@ export class PostgresPlanRouter extends Provisioner {
   private move(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
     return withMachineLock(pgMoveLockName(request.addon.id), async () => {
       if (await this.destroying(request.addon.id)) throw new ProviderRefusedError(`${request.addon.name} is being destroyed; it was not moved.`);
+      // A discard of an earlier move's cluster that a crash cut short is finished first: this move makes its own.
+      const left = await this.clusters.findByAddon(request.addon.id);
+      if (left && left.state !== 'active') await this.discard(left);
       const watch = this.removeOnDestroy(request);
       try {
         return await this.dedicated.moveFromShared(request);
