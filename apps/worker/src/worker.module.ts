@@ -16,13 +16,13 @@ import { WebhooksModule } from '@app/domain';
 import { WebhooksPersistenceModule } from '@app/persistence';
 import { WebhookSenderModule } from '@app/provisioners';
 import { WebhookQueuesModule } from '@app/queues';
-import { PgDedicatedModule } from '@app/domain';
+import { PgDedicatedModule, PgMoveLeftovers } from '@app/domain';
 import { PgDedicatedPersistenceModule } from '@app/persistence';
 import { PgDedicatedProcessor } from './processors/pg-dedicated.processor';
 
 @Module({
   imports: [PersistenceModule, QueuesModule, ProvisionersModule, DomainOptionsModule, DomainModule, WebhooksPersistenceModule, WebhookQueuesModule, WebhookSenderModule, WebhooksModule, PgDedicatedPersistenceModule, PgDedicatedModule, OpsModule.forRoot()],
-  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, WebhookDeliveryProcessor, PgDedicatedProcessor, HeartbeatService],
+  providers: [ProvisionProcessor, PlanChangeProcessor, DeprovisionProcessor, MaintenanceProcessor, PostgresProcessor, WebhookDeliveryProcessor, PgDedicatedProcessor, PgMoveLeftovers, HeartbeatService],
 })
 export class WorkerModule implements OnModuleInit {
   constructor(

@@ -46,6 +46,7 @@ export * from './postgres/pg-dedicated-requests';
 export * from './postgres/pg-dedicated-sources';
 export * from './postgres/pg-dedicated.service';
 export * from './postgres/pg-dedicated-hosts';
+export * from './postgres/pg-move-leftovers';
 export * from './postgres/pg-dedicated.module';
 export * from './postgres/pg-dedicated-create-check';
 export * from './postgres/postgres-placement';

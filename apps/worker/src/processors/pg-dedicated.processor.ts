@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { PgDedicatedService, PgPremiumFailovers } from '@app/domain';
+import { PgDedicatedService, PgMoveLeftovers, PgPremiumFailovers } from '@app/domain';
 import { PG_DEDICATED_JOBS, QUEUES, redisConnection } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
@@ -20,6 +20,7 @@ export class PgDedicatedProcessor extends QueueProcessor<Record<string, never>> 
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly dedicated: PgDedicatedService,
     private readonly premium: PgPremiumFailovers,
+    private readonly moveLeftovers: PgMoveLeftovers,
   ) {
     super(config);
   }
@@ -40,7 +41,9 @@ export class PgDedicatedProcessor extends QueueProcessor<Record<string, never>> 
     if (this.running.has(job.name)) return 'still running';
     this.running.add(job.name);
     try {
-      if (job.name === PG_DEDICATED_JOBS.supervise) return { ...(await this.dedicated.supervise()), premium: await this.premium.supervise() };
+      if (job.name === PG_DEDICATED_JOBS.supervise) {
+        return { ...(await this.dedicated.supervise()), premium: await this.premium.supervise(), moveLeftovers: await this.moveLeftovers.run() };
+      }
       if (job.name === PG_DEDICATED_JOBS.archives) return await this.dedicated.maintainArchives();
       throw new Error(`No handler for postgres-dedicated job ${job.name}`);
     } finally {
