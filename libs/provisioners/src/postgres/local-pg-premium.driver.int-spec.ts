@@ -148,7 +148,7 @@ describe('LocalPgPremiumDriver', () => {
     await query(spec.nodePorts[1], 'INSERT INTO notes VALUES (101)');
 
     // Supervision brings the old primary back as the standby.
-    await driver.start(spec);
+    expect(await driver.start(spec)).toBe('running');
     const deadline = Date.now() + 90_000;
     let back = await driver.state(spec);
     while (!back.nodes.some((n) => n.port === spec.nodePorts[0] && n.state === 'secondary') && Date.now() < deadline) {

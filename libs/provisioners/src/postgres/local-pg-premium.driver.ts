@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,8 @@ import { Injectable } from '@nestjs/common';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
 import { PgClusterDriver, PgDedicatedOptions, PgPremiumDriver, PgPremiumNode, PgPremiumSpec, PgPremiumState } from '@app/domain';
 import { pgScramVerifier } from './pg-scram-verifier';
+import { withMachineLock } from './machine-lock';
+import { syncDirectory, writeFileDurably } from './durable-files';
 
 const execFileAsync = promisify(execFile);
 
@@ -51,6 +53,13 @@ const MONITOR_SETTINGS = [
   'shared_buffers = 16MB',
 ];
 
+/** The formation's removal began: it is not created or started again. */
+class FormationRemovedError extends Error {
+  constructor(key: string) {
+    super(`Cluster ${key} was removed; it is not created or started again.`);
+  }
+}
+
 /** The passwords of pg_auto_failover's roles, kept in the cluster's passfile. */
 interface FormationSecrets {
   monitor: string;
@@ -68,6 +77,11 @@ interface PremiumPaths {
   xdg: string;
   /** libpq's password file (PGPASSFILE) of every process started for the cluster. */
   passfile: string;
+  /**
+   * Written when removal begins, kept until the archive goes: the formation is never created or
+   * started again. The standard driver's mark of the same directory, which it respects too.
+   */
+  removed: string;
 }
 
 /**
@@ -76,11 +90,16 @@ interface PremiumPaths {
  * independent of other tenants'), all as the `postgres` OS user under the add-on's directory,
  * which has the same `socket/` and `archive/` as a standard cluster's, so base backups, forks
  * and rollbacks work on it unchanged. `pg_autoctl run` processes are detached and outlive
- * Attache; they are adopted by their pid files.
+ * Attache; they are adopted by their pid files. Several worker processes may drive the same
+ * formations: `ensure`, `start` and `remove` hold the machine's lock of the cluster's directory
+ * (the one LocalPgClusterDriver takes for it, see `locked`), and `remove` first leaves a synced
+ * `removed` mark that `ensure` and `start` respect, so supervision never starts a monitor or
+ * keeper that outlives a removal, nor initdbs a monitor where a removed formation was.
  */
 @Injectable()
 export class LocalPgPremiumDriver extends PgPremiumDriver {
   private readonly asRoot = process.getuid?.() === 0;
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly options: PgDedicatedOptions,
@@ -91,6 +110,34 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
 
   async ensure(spec: PgPremiumSpec): Promise<void> {
     const paths = this.paths(spec.key);
+    await this.locked(paths, async () => {
+      if (await this.exists(paths.removed)) throw new FormationRemovedError(spec.key);
+      await this.ensureLocked(spec, paths);
+    });
+  }
+
+  /** Adopts or starts an existing formation (supervision); never creates one, nor starts a removed one. */
+  async start(spec: PgPremiumSpec): Promise<'running' | 'removed'> {
+    const paths = this.paths(spec.key);
+    return this.locked(paths, async () => {
+      if (await this.exists(paths.removed)) return 'removed';
+      try {
+        await this.startMembers(spec, paths);
+      } catch (error) {
+        // Removal began while members started: the removal stops what was started.
+        if (error instanceof FormationRemovedError) return 'removed';
+        throw error;
+      }
+      return 'running';
+    });
+  }
+
+  async isHealthy(spec: PgPremiumSpec): Promise<boolean> {
+    const paths = this.paths(spec.key);
+    return this.keeperAlive(paths, 'monitor') && this.keeperAlive(paths, 0) && this.keeperAlive(paths, 1);
+  }
+
+  private async ensureLocked(spec: PgPremiumSpec, paths: PremiumPaths): Promise<void> {
     await this.prepareDirs(paths);
     // The passwords are on disk before any role has them: a retry sets the same ones.
     const secrets = await this.secrets(spec, paths);
@@ -117,13 +164,12 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     await this.setUpTenant({ ...spec, port: state.primaryPort! }, paths);
   }
 
-  /** Adopts or starts an existing formation (supervision); never creates one. */
-  async start(spec: PgPremiumSpec): Promise<void> {
-    const paths = this.paths(spec.key);
-    // `pg_autoctl create monitor --run` would initdb a new one: supervision racing a destroy must not.
+  private async startMembers(spec: PgPremiumSpec, paths: PremiumPaths): Promise<void> {
+    // `pg_autoctl create monitor --run` would initdb a new one where there is none.
     if (!(await this.exists(join(paths.monitor, 'PG_VERSION')))) throw new Error(`Cluster ${spec.key} has no monitor to start.`);
     if (!this.keeperAlive(paths, 'monitor')) {
       for (const pid of this.tagged(spec.key, 'monitor', true)) this.signal(pid, 'SIGKILL');
+      await this.stopOrphanedMonitor(spec, paths);
       await this.runKeeper(spec, paths, 'monitor');
     }
     const state = await this.state(spec).catch(() => null);
@@ -132,17 +178,40 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       if (!(await this.exists(join(paths.nodes[index], 'PG_VERSION')))) continue;
       const node = state?.nodes.find((n) => n.port === spec.nodePorts[index]);
       const other = state?.nodes.find((n) => n.port !== spec.nodePorts[index]);
-      // A dead primary with a healthy standby is the monitor's to fail over; it rejoins afterwards.
-      if (node && other && PRIMARY_STATES.has(node.goal) && other.healthy && other.state === 'secondary') continue;
+      // A dead primary with a healthy standby is the monitor's to fail over; it rejoins afterwards. One whose
+      // postgres still runs is not failed over (it answers the monitor's checks): its keeper is started, and adopts it.
+      const dead = (await this.postmasterOf(spec.key, paths, index)) === null;
+      if (dead && node && other && PRIMARY_STATES.has(node.goal) && other.healthy && other.state === 'secondary') continue;
       // A SIGKILLed keeper leaves its own sub-processes behind; the new one starts its own.
       for (const pid of this.tagged(spec.key, `node${index}`, true)) this.signal(pid, 'SIGKILL');
       await this.runKeeper(spec, paths, index);
     }
   }
 
-  async isHealthy(spec: PgPremiumSpec): Promise<boolean> {
-    const paths = this.paths(spec.key);
-    return this.keeperAlive(paths, 'monitor') && this.keeperAlive(paths, 0) && this.keeperAlive(paths, 1);
+  /**
+   * The monitor's postgres left running by its dead keeper is shut down (fast): unlike a node's
+   * keeper, `pg_autoctl create monitor` refuses to adopt a running instance. A dead postmaster's
+   * pid file goes too: postgres takes its pid for alive while it exists, even as a zombie.
+   */
+  private async stopOrphanedMonitor(spec: PgPremiumSpec, paths: PremiumPaths): Promise<void> {
+    const pid = await this.postmasterOf(spec.key, paths, 'monitor');
+    if (pid !== null) {
+      this.signal(pid, 'SIGINT');
+      const deadline = Date.now() + STOP_WAIT_MS;
+      while (this.alive(pid) && Date.now() < deadline) await sleep(POLL_MS);
+      for (const left of this.tagged(spec.key, 'monitor')) this.signal(left, 'SIGKILL');
+      while (this.tagged(spec.key, 'monitor').length > 0 && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
+    }
+    const file = join(paths.monitor, 'postmaster.pid');
+    const written = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
+    if (Number.isInteger(written) && written > 0 && !this.alive(written) && (await this.clusters.isPortFree(spec.monitorPort))) await rm(file, { force: true });
+  }
+
+  /** The member's running postmaster: the pid its postmaster.pid names, if that process carries the member's tag. */
+  private async postmasterOf(key: string, paths: PremiumPaths, which: 0 | 1 | 'monitor'): Promise<number | null> {
+    const data = which === 'monitor' ? paths.monitor : paths.nodes[which];
+    const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && this.tagged(key, which === 'monitor' ? 'monitor' : `node${which}`).includes(pid) ? pid : null;
   }
 
   async state(spec: PgPremiumSpec): Promise<PgPremiumState> {
@@ -171,21 +240,38 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
 
   async remove(spec: Pick<PgPremiumSpec, 'key' | 'monitorPort' | 'nodePorts'>): Promise<void> {
     const paths = this.paths(spec.key);
-    const keepers = ([0, 1, 'monitor'] as const).map((which) => this.keeperPid(paths, which)).filter((pid): pid is number => pid !== null);
-    const postmasters: number[] = [];
-    for (const data of [...paths.nodes, paths.monitor]) {
-      const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
-      if (Number.isInteger(pid) && pid > 0) postmasters.push(pid);
+    // Marked before waiting for the lock: an `ensure` or `start` holding it sees it and gives up.
+    await this.markRemoved(paths);
+    await this.locked(paths, () => this.removeLocked(spec, paths));
+  }
+
+  private async removeLocked(spec: Pick<PgPremiumSpec, 'key' | 'monitorPort' | 'nodePorts'>, paths: PremiumPaths): Promise<void> {
+    // Only pids that carry the cluster's tag: a stale pid file's pid may be another cluster's process by now.
+    const ours = new Set(this.tagged(spec.key));
+    const stopping: number[] = [];
+    for (const which of [0, 1, 'monitor'] as const) {
+      const keeper = this.keeperPid(paths, which);
+      const postmaster = await this.postmasterOf(spec.key, paths, which);
+      // pg_autoctl stops its postgres on SIGTERM; a postgres whose keeper died is shut down directly (fast).
+      if (keeper !== null && ours.has(keeper)) {
+        this.signal(keeper, 'SIGTERM');
+        stopping.push(keeper);
+      } else if (postmaster !== null) {
+        this.signal(postmaster, 'SIGINT');
+      }
+      if (postmaster !== null) stopping.push(postmaster);
     }
-    // pg_autoctl stops its postgres on SIGTERM; whatever is left after the wait is killed.
-    for (const pid of keepers) this.signal(pid, 'SIGTERM');
     const deadline = Date.now() + STOP_WAIT_MS;
-    while ([...keepers, ...postmasters].some((pid) => this.alive(pid)) && Date.now() < deadline) await sleep(POLL_MS);
-    // Then everything started for the cluster, including what a SIGKILLed keeper left behind.
-    const all = () => [...new Set([...keepers, ...postmasters, ...this.tagged(spec.key)])].filter((pid) => this.alive(pid));
-    for (const pid of all()) this.signal(pid, 'SIGKILL');
-    while (all().length > 0 && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
-    await Promise.all([paths.monitor, ...paths.nodes, paths.socket, paths.xdg, ...['monitor', 'node0', 'node1'].map((n) => join(paths.dir, `${n}.log`))].map((path) => rm(path, { recursive: true, force: true })));
+    while (stopping.some((pid) => this.alive(pid)) && Date.now() < deadline) await sleep(POLL_MS);
+    // Then whatever is left of everything started for the cluster, including what a SIGKILLed keeper left behind (and what a dying one forked meanwhile).
+    for (let left = this.tagged(spec.key); left.length > 0 && Date.now() < deadline + STOP_WAIT_MS; left = this.tagged(spec.key)) {
+      for (const pid of left) this.signal(pid, 'SIGKILL');
+      await sleep(POLL_MS);
+    }
+    const members = [paths.monitor, ...paths.nodes];
+    const logs = ['monitor', 'node0', 'node1'].map((n) => join(paths.dir, `${n}.log`));
+    // `.new`: an initdb a crash interrupted.
+    await Promise.all([...members, ...members.map((data) => `${data}.new`), paths.socket, paths.xdg, ...logs].map((path) => rm(path, { recursive: true, force: true })));
     for (const port of [spec.monitorPort, ...spec.nodePorts]) {
       while (!(await this.clusters.isPortFree(port)) && Date.now() < deadline + STOP_WAIT_MS) await sleep(POLL_MS);
     }
@@ -259,9 +345,10 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       `${LOOPBACK}:${spec.monitorPort}:pg_auto_failover:${MONITOR_ROLE}:${secrets.monitor}`,
       ...spec.nodePorts.map((port) => `${LOOPBACK}:${port}:*:${REPLICATION_ROLE}:${secrets.replication}`),
     ];
-    const fresh = `${paths.passfile}.new`;
-    await this.writeAsPg(fresh, `${lines.join('\n')}\n`);
-    await rename(fresh, paths.passfile);
+    // Synced before any role gets a password: a torn or empty passfile after a power loss would fail every later `ensure`.
+    await writeFileDurably(paths.passfile, `${lines.join('\n')}\n`, { mode: 0o600, prepare: (tmp) => this.giveToPg(tmp) });
+    // And `xdg/`'s own entry, made just before.
+    await syncDirectory(paths.dir);
     return secrets;
   }
 
@@ -343,6 +430,7 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     }
     const deadline = Date.now() + FORMATION_WAIT_MS;
     while (!this.keeperAlive(paths, which)) {
+      if (await this.exists(paths.removed)) throw new FormationRemovedError(spec.key);
       if (exited !== null || Date.now() > deadline) {
         const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((line) => /ERROR|FATAL/.test(line)).slice(-3).join(' ');
         throw new Error(`pg_autoctl for ${spec.key} (${which}) did not start: ${tail || `see ${log}`}`);
@@ -366,6 +454,7 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       } catch (error) {
         last = (error as Error).message;
       }
+      if (await this.exists(this.paths(spec.key).removed)) throw new FormationRemovedError(spec.key);
       if (Date.now() > deadline) throw new Error(`${spec.key} has no ${what} after ${FORMATION_WAIT_MS / 1000} s: ${last}`);
       await sleep(POLL_MS * 2);
     }
@@ -456,6 +545,7 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
       base: join(dir, 'archive', 'base'),
       xdg,
       passfile: join(xdg, 'pgpass'),
+      removed: join(dir, 'removed'),
     };
   }
 
@@ -463,6 +553,32 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
     await mkdir(this.options.rootDir, { recursive: true, mode: 0o755 });
     for (const dir of [paths.dir, paths.socket, join(paths.dir, 'archive'), paths.wal, paths.base, paths.xdg, join(paths.xdg, 'config'), join(paths.xdg, 'data'), join(paths.xdg, 'run')]) {
       await this.mkdirAsPg(dir, 0o700);
+    }
+  }
+
+  /** The `removed` mark, on disk (synced, with the entries leading to it) before the formation is touched. */
+  private async markRemoved(paths: PremiumPaths): Promise<void> {
+    if (await this.exists(paths.removed)) return;
+    await mkdir(this.options.rootDir, { recursive: true, mode: 0o755 });
+    await this.mkdirAsPg(paths.dir, 0o700);
+    await writeFileDurably(paths.removed, `${new Date().toISOString()}\n`, { mode: 0o600 });
+    await syncDirectory(this.options.rootDir);
+  }
+
+  /**
+   * Runs `work` alone for the formation: after this process's earlier operations on it, and
+   * holding the machine's lock of its directory, so another worker cannot start the formation
+   * while this one removes it (or the reverse). The lock's name is LocalPgClusterDriver's for the
+   * same directory: its `purgeArchive` removes the whole directory, premium or not.
+   */
+  private async locked<T>(paths: PremiumPaths, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(paths.dir) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => withMachineLock(`pg-dedicated:${paths.dir}`, work));
+    this.locks.set(paths.dir, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(paths.dir) === run) this.locks.delete(paths.dir);
     }
   }
 
