@@ -65,7 +65,8 @@ export class PgPremiumFailovers {
       result.checked++;
       try {
         const spec = premiumSpec(cluster, this.box);
-        if (!(await this.driver.isHealthy(spec))) await this.driver.start(spec);
+        // Removed meanwhile (a destroy): nothing to start or follow.
+        if (!(await this.driver.isHealthy(spec)) && (await this.driver.start(spec)) === 'removed') continue;
         const state = await this.driver.state(spec);
         if (state.primaryPort !== null && state.primaryPort !== cluster.port) {
           await this.follow(cluster, state.primaryPort);
