@@ -180,3 +180,104 @@ describe('DedicatedPostgresProvisioner.provision', () => {
     expect(ensured).toEqual([]);
   });
 });
+
+/**
+ * The dedicated→shared move: what refuses it before anything is placed or copied, and its checked
+ * window on the cluster, sealed on the tenant's login role and released with the dedicated plan's
+ * connection limit whenever the move does not go through.
+ */
+describe('DedicatedPostgresProvisioner.moveToShared', () => {
+  const box = new SecretBox(randomBytes(32));
+  const now = new Date('2026-11-26T12:00:00Z');
+  const addon = { id: '0b6f3c1e-0000-4000-8000-000000000003', name: 'postgresql-back-3', appId: 'app-1', planId: 'plan-standard', options: {} } as unknown as Addon;
+  const plan = { name: 'essential-0' } as Plan;
+  const service = { slug: 'postgresql' } as AddonService;
+  const base: DedicatedCluster = {
+    addonId: addon.id,
+    host: 'local',
+    key: 'pg-back',
+    port: 29_998,
+    state: 'active',
+    origin: 'new',
+    sourceAddonId: null,
+    following: false,
+    recoveryTargetAt: null,
+    databaseName: 'd_back',
+    ownerRole: 'u_back',
+    ownerPasswordSealed: box.seal('secret-password'),
+    lastBaseBackupAt: now,
+    archiveKeepUntil: null,
+    createdAt: now,
+    updatedAt: now,
+    removedAt: null,
+  } as DedicatedCluster;
+
+  interface Setup {
+    current?: string;
+    cluster?: Partial<DedicatedCluster>;
+    dependents?: Partial<DedicatedCluster>[];
+    credentials?: string[];
+    written?: boolean;
+    failRestore?: boolean;
+  }
+
+  function provisioner(setup: Setup = {}) {
+    const steps: string[] = [];
+    const store = {
+      plans: { findById: async () => ({ name: setup.current ?? 'standard-0' }) },
+      addons: { findById: async (id: string) => ({ id, name: `postgresql-${id}` }) },
+      postgres: { credentials: { listAll: async () => (setup.credentials ?? []).map((name) => ({ name, state: 'active' })) } },
+    } as unknown as Store;
+    const clusters = {
+      findByAddon: async () => ({ ...base, ...setup.cluster }),
+      listDependents: async () => (setup.dependents ?? []).map((d) => ({ ...base, ...d })),
+    } as unknown as DedicatedClusterRepository;
+    const admin = {
+      dump: async (backend: { host: string; user: string }, database: string) => void steps.push(`dump ${database} as ${backend.user} on ${backend.host}`),
+      restore: async () => {
+        if (setup.failRestore) throw new Error('pg_restore failed: out of memory');
+        steps.push('restore');
+      },
+    } as unknown as PostgresClusterAdmin;
+    const readOnly = {
+      usage: async () => ({ bytes: 8_000_000, sessions: 1 }),
+      open: async () => (steps.push('open'), 'mark-1'),
+      seal: async (_b: unknown, _d: string, seal: { role?: string }) => (steps.push(`seal ${seal.role}`), setup.written ? 'mark-2' : 'mark-1'),
+      release: async (_b: unknown, _d: string, limit: number, seal: { role?: string }) => void steps.push(`release ${seal.role} ${limit}`),
+    } as unknown as PgSharedReadOnly;
+    const options_ = { rootDir: '/srv/pg', portMin: 29_990, portMax: 29_999, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 } as PgDedicatedOptions;
+    const subject = new DedicatedPostgresProvisioner(clusters, {} as PgClusterDriver, {} as PgDedicatedSources, options_, box, { now: () => now } as Clock, store, admin, readOnly, {} as PgPremiumDriver);
+    const shared = { placeForMove: async () => (steps.push('place'), { backend: {} as never, url: 'postgres://u:p@127.0.0.1:5441/d' }) };
+    return { move: () => subject.moveToShared({ addon, service, plan }, shared), steps };
+  }
+
+  it.each<[string, Setup, RegExp]>([
+    ['a premium add-on', { current: 'premium-0' }, /from postgresql:premium-0 to postgresql:essential-0 is not available: a premium formation's standby can take writes over/],
+    ['a follower', { cluster: { following: true } }, /follows another database; unfollow it/],
+    ['an add-on with followers', { dependents: [{ addonId: 'f-1', following: true }] }, /has followers or forks still being made \(postgresql-f-1\)/],
+    ['an add-on with a fork still being made', { dependents: [{ addonId: 'k-1', lastBaseBackupAt: null }] }, /has followers or forks still being made \(postgresql-k-1\)/],
+    ['an add-on with named credentials', { credentials: ['default', 'analyst'] }, /has named credentials \(analyst\); destroy them/],
+  ])('refuses %s before placing or copying anything', async (_what, setup, message) => {
+    const { move, steps } = provisioner(setup);
+    await expect(move()).rejects.toThrow(message);
+    expect(steps).toEqual([]);
+  });
+
+  it('dumps as the superuser over the cluster socket, restores into the placed tenant, keeps the cluster sealed on the tenant role and returns the shared URL', async () => {
+    const { move, steps } = provisioner();
+    expect(await move()).toEqual({ kind: 'changed', config: { POSTGRESQL_URL: 'postgres://u:p@127.0.0.1:5441/d' }, message: null });
+    expect(steps).toEqual(['place', 'open', 'dump d_back as postgres on /srv/pg/pg-back/socket', 'restore', 'seal u_back']);
+  });
+
+  it('refuses the move and releases the cluster with its plan’s connection limit when something was written between the marks', async () => {
+    const { move, steps } = provisioner({ written: true });
+    await expect(move()).rejects.toThrow(/written to while its data was being copied .* stays on postgresql:standard-0, writable, with every write/);
+    expect(steps.slice(-2)).toEqual(['seal u_back', 'release u_back 120']);
+  });
+
+  it('releases the cluster when the restore fails', async () => {
+    const { move, steps } = provisioner({ failRestore: true });
+    await expect(move()).rejects.toThrow(/out of memory/);
+    expect(steps.slice(-1)).toEqual(['release u_back 120']);
+  });
+});

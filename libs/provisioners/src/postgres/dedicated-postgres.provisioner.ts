@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { PgSharedReadOnly } from './pg-shared-read-only';
+import type { PostgresProvisioner } from './postgres.provisioner';
 import { Clock, SecretBox } from '@app/common';
 import {
   Addon,
@@ -133,6 +134,62 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     const access = await this.driver.ensure(spec, { kind: 'new' });
     if (copying) await this.copyInWindow(addon, plan, database, spec);
     return { kind: 'changed', config: { [POSTGRES_URL_VAR]: tenantUrl(host, spec.port, spec, access) }, message: null };
+  }
+
+  /**
+   * A standard-plan add-on moving back to a shared plan, when its data fits there: a shared tenant
+   * is placed (`shared.placeForMove`, which checks the database's real size and sessions against
+   * the plan) and the cluster's database is copied into it within a checked window on the cluster
+   * (PgSharedReadOnly, sealed on the tenant's login role). Writes made during the copy refuse the
+   * move, and the cluster is writable and open again; otherwise it stays closed to the tenant, and
+   * the shared URL is returned for every attached app. The caller switches the add-on, and only
+   * then removes the cluster (its archive kept, as a destroy does). Every attempt copies afresh.
+   */
+  async moveToShared(request: { addon: Addon; service: AddonService; plan: Plan }, shared: Pick<PostgresProvisioner, 'placeForMove'>): Promise<PlanChangeOutcome> {
+    const { addon, plan } = request;
+    const current = await this.store.plans.findById(addon.planId);
+    if (!current || !isDedicatedPlan(current.name)) throw new ProviderRefusedError(`${addon.name} is not on a dedicated plan.`);
+    if (hasStandby(current.name)) {
+      throw new ProviderRefusedError(
+        `Moving ${addon.name} from postgresql:${current.name} to postgresql:${plan.name} is not available: a premium formation's standby can take writes over at any failover, which a move's checked window does not cover. Create a postgresql:${plan.name} add-on and restore a backup of this one into it instead.`,
+      );
+    }
+    const cluster = await this.clusters.findByAddon(addon.id);
+    if (!cluster || cluster.state !== 'active' || cluster.port === null) throw new ProviderUnavailableError(`${addon.name} has no cluster yet.`);
+    if (cluster.following) throw new ProviderRefusedError(`${addon.name} follows another database; unfollow it before moving it to postgresql:${plan.name}.`);
+    await this.refuseDependents(addon, plan);
+    await this.refuseNamedCredentials(addon, plan);
+    const source = this.superuserOf(cluster);
+    const target = await shared.placeForMove(addon, plan, await this.readOnly.usage(source, cluster.databaseName));
+    const seal = { role: cluster.ownerRole };
+    const connectionLimit = dedicatedPlanShape(current).connections;
+    const dir = await mkdtemp(join(tmpdir(), 'attache-move-back-'));
+    try {
+      const opened = await this.readOnly.open(source, cluster.databaseName);
+      const file = join(dir, 'cluster.dump');
+      await this.admin.dump(source, cluster.databaseName, file);
+      await this.admin.restore(target.backend, tenantNames(addon.id), file);
+      const sealed = await this.readOnly.seal(source, cluster.databaseName, seal);
+      await this.refuseNamedCredentials(addon, plan);
+      if (sealed !== opened) {
+        throw new ProviderRefusedError(
+          `${addon.name} was written to while its data was being copied (a session turned read-only mode off), so it was not moved: it stays on postgresql:${current.name}, writable, with every write. Stop writing to it and change the plan again.`,
+        );
+      }
+    } catch (error) {
+      await this.readOnly.release(source, cluster.databaseName, connectionLimit, seal).catch(() => undefined);
+      throw error;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return { kind: 'changed', config: { [POSTGRES_URL_VAR]: target.url }, message: null };
+  }
+
+  /** The cluster of an add-on staying on its dedicated plan writable and open again, as a move back to a shared plan that gave up may have left it. */
+  async releaseCluster(addon: Addon, plan: Plan): Promise<void> {
+    const cluster = await this.clusters.findByAddon(addon.id);
+    if (!cluster || cluster.state !== 'active' || cluster.port === null || cluster.premiumPorts || cluster.following) return;
+    await this.readOnly.release(this.superuserOf(cluster), cluster.databaseName, dedicatedPlanShape(plan).connections, { role: cluster.ownerRole });
   }
 
   /**
@@ -333,6 +390,32 @@ export class DedicatedPostgresProvisioner extends Provisioner {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Followers would lose their primary, and clusters still being made from it their source. */
+  private async refuseDependents(addon: Addon, plan: Plan): Promise<void> {
+    const dependents = (await this.clusters.listDependents(addon.id)).filter((c) => c.following || !c.lastBaseBackupAt);
+    if (dependents.length === 0) return;
+    const names = await Promise.all(dependents.map(async (c) => (await this.store.addons.findById(c.addonId))?.name ?? c.addonId));
+    throw new ProviderRefusedError(
+      `${addon.name} has followers or forks still being made (${names.sort().join(', ')}); unfollow or destroy them before moving it to postgresql:${plan.name}.`,
+    );
+  }
+
+  /**
+   * Attache's superuser on the cluster, over its socket (the local driver's layout): the move back
+   * to a shared plan dumps as it and holds the window with it, as it does on the shared clusters.
+   */
+  private superuserOf(cluster: DedicatedCluster): BackendConnection {
+    return {
+      id: cluster.key,
+      name: cluster.key,
+      host: join(this.options.rootDir, cluster.key, 'socket'),
+      port: cluster.port!,
+      user: 'postgres',
+      password: '',
+      maintenanceDatabase: 'postgres',
+    };
   }
 
   private async refuseNamedCredentials(addon: Addon, plan: Plan): Promise<void> {

@@ -30,6 +30,11 @@ const WRITE_MARK_SQL = `
     (SELECT md5(coalesce(string_agg(c.oid::text || ':' || coalesce(pg_sequence_last_value(c.oid)::text, '-'), ',' ORDER BY c.oid), ''))
        FROM pg_class c WHERE c.relkind = 'S') AS sequences`;
 
+/** Where a window is sealed: the database's connection limit (the default), or the tenant's login role's. */
+export interface WindowSeal {
+  role?: string;
+}
+
 /**
  * A shared-plan database's window while its data moves to a dedicated cluster. Read-only is only a
  * default there: a session may `SET default_transaction_read_only = off` and write. So the window
@@ -39,6 +44,10 @@ const WRITE_MARK_SQL = `
  * the copy. `seal` also closes the database to the tenant (connection limit 0; Attache's superuser
  * is exempt and the tenant cannot change it, the database being the superuser's): nothing can be
  * written after the last check, until the database is released or dropped.
+ *
+ * The same window serves a dedicated cluster's database moving back to a shared plan. There the
+ * tenant owns its database and could lift the database's limit, so the window is sealed on the
+ * tenant's login role instead (`role`): a role cannot change its own connection limit.
  */
 @Injectable()
 export class PgSharedReadOnly {
@@ -53,9 +62,9 @@ export class PgSharedReadOnly {
   }
 
   /** The tenant can no longer connect and no session is left; the write mark to compare with `open`'s. */
-  async seal(backend: BackendConnection, database: string): Promise<string> {
+  async seal(backend: BackendConnection, database: string, seal: WindowSeal = {}): Promise<string> {
     await this.onMaintenance(backend, async (client) => {
-      await client.query(`ALTER DATABASE ${ident(database)} CONNECTION LIMIT 0`);
+      await client.query(seal.role ? `ALTER ROLE ${ident(seal.role)} CONNECTION LIMIT 0` : `ALTER DATABASE ${ident(database)} CONNECTION LIMIT 0`);
       await this.endSessions(client, database);
       await new Promise((resolve) => setTimeout(resolve, STRAGGLER_PAUSE_MS));
       await this.endSessions(client, database);
@@ -64,12 +73,25 @@ export class PgSharedReadOnly {
   }
 
   /** Writable and open again, with the plan's connection limit. Idempotent. */
-  async release(backend: BackendConnection, database: string, connectionLimit: number): Promise<void> {
+  async release(backend: BackendConnection, database: string, connectionLimit: number, seal: WindowSeal = {}): Promise<void> {
     await this.onMaintenance(backend, async (client) => {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
       if (!rowCount) return;
       await client.query(`ALTER DATABASE ${ident(database)} RESET default_transaction_read_only`);
-      await client.query(`ALTER DATABASE ${ident(database)} CONNECTION LIMIT ${Math.trunc(connectionLimit)}`);
+      const limit = Math.trunc(connectionLimit);
+      await client.query(seal.role ? `ALTER ROLE ${ident(seal.role)} CONNECTION LIMIT ${limit}` : `ALTER DATABASE ${ident(database)} CONNECTION LIMIT ${limit}`);
+    });
+  }
+
+  /** The database's size on disk and the tenant's sessions open in it now (Attache's own left out). */
+  async usage(backend: BackendConnection, database: string): Promise<{ bytes: number; sessions: number }> {
+    return this.onMaintenance(backend, async (client) => {
+      const { rows } = await client.query<{ bytes: string; sessions: string }>(
+        `SELECT pg_database_size($1) AS bytes,
+           (SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND usename <> current_user) AS sessions`,
+        [database],
+      );
+      return { bytes: Number(rows[0].bytes), sessions: Number(rows[0].sessions) };
     });
   }
 

@@ -82,12 +82,57 @@ export class PostgresProvisioner extends Provisioner {
     return { kind: 'changed', config: null, message: null };
   }
 
+  /**
+   * The shared tenant a dedicated-plan add-on moves into, placed like a new essential database
+   * (or the one an earlier attempt placed), once its data (`usage`: the size and the sessions the
+   * dedicated database has) fits `plan`. The records are committed before the tenant is made; the
+   * tenant is empty until the move restores into it. An add-on that was on a shared plan before
+   * gets its tenant anew. Returns where it is and the URL its apps get at the switch.
+   */
+  async placeForMove(addon: Addon, plan: Plan, usage: { bytes: number; sessions: number }): Promise<{ backend: BackendConnection; url: string }> {
+    if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not a shared plan.`);
+    const limit = storageLimitBytes(plan, this.options.storageScale);
+    if (usage.bytes > limit) {
+      throw new ProviderRefusedError(
+        `${addon.name} holds ${formatBytes(usage.bytes)}, more than the ${formatBytes(limit)} postgresql:${plan.name} allows, so it was not moved; delete data first, or choose a larger plan.`,
+      );
+    }
+    const connections = essentialLimits(plan).connections;
+    if (usage.sessions > connections) {
+      throw new ProviderRefusedError(
+        `${addon.name} has ${usage.sessions} connections open, more than the ${connections} postgresql:${plan.name} allows, so it was not moved; use fewer connections first.`,
+      );
+    }
+    await this.reviveDropped(addon);
+    const { backend, password } = await this.placeTenant(addon);
+    await this.hardenOnce(backend);
+    const names = tenantNames(addon.id);
+    await this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: connections });
+    return { backend, url: postgresUrl(backend, names.ownerRole, password, names.database) };
+  }
+
+  /**
+   * Drops the tenant of a move back to a shared plan that gave up: the add-on stays on its
+   * dedicated plan, whose logical backups are kept.
+   */
+  async dropMoveTenant(addon: Addon): Promise<void> {
+    await this.dropTenant(addon, false);
+  }
+
   async deprovision(request: { addon: Addon; service: AddonService }): Promise<DeprovisionOutcome> {
     const { addon } = request;
+    await this.dropTenant(addon, addon.cleanupPending);
+    // Backups hold the tenant's data: they go with it.
+    await this.store.postgres.backups.deleteAllForAddon(addon.id);
+    await this.files.removeAll(addon.id);
+    return { kind: 'deprovisioned' };
+  }
+
+  private async dropTenant(addon: Addon, evenIfDropped: boolean): Promise<void> {
     const database = await this.store.postgres.databases.findByAddon(addon.id);
     // A cleanup drops again whatever the record says: a destroy racing the provision may have
     // recorded the database dropped before the tenant was made.
-    if (database && (database.state === 'active' || addon.cleanupPending)) {
+    if (database && (database.state === 'active' || evenIfDropped)) {
       const backend = await this.connection(database.backendId);
       const names = tenantNames(addon.id);
       const credentialRoles = (await this.store.postgres.credentials.listAll(addon.id)).map((c) => c.roleName);
@@ -108,10 +153,29 @@ export class PostgresProvisioner extends Provisioner {
         }
       });
     }
-    // Backups hold the tenant's data: they go with it.
-    await this.store.postgres.backups.deleteAllForAddon(addon.id);
-    await this.files.removeAll(addon.id);
-    return { kind: 'deprovisioned' };
+  }
+
+  /**
+   * A database record the add-on had on a shared plan before (dropped when it moved to a dedicated
+   * one) made active again on the least loaded backend, with a new owner credential, in one
+   * transaction: `placeTenant` then finds it as a retry would. Its creation time is now, which
+   * tells it from the database a move to a dedicated plan copies from (older than the cluster).
+   */
+  private async reviveDropped(addon: Addon): Promise<void> {
+    const found = await this.store.postgres.databases.findByAddon(addon.id);
+    if (!found || found.state !== 'dropped') return;
+    const full = await this.store.transaction(async (tx) => {
+      const database = await tx.postgres.databases.findByAddon(addon.id);
+      if (!database || database.state !== 'dropped') return false;
+      const backend = await tx.postgres.backends.lockLeastLoaded();
+      if (!backend) return true;
+      const now = this.clock.now();
+      const records = tenantRecords(addon.id, this.box.seal(newDatabasePassword()), now);
+      await tx.postgres.databases.update(addon.id, { ...records.database, backendId: backend.id });
+      await tx.postgres.credentials.create(records.owner);
+      return false;
+    });
+    if (full) throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
   }
 
   /**
