@@ -4,16 +4,18 @@ import { Store } from '../shared/store.port';
 import { isDedicatedPlan } from './pg-dedicated-plans';
 
 /**
- * Where a PostgreSQL add-on stands in a move from a shared plan to a dedicated one (a cluster of
- * its own, filled by dump and restore). `copying`: the add-on is still on its shared plan, the
- * dedicated one pending. `switched`: the add-on is on the dedicated plan and its apps have the
- * cluster's URL, but the change stays pending until the shared database is dropped. Null: no move.
+ * Where a PostgreSQL add-on stands in a move between a shared plan and a dedicated one (the data
+ * copied by dump and restore). `copying`: the add-on is still on the plan it moves off, the other
+ * one pending. `switched` (a move to a dedicated plan only): the add-on is on the dedicated plan
+ * and its apps have the cluster's URL, but the change stays pending until the shared database is
+ * dropped. A move back to a shared plan has no such stage its apps could notice: the cluster it
+ * leaves is removed by the change's second run, or by the add-on's next change. Null: no move.
  */
 export type PgMoveStage = 'copying' | 'switched' | null;
 
-/** A change from `from` to `to` moves the add-on off a shared PostgreSQL plan onto a dedicated one. */
+/** A change from `from` to `to` moves the add-on's data between a shared PostgreSQL plan and a dedicated one, either way. */
 export const isPgMove = (service: Pick<AddonService, 'provider'>, from: Pick<Plan, 'name'> | null, to: Pick<Plan, 'name'> | null): boolean =>
-  service.provider === 'postgres' && from !== null && to !== null && !isDedicatedPlan(from.name) && isDedicatedPlan(to.name);
+  service.provider === 'postgres' && from !== null && to !== null && isDedicatedPlan(from.name) !== isDedicatedPlan(to.name);
 
 export async function pgMoveStage(store: Store, service: Pick<AddonService, 'provider'>, addon: Addon): Promise<PgMoveStage> {
   if (service.provider !== 'postgres' || !addon.pendingPlanId) return null;

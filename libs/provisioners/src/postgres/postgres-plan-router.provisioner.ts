@@ -9,6 +9,7 @@ import {
   PgClusterDriver,
   Plan,
   PlanChangeOutcome,
+  PostgresDatabase,
   ProviderRefusedError,
   ProvisionOutcome,
   ProvisionRequest,
@@ -25,6 +26,12 @@ const DESTROY_WATCH_MS = 500;
 
 /** The machine lock a move from a shared plan holds for its whole run, and deprovision and the drop after its switch take too. */
 export const pgMoveLockName = (addonId: string): string => `pg-move:${addonId}`;
+
+/**
+ * The cluster an add-on moved off to a shared plan, rather than one a move to a dedicated plan made:
+ * a move back places its shared database after the cluster was made, a move there the other way.
+ */
+const movedOffCluster = (cluster: DedicatedCluster, database: PostgresDatabase): boolean => database.createdAt.getTime() > cluster.createdAt.getTime();
 
 /** `postgres` services: shared plans on the shared clusters, dedicated plans on clusters of their own. */
 @Injectable()
@@ -51,33 +58,38 @@ export class PostgresPlanRouter extends Provisioner {
     const current = await this.store.plans.findById(request.addon.planId);
     const fromDedicated = current !== null && isDedicatedPlan(current.name);
     const toDedicated = isDedicatedPlan(request.plan.name);
-    // The shared database stays, closed, until the add-on's switch to the cluster has committed.
+    // The database moved off stays, closed, until the add-on's switch to its new home has committed.
     if (!fromDedicated && toDedicated) return this.move(request);
+    if (fromDedicated && !toDedicated) return this.moveBack(request);
     if (fromDedicated) {
       await withMachineLock(pgMoveLockName(request.addon.id), () => this.dropMovedFrom(request));
-      if (!toDedicated) {
-        throw new ProviderRefusedError(`Changing ${request.addon.name} from a dedicated plan to the shared postgresql:${request.plan.name} is not available; create a shared add-on and restore a backup of this one into it instead.`);
-      }
       return this.dedicated.changePlan(request);
     }
     await this.dedicated.releaseShared(request.addon);
-    await withMachineLock(pgMoveLockName(request.addon.id), () => this.discardMoveCluster(request.addon));
+    await withMachineLock(pgMoveLockName(request.addon.id), () => this.discardMoveCluster(request.addon, request.service));
     return this.shared.changePlan(request);
   }
 
   /**
-   * The cluster of a move that gave up for good (refused, or its last attempt failed), which the
-   * add-on staying on its shared plan runs here once more: stopped and deleted with its archive
-   * and record, so no idle cluster is left behind the shared database and a later move starts
-   * afresh. Not while a move is pending (it reuses the cluster) nor once the add-on is being
-   * destroyed (its deprovision removes the cluster).
+   * The cluster behind an add-on on a shared plan, which the add-on's changes run here once more.
+   * One a move to a dedicated plan made and gave up for good (refused, or its last attempt failed)
+   * is stopped and deleted with its archive and record, so no idle cluster is left behind the
+   * shared database and a later move starts afresh. One the add-on moved off to a shared plan (it
+   * is older than the add-on's shared database) is removed as a destroy removes it: its archive
+   * is kept for the retention. Not while a move to a dedicated plan is pending (it reuses the
+   * cluster) nor once the add-on is being destroyed (its deprovision removes the cluster).
    */
-  private async discardMoveCluster(addon: Addon): Promise<void> {
-    const [current, cluster] = await Promise.all([this.store.addons.findById(addon.id), this.clusters.findByAddon(addon.id)]);
-    if (!current || current.state !== 'provisioned' || !cluster) return;
+  private async discardMoveCluster(addon: Addon, service: AddonService): Promise<void> {
+    const [current, cluster, database] = await Promise.all([
+      this.store.addons.findById(addon.id),
+      this.clusters.findByAddon(addon.id),
+      this.store.postgres.databases.findByAddon(addon.id),
+    ]);
+    if (!current || current.state !== 'provisioned' || !cluster || cluster.state === 'removed') return;
     const [plan, pending] = await Promise.all([this.store.plans.findById(current.planId), current.pendingPlanId ? this.store.plans.findById(current.pendingPlanId) : null]);
     if (!plan || isDedicatedPlan(plan.name) || (pending && isDedicatedPlan(pending.name))) return;
-    await this.discard(cluster);
+    if (database && movedOffCluster(cluster, database)) await this.dedicated.deprovision({ addon: current, service });
+    else await this.discard(cluster);
   }
 
   /** Each step is idempotent and the record goes last, so a retry after a crash finishes the rest. */
@@ -94,10 +106,27 @@ export class PostgresPlanRouter extends Provisioner {
    * The shared database a move copied from, once the add-on is on its dedicated plan (the switch,
    * with every app's new URL, has committed) and the cluster holding the copy is active.
    */
-  private async dropMovedFrom(request: { addon: Addon; service: AddonService }): Promise<void> {
+  private async dropMovedFrom(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<void> {
     const [database, cluster] = await Promise.all([this.store.postgres.databases.findByAddon(request.addon.id), this.clusters.findByAddon(request.addon.id)]);
     if (!database || database.state !== 'active' || !cluster || cluster.state !== 'active' || !cluster.lastBaseBackupAt) return;
-    await this.shared.deprovision(request);
+    if (!movedOffCluster(cluster, database)) {
+      await this.shared.deprovision(request);
+      return;
+    }
+    // A move back to a shared plan that gave up: the cluster keeps the data and is opened again first, then its copy goes.
+    await this.dedicated.releaseCluster(request.addon, request.plan);
+    await this.shared.dropMoveTenant(request.addon);
+  }
+
+  /**
+   * A move back to a shared plan, under the same move lock as a move to a dedicated plan (see
+   * `move`): a destroy meanwhile waits for it, then removes the cluster and the shared tenant.
+   */
+  private moveBack(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
+    return withMachineLock(pgMoveLockName(request.addon.id), async () => {
+      if (await this.destroying(request.addon.id)) throw new ProviderRefusedError(`${request.addon.name} is being destroyed; it was not moved.`);
+      return this.dedicated.moveToShared(request, this.shared);
+    });
   }
 
   /** Not while a move runs (see `move`): what it records by its end is removed too. */
