@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
@@ -18,7 +18,8 @@ import {
   PgReplicationLag,
 } from '@app/domain';
 import { pgScramVerifier } from './pg-scram-verifier';
-import { withMachineLock } from './machine-lock';
+import { MachineLocks, clusterLockName } from './machine-lock';
+import { writeFileDurably } from './durable-files';
 
 const execFileAsync = promisify(execFile);
 
@@ -114,7 +115,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
   private readonly logger = new Logger(LocalPgClusterDriver.name);
   private readonly asRoot = process.getuid?.() === 0;
   /** Operations on one cluster in this process run one after another. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new MachineLocks();
 
   constructor(private readonly options: PgDedicatedOptions) {
     super();
@@ -611,7 +612,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
       tls: recorded ? recorded.tls : creating && this.options.tls === true,
     };
     if (recorded && recorded.address === settings.address) return settings;
-    await this.writeDurably(paths.settings, `${JSON.stringify(settings)}\n`);
+    await writeFileDurably(paths.settings, `${JSON.stringify(settings)}\n`, { mode: 0o600, prepare: (tmp) => this.giveToPg(tmp) });
     return settings;
   }
 
@@ -635,26 +636,6 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     await rename(paths.tlsNew, paths.tls);
   }
 
-  /** Written whole and synced, with its directory entry, so a crash leaves the old file or the new one. */
-  private async writeDurably(path: string, text: string): Promise<void> {
-    const tmp = `${path}.tmp`;
-    const file = await open(tmp, 'w', 0o600);
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await this.giveToPg(tmp);
-    await rename(tmp, path);
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  }
-
   private async prepareDirs(paths: ClusterPaths): Promise<void> {
     await mkdir(this.options.rootDir, { recursive: true, mode: 0o755 });
     await this.mkdirAsPg(paths.dir, 0o700);
@@ -669,19 +650,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
     if (await this.exists(paths.removed)) return;
     await mkdir(this.options.rootDir, { recursive: true, mode: 0o755 });
     await this.mkdirAsPg(paths.dir, 0o700);
-    const file = await open(paths.removed, 'w', 0o600);
-    try {
-      await file.writeFile(`${new Date().toISOString()}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    const dir = await open(paths.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileDurably(paths.removed, `${new Date().toISOString()}\n`, { mode: 0o600 });
   }
 
   private async mkdirAsPg(path: string, mode: number): Promise<void> {
@@ -787,14 +756,7 @@ export class LocalPgClusterDriver extends PgClusterDriver {
    * the machine's lock of the cluster's directory, so another worker process cannot start the
    * cluster while this one removes it (or the reverse).
    */
-  private async locked<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => withMachineLock(`pg-dedicated:${this.paths(key).dir}`, work));
-    this.locks.set(key, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === run) this.locks.delete(key);
-    }
+  private locked<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(clusterLockName(this.paths(key).dir), work);
   }
 }

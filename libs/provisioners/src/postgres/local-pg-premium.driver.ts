@@ -8,7 +8,7 @@ import { Injectable } from '@nestjs/common';
 import { Client, escapeIdentifier as ident, escapeLiteral as literal } from 'pg';
 import { PgClusterDriver, PgDedicatedOptions, PgPremiumDriver, PgPremiumNode, PgPremiumSpec, PgPremiumState } from '@app/domain';
 import { pgScramVerifier } from './pg-scram-verifier';
-import { withMachineLock } from './machine-lock';
+import { MachineLocks, clusterLockName } from './machine-lock';
 import { syncDirectory, writeFileDurably } from './durable-files';
 
 const execFileAsync = promisify(execFile);
@@ -99,7 +99,7 @@ interface PremiumPaths {
 @Injectable()
 export class LocalPgPremiumDriver extends PgPremiumDriver {
   private readonly asRoot = process.getuid?.() === 0;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new MachineLocks();
 
   constructor(
     private readonly options: PgDedicatedOptions,
@@ -571,15 +571,8 @@ export class LocalPgPremiumDriver extends PgPremiumDriver {
    * while this one removes it (or the reverse). The lock's name is LocalPgClusterDriver's for the
    * same directory: its `purgeArchive` removes the whole directory, premium or not.
    */
-  private async locked<T>(paths: PremiumPaths, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(paths.dir) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => withMachineLock(`pg-dedicated:${paths.dir}`, work));
-    this.locks.set(paths.dir, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(paths.dir) === run) this.locks.delete(paths.dir);
-    }
+  private locked<T>(paths: PremiumPaths, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(clusterLockName(paths.dir), work);
   }
 
   private async runPg(bin: string, args: string[], paths: PremiumPaths): Promise<void> {

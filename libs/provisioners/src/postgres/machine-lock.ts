@@ -5,6 +5,9 @@ const POLL_MS = 50;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The machine lock of a dedicated cluster's directory, standard or premium (an archive purge removes either). */
+export const clusterLockName = (dir: string): string => `pg-dedicated:${dir}`;
+
 /** The abstract socket name of the lock called `name` (shown for tests that hold it from another process). */
 export const machineLockAddress = (name: string): string => `\0attache-lock-${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
 
@@ -38,5 +41,25 @@ async function acquire(address: string): Promise<Server> {
       return server;
     }
     await sleep(POLL_MS);
+  }
+}
+
+/**
+ * Machine locks taken in turn within this process too: an operation on a name waits for this
+ * process's earlier ones on it (which the machine lock alone would not order), then holds the
+ * machine's lock of that name while it runs.
+ */
+export class MachineLocks {
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  async run<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(name) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => withMachineLock(name, work));
+    this.chains.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.chains.get(name) === run) this.chains.delete(name);
+    }
   }
 }
