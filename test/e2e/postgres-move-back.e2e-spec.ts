@@ -68,7 +68,8 @@ describe('PostgreSQL move from a dedicated plan back to a shared one', () => {
     const created = await fixture.api().post(`/apps/${fixture.app.name}/addons`).send({ plan: 'postgresql:standard-0', attachment: { name: alias } });
     if (created.status !== 201) throw new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`);
     const addon = await fixture.attache.waitForAddon(fixture.dev.apiKey, created.body.id, (a) => a.state === 'provisioned' || a.state === 'deprovisioned', 90_000);
-    if (addon.state !== 'provisioned') throw new Error(`provisioning failed: ${JSON.stringify(addon)}`);
+    // The worker's own words say what the add-on's generic reason does not.
+    if (addon.state !== 'provisioned') throw new Error(`provisioning failed: ${JSON.stringify(addon)}\nworker (${worker?.status}): ${worker?.recentOutput}`);
     return { id: created.body.id, name: created.body.name, url: await urlOf(alias) };
   }
 
