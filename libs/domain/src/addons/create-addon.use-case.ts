@@ -22,8 +22,9 @@ export interface CreateAddonInput {
 
 /**
  * DESIGN §3 step 1: validates, writes the add-on, its owning attachment and the event in one
- * transaction (with an essential PostgreSQL database's placement), then enqueues provisioning.
- * Never waits on the provider.
+ * transaction (with an essential PostgreSQL database's placement), and enqueues provisioning from
+ * inside it, so the worker's pickup overlaps the rest; the job reads the add-on once the
+ * transaction has ended. Never waits on the provider.
  */
 @Injectable()
 export class CreateAddonUseCase {
@@ -54,6 +55,8 @@ export class CreateAddonUseCase {
     if (!service.regions.includes('*') && !service.regions.includes(region.name)) {
       throw new InvalidInputError(`${service.slug} is not available in the ${region.name} region (available: ${service.regions.join(', ')}).`);
     }
+    const id = newId();
+    let enqueued: Promise<void> | undefined;
     const { addon, alias } = await this.store.transaction(async (tx) => {
       if (!service.requires.includes('many_per_app')) {
         await tx.apps.lock(app.id);
@@ -61,12 +64,14 @@ export class CreateAddonUseCase {
           throw new InvalidInputError(`${service.slug} is already installed on ${app.name} and does not support multiple installations per app.`);
         }
       }
+      // Held to the end of the transaction, which the provision job's read waits for.
+      const holding = tx.addons.holdCreation(id);
       // The insert is sent right behind the app's lock and alias read (one round trip for both);
       // it does not depend on the alias, and an alias refused rolls it back with the rest.
       const choosing = this.aliases.choose(tx, app, service, input.attachmentName, input.confirm, {});
       const now = this.clock.now();
       const inserting = this.insertWithFreeName(tx, service.slug, input.name, {
-        id: newId(),
+        id,
         serviceId: service.id,
         planId: plan.id,
         appId: app.id,
@@ -91,10 +96,14 @@ export class CreateAddonUseCase {
         deprovisionRequestedAt: null,
         deprovisionedAt: null,
       });
-      const [chosen, inserted] = await Promise.allSettled([choosing, inserting]);
+      const [held, chosen, inserted] = await Promise.allSettled([holding, choosing, inserting]);
+      if (held.status === 'rejected') throw held.reason;
       if (chosen.status === 'rejected') throw chosen.reason;
       if (inserted.status === 'rejected') throw inserted.reason;
       const [choice, created] = [chosen.value, inserted.value];
+      // Queued now, so the worker's pickup overlaps the rest of the transaction: the job reads the
+      // add-on once it has committed, and finds nothing (and does nothing) if it rolled back.
+      enqueued = this.jobs.provision(id);
       await tx.events.append({
         type: 'addon.provision_requested',
         addonId: created.id,
@@ -105,8 +114,7 @@ export class CreateAddonUseCase {
       await this.attachments.attach(tx, created, service, app, choice, null);
       await this.postgres.placeWithAddon(tx, created, service, plan);
       return { addon: created, alias: choice.alias };
-    });
-    await this.jobs.provision(addon.id);
+    }).finally(() => enqueued);
     // Everything the answer needs is in hand; no need to read it back.
     const configVarNames = service.configVars.map((name) => aliasedVarName(alias, name, service.configVarsPrefix));
     return { addon, service, plan, pendingPlan: null, app, region, configVarNames };

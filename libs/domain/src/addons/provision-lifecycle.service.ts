@@ -49,7 +49,7 @@ export class ProvisionLifecycle {
 
   /** Calls the provider; throws ProviderUnavailableError for the queue to retry. */
   async provision(addonId: string): Promise<StepResult> {
-    const [found, regions] = await Promise.all([this.store.addons.findWithCatalog(addonId), this.store.regions.list()]);
+    const [found, regions] = await Promise.all([this.store.addons.findWithCatalogOnceCreated(addonId), this.store.regions.list()]);
     if (!found || found.addon.state !== 'provisioning') return 'skipped';
     const { addon, service, plan } = found;
     if (addon.asyncDeadlineAt) return 'waiting';

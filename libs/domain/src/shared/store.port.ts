@@ -130,6 +130,13 @@ export interface AddonRepository {
   findByIds(ids: string[]): Promise<Addon[]>;
   /** The add-on with its service and current plan, in one read. */
   findWithCatalog(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null>;
+  /**
+   * Marks the add-on as being created by this transaction until it ends: `findWithCatalogOnceCreated`
+   * waits for it. Lets the creator enqueue work on the add-on before it commits.
+   */
+  holdCreation(id: string): Promise<void>;
+  /** `findWithCatalog`, once any transaction creating the add-on (see `holdCreation`) has ended. */
+  findWithCatalogOnceCreated(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null>;
   findByIdOrName(idOrName: string): Promise<Addon | null>;
   /** Locks the row for the rest of the transaction, so state transitions never race. */
   findByIdForUpdate(id: string): Promise<Addon | null>;
