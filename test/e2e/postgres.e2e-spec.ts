@@ -765,6 +765,31 @@ describe('first-party PostgreSQL', () => {
       expect(rows).toEqual([{ port: Number(new URL(url).port), n: 1 }]);
     });
 
+    it('places the database in the provision when no cluster had room as the add-on was created', async () => {
+      const dev = await attache.createAccount('unplaced');
+      const app = await attache.createApp(dev.apiKey);
+      await attache.stopWorker();
+      let addonId: string;
+      try {
+        const { rows: backends } = await attache.pg.query<{ id: string }>("UPDATE postgres_backends SET state = 'draining' WHERE state = 'active' RETURNING id");
+        try {
+          const created = await attache.client(dev.apiKey).post(`/apps/${app.name}/addons`).send({ plan: 'postgresql:essential-0' });
+          expect(created.status).toBe(201);
+          addonId = created.body.id as string;
+        } finally {
+          await attache.pg.query("UPDATE postgres_backends SET state = 'active' WHERE id = ANY($1)", [backends.map((b) => b.id)]);
+        }
+        expect((await attache.pg.query('SELECT 1 FROM postgres_databases WHERE addon_id = $1', [addonId])).rowCount).toBe(0);
+      } finally {
+        await attache.startWorker();
+      }
+      await attache.waitForAddon(dev.apiKey, addonId, (a) => a.state === 'provisioned');
+      const tenant = await connect((await attache.configVars(dev.apiKey, app.name)).DATABASE_URL);
+      expect((await tenant.query('SELECT current_user AS role, current_database() AS db')).rows[0]).toEqual({ role: `u_${hexOf(addonId)}`, db: `d_${hexOf(addonId)}` });
+      const { rows } = await attache.pg.query<{ n: number }>("SELECT count(*)::int AS n FROM postgres_databases WHERE addon_id = $1 AND state = 'active'", [addonId]);
+      expect(rows).toEqual([{ n: 1 }]);
+    });
+
     it('drops a tenant made after a destroy that raced its provision, though its record already says dropped', async () => {
       // The end state of that race: the destroy's deprovision ran while the tenant was still being
       // made (it dropped nothing and recorded the database dropped), then the tenant was made and

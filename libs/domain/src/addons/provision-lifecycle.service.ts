@@ -49,7 +49,14 @@ export class ProvisionLifecycle {
 
   /** Calls the provider; throws ProviderUnavailableError for the queue to retry. */
   async provision(addonId: string): Promise<StepResult> {
-    const [found, regions] = await Promise.all([this.store.addons.findWithCatalogOnceCreated(addonId), this.store.regions.list()]);
+    // The add-on is read once the transaction creating it has ended (the job may be queued before).
+    const [{ found, prefetched }, regions] = await Promise.all([
+      this.store.readOnceCreated(addonId, async (tx) => {
+        const [found, prefetched] = await Promise.all([tx.addons.findWithCatalog(addonId), this.provisioners.prefetch(tx, addonId)]);
+        return { found, prefetched };
+      }),
+      this.store.regions.list(),
+    ]);
     if (!found || found.addon.state !== 'provisioning') return 'skipped';
     const { addon, service, plan } = found;
     if (addon.asyncDeadlineAt) return 'waiting';
@@ -64,6 +71,7 @@ export class ProvisionLifecycle {
         region,
         oauthGrant,
         callbackUrl: `${this.options.publicUrl}/addons/${addon.id}`,
+        prefetched,
       });
     } catch (error) {
       if (error instanceof ProviderRefusedError) {

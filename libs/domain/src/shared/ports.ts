@@ -1,4 +1,6 @@
 import { Addon, AddonService, Plan, Region } from './models';
+import { Store } from './store.port';
+import { TenantPlacement } from '../postgres/postgres.repositories';
 
 /** Enqueues lifecycle work for the worker. Job ids are deterministic, so repeats are no-ops. */
 export abstract class JobDispatcher {
@@ -19,6 +21,17 @@ export interface ProvisionRequest {
   region: Region;
   oauthGrant: { code: string; expiresAt: Date } | null;
   callbackUrl: string;
+  /** What `ProvisionerRegistry.prefetch` read alongside the add-on, if it was called. */
+  prefetched?: ProvisionPrefetch;
+}
+
+/**
+ * Records first-party provisioners read for a provision, fetched with the add-on itself in one
+ * round trip (before its service is known, so for any add-on; absent for others).
+ */
+export interface ProvisionPrefetch {
+  /** A shared PostgreSQL database's records, placed with the add-on; null if it has none. */
+  postgresPlacement: Extract<TenantPlacement, { kind: 'existing' }> | null;
 }
 
 export type ProvisionOutcome =
@@ -68,4 +81,8 @@ export abstract class Provisioner {
 /** Picks the provisioner for a service (a vendor over HTTP, or first-party code). */
 export abstract class ProvisionerRegistry {
   abstract forService(service: AddonService): Provisioner;
+  /** Sends, through `tx`, the reads a provision of the add-on may need from its provisioner (none by default). */
+  prefetch(_tx: Store, _addonId: string): Promise<ProvisionPrefetch | undefined> {
+    return Promise.resolve(undefined);
+  }
 }

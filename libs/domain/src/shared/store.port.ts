@@ -131,12 +131,10 @@ export interface AddonRepository {
   /** The add-on with its service and current plan, in one read. */
   findWithCatalog(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null>;
   /**
-   * Marks the add-on as being created by this transaction until it ends: `findWithCatalogOnceCreated`
+   * Marks the add-on as being created by this transaction until it ends: `Store.readOnceCreated`
    * waits for it. Lets the creator enqueue work on the add-on before it commits.
    */
   holdCreation(id: string): Promise<void>;
-  /** `findWithCatalog`, once any transaction creating the add-on (see `holdCreation`) has ended. */
-  findWithCatalogOnceCreated(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null>;
   findByIdOrName(idOrName: string): Promise<Addon | null>;
   /** Locks the row for the rest of the transaction, so state transitions never race. */
   findByIdForUpdate(id: string): Promise<Addon | null>;
@@ -237,4 +235,10 @@ export abstract class Store {
   abstract readonly teams: TeamRepository;
   abstract readonly invoices: InvoiceRepository;
   abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  /**
+   * Runs `reads` once any transaction creating the add-on (see `AddonRepository.holdCreation`) has
+   * ended, so they see its outcome: committed, or nothing after a rollback. The wait and the reads
+   * go out together on one connection, in one round trip; `reads` may only read.
+   */
+  abstract readOnceCreated<T>(addonId: string, reads: (tx: Store) => Promise<T>): Promise<T>;
 }

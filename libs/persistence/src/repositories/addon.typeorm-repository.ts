@@ -4,7 +4,6 @@ import { Addon, AddonRepository, AddonService, AddonState, Plan } from '@app/dom
 import { AddonEntity, AddonServiceEntity, PlanEntity } from '../entities';
 import { paginate } from './paginate';
 import { appMemberSql, byNameOrId, isUuid, storable } from './query-helpers';
-import { transactionInOneRoundTrip } from './pipelined-transaction';
 import { insertRow, query, selectList, setClause, unprefixed } from './sql';
 
 /** First key of the advisory lock a creating transaction holds on its add-on (the second is the add-on's). */
@@ -35,14 +34,9 @@ export class TypeOrmAddons implements AddonRepository {
   async holdCreation(id: string): Promise<void> {
     await query(this.m, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATION_LOCK, id]);
   }
-  async findWithCatalogOnceCreated(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null> {
-    if (!isUuid(id)) return null;
-    // One round trip; the read's snapshot is taken once the lock is granted, after the creator's commit.
-    const [, [row]] = await transactionInOneRoundTrip(this.m, [
-      { text: 'SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', values: [CREATION_LOCK, id] },
-      { text: this.withCatalogSql(), values: [id] },
-    ]);
-    return row ? withCatalog(row) : null;
+  /** Waits until no transaction holds the add-on's creation lock (taken and let go at once outside a transaction). */
+  async awaitCreation(id: string): Promise<void> {
+    await query(this.m, 'SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [CREATION_LOCK, id]);
   }
   private withCatalogSql(): string {
     return `SELECT ${selectList(this.m, AddonEntity, 'a', 'a.')}, ${selectList(this.m, AddonServiceEntity, 's', 's.')}, ${selectList(this.m, PlanEntity, 'p', 'p.')}

@@ -208,7 +208,7 @@ describe('TypeOrmStore', () => {
         const app = await newApp();
         const { addon, finish, done } = await creating(app, 'commit');
         expect(await store.addons.findWithCatalog(addon.id)).toBeNull();
-        const read = store.addons.findWithCatalogOnceCreated(addon.id);
+        const read = store.readOnceCreated(addon.id, (tx) => tx.addons.findWithCatalog(addon.id));
         expect(await settledYet(read)).toBe(false);
         finish();
         await done;
@@ -218,7 +218,7 @@ describe('TypeOrmStore', () => {
       it('is not found when that transaction rolls back', async () => {
         const app = await newApp();
         const { addon, finish, done } = await creating(app, 'rollback');
-        const read = store.addons.findWithCatalogOnceCreated(addon.id);
+        const read = store.readOnceCreated(addon.id, (tx) => tx.addons.findWithCatalog(addon.id));
         expect(await settledYet(read)).toBe(false);
         finish();
         expect(await done).toBe('rolled back');
@@ -229,9 +229,9 @@ describe('TypeOrmStore', () => {
         const app = await newApp();
         const addon = newAddon(app);
         await store.addons.createIfNameFree(addon);
-        expect(await store.addons.findWithCatalogOnceCreated(addon.id)).toEqual({ addon, service, plan });
-        expect(await store.addons.findWithCatalogOnceCreated(newId())).toBeNull();
-        expect(await store.addons.findWithCatalogOnceCreated('not-a-uuid')).toBeNull();
+        expect(await store.readOnceCreated(addon.id, (tx) => tx.addons.findWithCatalog(addon.id))).toEqual({ addon, service, plan });
+        expect(await store.readOnceCreated(newId(), (tx) => tx.addons.findWithCatalog(newId()))).toBeNull();
+        expect(await store.readOnceCreated('not-a-uuid', (tx) => tx.addons.findWithCatalog('not-a-uuid'))).toBeNull();
       });
     });
 

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { AccountRepository, AddonRepository, AppRepository, AttachmentRepository, ConfigVarRepository, KafkaStore, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store, TeamRepository, InvoiceRepository } from '@app/domain';
+import { AccountRepository, AppRepository, AttachmentRepository, ConfigVarRepository, KafkaStore, ManifestRepository, OAuthRepository, PlanRepository, PostgresStore, RedisStore, RegionRepository, ReleaseRepository, ServiceRepository, Store, TeamRepository, InvoiceRepository } from '@app/domain';
 
 import { TypeOrmAccounts } from './account.typeorm-repository';
 import { TypeOrmRegions } from './region.typeorm-repository';
@@ -31,7 +31,7 @@ export class TypeOrmStore extends Store {
   readonly apps: AppRepository;
   readonly releases: ReleaseRepository;
   readonly configVars: ConfigVarRepository;
-  readonly addons: AddonRepository;
+  readonly addons: TypeOrmAddons;
   readonly attachments: AttachmentRepository;
   readonly events: TypeOrmEvents;
   readonly oauth: OAuthRepository;
@@ -77,5 +77,25 @@ export class TypeOrmStore extends Store {
       const result = await work(tx);
       return { result, lastWrite: tx.events.takePending() };
     });
+  }
+
+  async readOnceCreated<T>(addonId: string, reads: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.manager.queryRunner) {
+      await this.addons.awaitCreation(addonId);
+      return reads(this);
+    }
+    // One connection, which pipelines: the wait is sent first and the reads right behind it, each
+    // statement on its own, so each read's snapshot is taken after the wait has ended.
+    const runner = this.manager.connection.createQueryRunner();
+    try {
+      const session = new TypeOrmStore(runner.manager);
+      // Settled both before the connection goes back: nothing may still be in flight on it.
+      const [waited, result] = await Promise.allSettled([session.addons.awaitCreation(addonId), reads(session)]);
+      if (waited.status === 'rejected') throw waited.reason;
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
+    } finally {
+      await runner.release();
+    }
   }
 }

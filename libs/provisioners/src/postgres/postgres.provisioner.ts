@@ -16,6 +16,7 @@ import {
   ProvisionRequest,
   Provisioner,
   Store,
+  TenantPlacement,
   essentialLimits,
   isEssentialPlan,
   newDatabasePassword,
@@ -51,7 +52,7 @@ export class PostgresProvisioner extends Provisioner {
   async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
     const { addon, plan } = request;
     if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not available yet.`);
-    const { backend, password } = await this.placeTenant(addon);
+    const { backend, password } = await this.placeTenant(addon, request.prefetched?.postgresPlacement);
     await this.hardenOnce(backend);
     const names = tenantNames(addon.id);
     // The URL is known already: the add-on's records are written while the tenant is made.
@@ -183,11 +184,12 @@ export class PostgresProvisioner extends Provisioner {
    * attempt) or placed now. Either way the records are committed before this returns, so the
    * cluster never holds a tenant Attache does not know about.
    */
-  private async placeTenant(addon: Addon): Promise<{ backend: BackendConnection; password: string }> {
+  private async placeTenant(addon: Addon, found?: TenantPlacement | null): Promise<{ backend: BackendConnection; password: string }> {
     const password = newDatabasePassword();
-    // Usually placed with the add-on already: one plain read then, and a placement only if not.
+    // Usually placed with the add-on already: found (read with the add-on, or now), and placed only if not.
     const { database, owner } = tenantRecords(addon.id, this.box.seal(password), this.clock.now());
-    const placement = (await this.store.postgres.databases.findPlacement(addon.id, owner.name)) ?? (await this.store.postgres.databases.place(database, owner));
+    const existing = found === undefined ? await this.store.postgres.databases.findPlacement(addon.id, owner.name) : found;
+    const placement = existing ?? (await this.store.postgres.databases.place(database, owner));
     switch (placement.kind) {
       case 'placed':
         return { backend: openBackend(placement.backend, this.box), password };
