@@ -9,10 +9,6 @@ import { insertRow, query, selectList, setClause, unprefixed } from './sql';
 /** First key of the advisory lock a creating transaction holds on its add-on (the second is the add-on's). */
 const CREATION_LOCK = 727301;
 
-function withCatalog(row: Record<string, unknown>): { addon: Addon; service: AddonService; plan: Plan } {
-  return { addon: unprefixed(row, 'a.'), service: unprefixed(row, 's.'), plan: unprefixed(row, 'p.') };
-}
-
 export class TypeOrmAddons implements AddonRepository {
   constructor(private readonly m: EntityManager) {}
   async createIfNameFree(addon: Addon): Promise<boolean> {
@@ -28,8 +24,14 @@ export class TypeOrmAddons implements AddonRepository {
   }
   async findWithCatalog(id: string): Promise<{ addon: Addon; service: AddonService; plan: Plan } | null> {
     if (!isUuid(id)) return null;
-    const [row] = await query<Record<string, unknown>[]>(this.m, this.withCatalogSql(), [id]);
-    return row ? withCatalog(row) : null;
+    const [row] = await query<Record<string, unknown>[]>(
+      this.m,
+      `SELECT ${selectList(this.m, AddonEntity, 'a', 'a.')}, ${selectList(this.m, AddonServiceEntity, 's', 's.')}, ${selectList(this.m, PlanEntity, 'p', 'p.')}
+         FROM addons a JOIN addon_services s ON s.id = a.service_id JOIN plans p ON p.id = a.plan_id
+        WHERE a.id = $1`,
+      [id],
+    );
+    return row ? { addon: unprefixed(row, 'a.'), service: unprefixed(row, 's.'), plan: unprefixed(row, 'p.') } : null;
   }
   async holdCreation(id: string): Promise<void> {
     await query(this.m, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATION_LOCK, id]);
@@ -37,11 +39,6 @@ export class TypeOrmAddons implements AddonRepository {
   /** Waits until no transaction holds the add-on's creation lock (taken and let go at once outside a transaction). */
   async awaitCreation(id: string): Promise<void> {
     await query(this.m, 'SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [CREATION_LOCK, id]);
-  }
-  private withCatalogSql(): string {
-    return `SELECT ${selectList(this.m, AddonEntity, 'a', 'a.')}, ${selectList(this.m, AddonServiceEntity, 's', 's.')}, ${selectList(this.m, PlanEntity, 'p', 'p.')}
-         FROM addons a JOIN addon_services s ON s.id = a.service_id JOIN plans p ON p.id = a.plan_id
-        WHERE a.id = $1`;
   }
   findByIdOrName(idOrName: string) {
     if (!storable(idOrName)) return Promise.resolve(null);
