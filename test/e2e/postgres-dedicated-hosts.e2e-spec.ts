@@ -23,9 +23,9 @@ describe('dedicated PostgreSQL hosts', () => {
   const root = join(tmpdir(), `attache-test-pg-hosts-${randomBytes(4).toString('hex')}`);
   let dev: { apiKey: string };
   let app: { id: string; name: string };
-  // Ports of its own per jest worker (35100-35999): `local` takes two, `pg-2` two more ten above.
+  // Ports of its own per jest worker (11100-11999): `local` takes two, `pg-2` two more ten above.
   const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-  const portMin = 35_100 + worker * 100 + randomInt(0, 4) * 20;
+  const portMin = 11_100 + worker * 100 + randomInt(0, 4) * 20;
   /** Provisioned add-ons, destroyed at the end so their clusters stop. */
   const provisioned: string[] = [];
 

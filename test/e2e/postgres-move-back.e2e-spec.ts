@@ -42,9 +42,9 @@ describe('PostgreSQL move from a dedicated plan back to a shared one', () => {
   };
 
   beforeAll(async () => {
-    // Ports of its own per jest worker, in the block kept for this suite (38000-38999).
+    // Ports of its own per jest worker, in the block kept for this suite (13000-13499).
     const jestWorker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-    fixture = await PgMoveFixture.start(38_000 + jestWorker * 60 + randomInt(0, 2) * 30);
+    fixture = await PgMoveFixture.start(13_000 + jestWorker * 60 + randomInt(0, 2) * 30);
     await fixture.attache.stopWorker();
     await startWorker();
   });

@@ -42,9 +42,9 @@ describe('PostgreSQL move from a shared plan: credentials, restores and destroys
   let planChanges: Queue;
 
   beforeAll(async () => {
-    // Ports of its own per jest worker, in the block kept for this suite (36000-36999).
+    // Ports of its own per jest worker, in the block kept for this suite (12500-12999).
     const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-    fixture = await PgMoveFixture.start(36_000 + worker * 60 + randomInt(0, 2) * 30);
+    fixture = await PgMoveFixture.start(12_500 + worker * 60 + randomInt(0, 2) * 30);
     planChanges = new Queue(QUEUES.planChange, { connection: redisConnection(fixture.attache.config), prefix: fixture.attache.config.queues.prefix });
   });
 

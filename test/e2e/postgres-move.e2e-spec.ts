@@ -16,9 +16,9 @@ describe('PostgreSQL move from a shared plan to a dedicated one', () => {
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    // Ports of its own per jest worker, in the block kept for this suite (33500-33999).
+    // Ports of its own per jest worker, in the block kept for this suite (12000-12499).
     const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-    fixture = await PgMoveFixture.start(33_500 + worker * 60 + randomInt(0, 2) * 30);
+    fixture = await PgMoveFixture.start(12_000 + worker * 60 + randomInt(0, 2) * 30);
   });
 
   afterEach(async () => {

@@ -30,7 +30,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 describe('LocalPgClusterDriver across workers', () => {
   const root = join(tmpdir(), `attache-test-pgraces-${randomBytes(4).toString('hex')}`);
   const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-  const portBase = 34_000 + worker * 100 + randomInt(0, 9) * 10;
+  const portBase = 10_000 + worker * 100 + randomInt(0, 9) * 10;
   const options: PgDedicatedOptions = { rootDir: root, portMin: portBase, portMax: portBase + 9, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 };
   const supervisingWorker = new LocalPgClusterDriver(options);
   const deprovisioningWorker = new LocalPgClusterDriver(options);

@@ -21,7 +21,7 @@ const asRoot = process.getuid?.() === 0;
 describe('LocalPgClusterDriver TLS and address', () => {
   const root = join(tmpdir(), `attache-test-pgtls-${randomBytes(4).toString('hex')}`);
   const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 8;
-  const portBase = 35_000 + worker * 12 + randomInt(0, 2) * 6;
+  const portBase = 11_000 + worker * 12 + randomInt(0, 2) * 6;
   const base: PgDedicatedOptions = { rootDir: root, portMin: portBase, portMax: portBase + 5, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 };
   const withTls = new LocalPgClusterDriver({ ...base, tls: true });
   const withoutTls = new LocalPgClusterDriver({ ...base, tls: false });

@@ -21,7 +21,7 @@ const MEMBER_PATHS = ['monitor', 'node0', 'node1', 'monitor.new', 'node0.new', '
 describe('LocalPgPremiumDriver across workers', () => {
   const root = join(tmpdir(), `attache-test-pgpremraces-${randomBytes(4).toString('hex')}`);
   // Eight formations of three ports each, in a block of this run's own.
-  const portBase = 37_000 + randomInt(0, 20) * 24;
+  const portBase = 13_500 + randomInt(0, 20) * 24;
   const options = { rootDir: root, portMin: portBase, portMax: portBase + 23, superviseIntervalMs: 1000, baseBackupIntervalMs: 60_000, archiveRetentionMs: 0 };
   const clusters = new LocalPgClusterDriver(options);
   const supervisingWorker = new LocalPgPremiumDriver(options, clusters);
