@@ -208,6 +208,25 @@ describe('authorization', () => {
     expect(history.body).toHaveLength(1);
   });
 
+  it('throttles wrong HTTP Basic passwords per manifest id: past five even the right one waits, while the account key and other vendors go on', async () => {
+    const a = await newVendor();
+    const b = await newVendor();
+    const withBasic = (slug: string, password: string) => attache.http().get(`/api/v3/addons/${slug}/current_manifest`).auth(slug, password);
+
+    // A right password forgets the failures before it.
+    for (let i = 0; i < 4; i++) expectError(await withBasic(b.slug, 'not-the-password'), 401, 'unauthorized');
+    expect((await withBasic(b.slug, b.vendor.password)).status).toBe(200);
+    for (let i = 0; i < 4; i++) expectError(await withBasic(b.slug, 'not-the-password'), 401, 'unauthorized');
+    expect((await withBasic(b.slug, b.vendor.password)).status).toBe(200);
+
+    for (let i = 0; i < 5; i++) expectError(await withBasic(a.slug, 'not-the-password'), 401, 'unauthorized');
+    const locked = await withBasic(a.slug, a.vendor.password);
+    expectError(locked, 429, 'rate_limit');
+    expect(locked.body.message).toMatch(new RegExp(`^Too many failed logins as ${a.slug}\\. Try again in 15 minute\\(s\\)`));
+    expect((await attache.client(a.apiKey).get(`/api/v3/addons/${a.slug}/current_manifest`)).status).toBe(200);
+    expect((await withBasic(b.slug, b.vendor.password)).status).toBe(200);
+  });
+
   it('a partner token reaches only its own add-on and no developer endpoint', async () => {
     const { vendor, clientSecret } = await newVendor();
     const dev = await attache.createAccount();
