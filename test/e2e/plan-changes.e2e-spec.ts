@@ -109,6 +109,25 @@ describe('add-on plan changes', () => {
     expect(config.body).toEqual([{ name: vendor.configVar, value: `https://pro.example.test/${id}` }]);
   });
 
+  it('a plan change and a rename in one PATCH happen together or not at all', async () => {
+    const { vendor, dev, app, id, name } = await provisioned();
+    const other = await provisioned();
+
+    const refused = await attache.client(dev.apiKey).patch(`/addons/${id}`).send({ plan: `${vendor.slug}:pro`, name: other.name });
+    expect({ status: refused.status, id: refused.body.id }).toEqual({ status: 409, id: 'name_taken' });
+    const unchanged = await attache.client(dev.apiKey).get(`/addons/${id}`);
+    expect(unchanged.body).toMatchObject({ name, plan: { name: `${vendor.slug}:basic` }, pending_plan: null });
+    expect(puts(vendor, id)).toHaveLength(0);
+    expect((await attache.events(id)).filter((e) => e === 'addon.plan_change_requested' || e === 'addon.renamed')).toEqual([]);
+
+    const both = await attache.client(dev.apiKey).patch(`/apps/${app.name}/addons/${name}`).send({ plan: `${vendor.slug}:pro`, name: `${name}-pro` });
+    expect(both.status).toBe(200);
+    expect(both.body).toMatchObject({ id, name: `${name}-pro`, pending_plan: { name: `${vendor.slug}:pro` } });
+    await attache.waitForAddon(dev.apiKey, id, (a) => (a.plan as { name: string }).name === `${vendor.slug}:pro`);
+    expect(puts(vendor, id).map((c) => c.body)).toEqual([{ plan: 'pro' }]);
+    expect((await attache.events(id)).filter((e) => e === 'addon.plan_change_requested' || e === 'addon.renamed')).toEqual(['addon.plan_change_requested', 'addon.renamed']);
+  });
+
   it('a vendor refusal (422) keeps the old plan and price and exposes plan_change_error', async () => {
     const { vendor, dev, app, id, name } = await provisioned();
     vendor.onPlanChange(() => ({ status: 422, body: { message: 'Pro is not available in your region yet.' } }));

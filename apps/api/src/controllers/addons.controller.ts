@@ -150,9 +150,8 @@ export class AddonsController {
   private async update(accountId: string, app: string | null, addon: string, body: UpdateAddonRequestDto) {
     const plan = body.plan === undefined ? null : refOf(body.plan);
     if (plan === null && !body.name) throw new InvalidInputError('Pass a plan to change to, or a new name.');
-    let view = plan ? await this.manage.changePlan(accountId, app, addon, plan) : null;
-    if (body.name) view = await this.manage.rename(accountId, app, view?.addon.id ?? addon, body.name);
-    return toAddonResponse(view!, this.publicUrl, { asRequested: plan !== null });
+    const view = await this.manage.update(accountId, app, addon, { plan, name: body.name || null });
+    return toAddonResponse(view, this.publicUrl, { asRequested: plan !== null });
   }
 
   /** A partner token reaches only the add-on it was issued for. */

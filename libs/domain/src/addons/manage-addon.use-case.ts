@@ -22,45 +22,62 @@ export class ManageAddonUseCase {
     private readonly clock: Clock,
   ) {}
 
-  async changePlan(accountId: string, appIdOrName: string | null, addonIdOrName: string, planReference: string): Promise<AddonView> {
+  /**
+   * PATCH of an add-on: a plan change, a rename, or both, in one transaction, so a refused rename
+   * leaves the plan as it was and the other way round. The plan change itself runs in the worker.
+   */
+  async update(accountId: string, appIdOrName: string | null, addonIdOrName: string, change: { plan: string | null; name: string | null }): Promise<AddonView> {
+    if (change.name !== null) assertValidAddonName(change.name);
     const found = await this.locate(accountId, appIdOrName, addonIdOrName);
-    const service = (await this.store.services.findById(found.serviceId))!;
-    const plan = await this.findPlan(service.id, service.slug, planReference);
+    const target = change.plan === null ? null : await this.targetPlan(found, change.plan);
     const result = await this.store.transaction(async (tx) => {
-      const addon = (await tx.addons.findByIdForUpdate(found.id))!;
-      if (addon.state !== 'provisioned') {
-        throw new InvalidInputError(`${addon.name} is ${addon.state}; its plan can be changed once it is provisioned.`);
-      }
-      const target = addon.pendingPlanId ?? addon.planId;
-      if (plan.id === target) return { addon, dispatch: false };
-      await this.refuseDuringMove(tx, service, addon, plan);
-      const now = this.clock.now();
-      const changed: Addon = {
-        ...addon,
-        // Even back to the current plan: an earlier change may already be at the provider, which
-        // must then be told to switch back.
-        pendingPlanId: plan.id,
-        planChangeSeq: addon.planChangeSeq + 1,
-        planChangeError: null,
-        updatedAt: now,
-      };
-      await tx.addons.update(addon.id, {
-        pendingPlanId: changed.pendingPlanId,
-        planChangeSeq: changed.planChangeSeq,
-        planChangeError: null,
-        updatedAt: now,
-      });
-      await tx.events.append({
-        type: 'addon.plan_change_requested',
-        addonId: addon.id,
-        appId: addon.appId,
-        occurredAt: now,
-        data: { from_plan_id: addon.planId, to_plan_id: plan.id },
-      });
-      return { addon: changed, dispatch: changed.pendingPlanId !== null };
+      let addon = (await tx.addons.findByIdForUpdate(found.id))!;
+      let dispatch = false;
+      if (target) ({ addon, dispatch } = await this.requestPlanChange(tx, addon, target.service, target.plan));
+      if (change.name !== null) addon = await this.renameLocked(tx, addon, change.name);
+      return { addon, dispatch };
     });
     if (result.dispatch) await this.jobs.changePlan(result.addon.id, result.addon.planChangeSeq);
     return new ViewLoader(this.store).addon(result.addon);
+  }
+
+  private async targetPlan(addon: Addon, planReference: string): Promise<{ service: AddonService; plan: Plan }> {
+    const service = (await this.store.services.findById(addon.serviceId))!;
+    return { service, plan: await this.findPlan(service.id, service.slug, planReference) };
+  }
+
+  /** Records the change to `plan` on the locked add-on; `dispatch`: the worker has it to do. */
+  private async requestPlanChange(tx: Store, addon: Addon, service: AddonService, plan: Plan): Promise<{ addon: Addon; dispatch: boolean }> {
+    if (addon.state !== 'provisioned') {
+      throw new InvalidInputError(`${addon.name} is ${addon.state}; its plan can be changed once it is provisioned.`);
+    }
+    const target = addon.pendingPlanId ?? addon.planId;
+    if (plan.id === target) return { addon, dispatch: false };
+    await this.refuseDuringMove(tx, service, addon, plan);
+    const now = this.clock.now();
+    const changed: Addon = {
+      ...addon,
+      // Even back to the current plan: an earlier change may already be at the provider, which
+      // must then be told to switch back.
+      pendingPlanId: plan.id,
+      planChangeSeq: addon.planChangeSeq + 1,
+      planChangeError: null,
+      updatedAt: now,
+    };
+    await tx.addons.update(addon.id, {
+      pendingPlanId: changed.pendingPlanId,
+      planChangeSeq: changed.planChangeSeq,
+      planChangeError: null,
+      updatedAt: now,
+    });
+    await tx.events.append({
+      type: 'addon.plan_change_requested',
+      addonId: addon.id,
+      appId: addon.appId,
+      occurredAt: now,
+      data: { from_plan_id: addon.planId, to_plan_id: plan.id },
+    });
+    return { addon: changed, dispatch: changed.pendingPlanId !== null };
   }
 
   /**
@@ -84,19 +101,13 @@ export class ManageAddonUseCase {
     if (moving) await refusePgMoveWhileBusy(tx, service, addon, plan);
   }
 
-  async rename(accountId: string, appIdOrName: string | null, addonIdOrName: string, newName: string): Promise<AddonView> {
-    assertValidAddonName(newName);
-    const found = await this.locate(accountId, appIdOrName, addonIdOrName);
-    const renamed = await this.store.transaction(async (tx) => {
-      const addon = (await tx.addons.findByIdForUpdate(found.id))!;
-      if (addon.name === newName) return addon;
-      if (await tx.addons.isNameTaken(newName)) throw new ConflictError('name_taken', `Name ${newName} is already taken.`);
-      const now = this.clock.now();
-      await tx.addons.update(addon.id, { name: newName, updatedAt: now });
-      await tx.events.append({ type: 'addon.renamed', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { from: addon.name, to: newName } });
-      return { ...addon, name: newName, updatedAt: now };
-    });
-    return new ViewLoader(this.store).addon(renamed);
+  private async renameLocked(tx: Store, addon: Addon, newName: string): Promise<Addon> {
+    if (addon.name === newName) return addon;
+    if (await tx.addons.isNameTaken(newName)) throw new ConflictError('name_taken', `Name ${newName} is already taken.`);
+    const now = this.clock.now();
+    await tx.addons.update(addon.id, { name: newName, updatedAt: now });
+    await tx.events.append({ type: 'addon.renamed', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { from: addon.name, to: newName } });
+    return { ...addon, name: newName, updatedAt: now };
   }
 
   /**
