@@ -16,7 +16,7 @@ async function registerCommands(command: string | undefined): Promise<void> {
     vendorCommands(program);
     return;
   }
-  const [accounts, passwords, services, db, postgres, postgresHosts, redis, kafka, billing] = await Promise.all([
+  const [accounts, passwords, services, db, postgres, postgresHosts, redis, kafka, billing, secrets] = await Promise.all([
     import('./commands/accounts.command'),
     import('./commands/passwords.command'),
     import('./commands/services.command'),
@@ -26,6 +26,7 @@ async function registerCommands(command: string | undefined): Promise<void> {
     import('./commands/redis.command'),
     import('./commands/kafka.command'),
     import('./commands/billing.command'),
+    import('./commands/secrets.command'),
   ]);
   accounts.accountCommands(program);
   passwords.passwordCommands(program);
@@ -37,6 +38,7 @@ async function registerCommands(command: string | undefined): Promise<void> {
   redis.redisCommands(program);
   kafka.kafkaCommands(program);
   billing.billingCommands(program);
+  secrets.secretCommands(program);
 }
 
 // ConfigError, DomainError and the rest all carry a message meant for the operator: one line.

@@ -51,6 +51,11 @@ export class SecretBox {
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
   }
 
+  /** The id every value sealed now carries (the first 8 hex digits of the key's SHA-256). */
+  get currentKeyId(): string {
+    return this.current.id;
+  }
+
   /** True when the value was sealed with an older key and should be re-sealed. */
   isStale(sealed: string): boolean {
     return sealed.split(':')[1] !== this.current.id;

@@ -7,3 +7,4 @@ export * from './domain-options.module';
 export * from './webhooks-persistence.module';
 export * from './browser-session-persistence.module';
 export * from './pg-dedicated-persistence.module';
+export * from './sealed-columns';
