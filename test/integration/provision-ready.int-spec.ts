@@ -22,10 +22,13 @@ import { addonOf, useAppStoreFixture } from '../support/store-fixtures';
 class SlowProvider extends Provisioner {
   private settle: { resolve: () => void; reject: (error: Error) => void } | null = null;
   settled = false;
+  /** How many provisions reached this provider. */
+  calls = 0;
   /** Runs before the answer, as if the world changed while the provider worked. */
   meanwhile: ((addon: Addon) => Promise<void>) | null = null;
 
   async provision(request: { addon: Addon }): Promise<ProvisionOutcome> {
+    this.calls++;
     this.settle = null;
     this.settled = false;
     await this.meanwhile?.(request.addon);
@@ -141,6 +144,67 @@ describe('a provision whose resource is still being built', () => {
     }
     throw new Error(`the provision of ${addon.name} never wrote its add-on`);
   }
+
+  describe('a job that arrives before the transaction creating its add-on has ended', () => {
+    /** Creates a provisioning add-on (and its attachment) in a transaction held open until `end` is called. */
+    async function creating(outcome: 'commit' | 'rollback') {
+      const addon = addonOf(fixture, fixture.app, { name: `slow-${newId()}`, state: 'provisioning', provisionedAt: null });
+      let end!: () => void;
+      const ended = new Promise<void>((resolve) => (end = resolve));
+      let written!: () => void;
+      const writtenYet = new Promise<void>((resolve) => (written = resolve));
+      const done = store
+        .transaction(async (tx) => {
+          await tx.addons.holdCreation(addon.id);
+          await tx.addons.createIfNameFree(addon);
+          const now = new Date();
+          await tx.attachments.create({ id: newId(), addonId: addon.id, appId: fixture.app.id, name: alias(addon), namespace: null, createdAt: now, updatedAt: now });
+          written();
+          await ended;
+          if (outcome === 'rollback') throw new Error('rolled back');
+        })
+        .catch(() => undefined);
+      await writtenYet;
+      return { addon, end, done };
+    }
+
+    /** Long enough for a read that does not wait to be answered many times over. */
+    async function settledWithin300Ms(promise: Promise<unknown>): Promise<boolean> {
+      let settled = false;
+      void promise.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      return settled;
+    }
+
+    it('provisions the add-on once that transaction commits, not before', async () => {
+      const { addon, end, done } = await creating('commit');
+      const calls = provider.calls;
+      const step = lifecycle.provision(addon.id);
+      expect(await settledWithin300Ms(step)).toBe(false);
+      expect(provider.calls).toBe(calls);
+      end();
+      await done;
+      (await provider.building()).resolve();
+      await expect(step).resolves.toBe('done');
+      expect((await store.addons.findById(addon.id))!.state).toBe('provisioned');
+      expect((await store.configVars.listForApp(fixture.app.id)).map((v) => v.name)).toContain(varName(addon));
+    });
+
+    it('does nothing when that transaction rolls back', async () => {
+      const { addon, end, done } = await creating('rollback');
+      const calls = provider.calls;
+      const step = lifecycle.provision(addon.id);
+      expect(await settledWithin300Ms(step)).toBe(false);
+      end();
+      await done;
+      await expect(step).resolves.toBe('skipped');
+      expect(provider.calls).toBe(calls);
+      expect(await store.addons.findById(addon.id)).toBeNull();
+    });
+  });
 
   it('commits the provisioned state and the config vars only once the resource is ready', async () => {
     const addon = await provisioningAddon();
