@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
 import { KafkaCluster, KafkaTenant, KafkaTopicSample } from '@app/domain';
 import { blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
+import { describeLeastLoadedPlacement } from '../../../../test/support/least-loaded-placement';
 import { TypeOrmStore } from './typeorm-store';
 
 /** The first-party Kafka repositories on a real PostgreSQL: clusters and placement, tenants, topic samples. */
@@ -140,95 +141,15 @@ describe('TypeOrmStore.kafka', () => {
     });
   });
 
-  describe('placement', () => {
-    // Placement considers every active cluster in the database: each test starts with none.
-    beforeEach(async () => {
-      await dataSource.query(`UPDATE kafka_clusters SET state = 'draining'`);
-    });
-
-    const leastLoaded = () => store.transaction((tx) => tx.kafka.clusters.lockLeastLoaded());
-
-    it('picks the cluster with the lowest share of its capacity in use', async () => {
-      const half = await newCluster(unique('half'), 10);
-      const quarter = await newCluster(unique('quarter'), 4);
-      const fuller = await newCluster(unique('fuller'), 2);
-      await place(half, 5);
-      await place(quarter, 1);
-      await place(quarter, 3, 'destroyed');
-      await place(fuller, 1);
-      expect(await leastLoaded()).toEqual(quarter);
-    });
-
-    it('breaks ties on the share by fewer tenants, then by name', async () => {
-      const big = await newCluster(unique('tie-a-big'), 4);
-      const small = await newCluster(unique('tie-b-small'), 2);
-      await place(big, 2);
-      await place(small, 1);
-      expect((await leastLoaded())?.id).toBe(small.id);
-
-      await dataSource.query(`UPDATE kafka_clusters SET state = 'draining'`);
-      const stem = unique('tie');
-      await newCluster(`${stem}-b`, 3);
-      const first = await newCluster(`${stem}-a`, 3);
-      expect((await leastLoaded())?.id).toBe(first.id);
-    });
-
-    it('skips draining clusters, however empty', async () => {
-      await newCluster(unique('draining'), 100, 'draining');
-      const active = await newCluster(unique('active'), 2);
-      await place(active, 1);
-      expect((await leastLoaded())?.id).toBe(active.id);
-    });
-
-    it('skips full clusters, and finds nothing when every active cluster is full, or there is none', async () => {
-      expect(await leastLoaded()).toBeNull();
-      const full = await newCluster(unique('full'), 2);
-      await place(full, 2);
-      const roomy = await newCluster(unique('roomy'), 100);
-      await place(roomy, 99);
-      expect((await leastLoaded())?.id).toBe(roomy.id);
-      await place(roomy, 1);
-      await newCluster(unique('no-room'), 0);
-      await newCluster(unique('draining-empty'), 10, 'draining');
-      expect(await leastLoaded()).toBeNull();
-    });
-
-    it('makes concurrent placements take turns, so the second counts the first', async () => {
-      const stem = unique('race');
-      const a = await newCluster(`${stem}-a`, 1);
-      const b = await newCluster(`${stem}-b`, 1);
-      const [firstAddon, secondAddon] = [await newAddon(), await newAddon()];
-      const locked = gate();
-      const release = gate();
-
-      const first = store.transaction(async (tx) => {
-        const cluster = await tx.kafka.clusters.lockLeastLoaded();
-        locked.open();
-        await release.opened;
-        await tx.kafka.tenants.create(tenantOf(firstAddon.id, cluster!.id));
-        return cluster;
-      });
-      await locked.opened;
-      const second = store.transaction(async (tx) => {
-        const cluster = await tx.kafka.clusters.lockLeastLoaded();
-        if (cluster) await tx.kafka.tenants.create(tenantOf(secondAddon.id, cluster.id));
-        return cluster;
-      });
-      // The second placement waits on the first's locks until it commits.
-      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
-      let secondDone = false;
-      void second.then(() => (secondDone = true));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(secondDone).toBe(false);
-      release.open();
-
-      expect((await first)?.id).toBe(a.id);
-      expect((await second)?.id).toBe(b.id);
-      const counts = await store.kafka.clusters.countActiveTenants();
-      expect([counts.get(a.id), counts.get(b.id)]).toEqual([1, 1]);
-      // Both clusters are full now.
-      expect(await leastLoaded()).toBeNull();
-    });
+  describeLeastLoadedPlacement(() => fixture, {
+    backend: 'cluster',
+    residents: 'tenants',
+    table: 'kafka_clusters',
+    register: newCluster,
+    place: (cluster, count, gone) => place(cluster, count, gone ? 'destroyed' : 'active'),
+    lockLeastLoaded: (tx) => tx.kafka.clusters.lockLeastLoaded(),
+    placeIn: async (tx, clusterId) => tx.kafka.tenants.create(tenantOf((await newAddon()).id, clusterId)),
+    countActive: () => store.kafka.clusters.countActiveTenants(),
   });
 
   describe('tenants', () => {

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { RangeSpec, newId, parseRange } from '@app/common';
 import { PostgresBackend, PostgresBackup, PostgresCredential, PostgresDatabase } from '@app/domain';
 import { blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
+import { describeLeastLoadedPlacement } from '../../../../test/support/least-loaded-placement';
 import { TypeOrmStore } from './typeorm-store';
 
 /** The first-party PostgreSQL repositories on a real PostgreSQL: placement, backup numbering, credentials. */
@@ -135,93 +136,21 @@ describe('TypeOrmStore.postgres', () => {
     });
   });
 
-  describe('placement', () => {
+  describeLeastLoadedPlacement(() => fixture, {
+    backend: 'backend',
+    residents: 'databases',
+    table: 'postgres_backends',
+    register: newBackend,
+    place: (backend, count, gone) => place(backend, count, gone ? 'dropped' : 'active'),
+    lockLeastLoaded: (tx) => tx.postgres.backends.lockLeastLoaded(),
+    placeIn: async (tx, backendId) => tx.postgres.databases.create(newDatabase((await newAddon()).id, backendId)),
+    countActive: () => store.postgres.backends.countActiveDatabases(),
+  });
+
+  describe('placing tenants', () => {
     // Placement considers every active backend in the database: each test starts with none.
     beforeEach(async () => {
       await dataSource.query(`UPDATE postgres_backends SET state = 'draining'`);
-    });
-
-    const leastLoaded = () => store.transaction((tx) => tx.postgres.backends.lockLeastLoaded());
-
-    it('picks the backend with the lowest share of its capacity in use', async () => {
-      const half = await newBackend(unique('half'), 10);
-      const quarter = await newBackend(unique('quarter'), 4);
-      const fuller = await newBackend(unique('fuller'), 2);
-      await place(half, 5);
-      await place(quarter, 1);
-      await place(quarter, 3, 'dropped');
-      await place(fuller, 1);
-      expect((await leastLoaded())?.id).toBe(quarter.id);
-    });
-
-    it('breaks ties on the share by fewer databases, then by name', async () => {
-      const big = await newBackend(unique('tie-a-big'), 4);
-      const small = await newBackend(unique('tie-b-small'), 2);
-      await place(big, 2);
-      await place(small, 1);
-      expect((await leastLoaded())?.id).toBe(small.id);
-
-      await dataSource.query(`UPDATE postgres_backends SET state = 'draining'`);
-      const stem = unique('tie');
-      const second = await newBackend(`${stem}-b`, 3);
-      const first = await newBackend(`${stem}-a`, 3);
-      expect((await leastLoaded())?.id).toBe(first.id);
-      expect(second.id).not.toBe(first.id);
-    });
-
-    it('skips draining backends, however empty', async () => {
-      await newBackend(unique('draining'), 100, 'draining');
-      const active = await newBackend(unique('active'), 2);
-      await place(active, 1);
-      expect((await leastLoaded())?.id).toBe(active.id);
-    });
-
-    it('finds nothing when every active backend is full', async () => {
-      const full = await newBackend(unique('full'), 2);
-      await place(full, 2);
-      await newBackend(unique('no-room'), 0);
-      await newBackend(unique('draining-empty'), 10, 'draining');
-      expect(await leastLoaded()).toBeNull();
-      expect(await store.transaction((tx) => tx.postgres.backends.lockLeastLoaded())).toBeNull();
-    });
-
-    it('finds nothing when there is no active backend', async () => {
-      expect(await leastLoaded()).toBeNull();
-    });
-
-    it('makes concurrent placements take turns, so the second counts the first', async () => {
-      const stem = unique('race');
-      const a = await newBackend(`${stem}-a`, 1);
-      const b = await newBackend(`${stem}-b`, 1);
-      const [firstAddon, secondAddon] = [await newAddon(), await newAddon()];
-      const locked = gate();
-      const release = gate();
-
-      const first = store.transaction(async (tx) => {
-        const backend = await tx.postgres.backends.lockLeastLoaded();
-        locked.open();
-        await release.opened;
-        await tx.postgres.databases.create(newDatabase(firstAddon.id, backend!.id));
-        return backend;
-      });
-      await locked.opened;
-      const second = store.transaction(async (tx) => {
-        const backend = await tx.postgres.backends.lockLeastLoaded();
-        if (backend) await tx.postgres.databases.create(newDatabase(secondAddon.id, backend.id));
-        return backend;
-      });
-      // The second placement waits on the first's locks until it commits.
-      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
-      let secondDone = false;
-      void second.then(() => (secondDone = true));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(secondDone).toBe(false);
-      release.open();
-
-      expect((await first)?.id).toBe(a.id);
-      expect((await second)?.id).toBe(b.id);
-      const counts = await store.postgres.backends.countActiveDatabases();
-      expect([counts.get(a.id), counts.get(b.id)]).toEqual([1, 1]);
     });
 
     /** What `place` is given for an add-on: its database (the backend left to placement) and owner credential. */

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
 import { RedisHost, RedisInstance } from '@app/domain';
 import { blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
+import { describeLeastLoadedPlacement } from '../../../../test/support/least-loaded-placement';
 import { TypeOrmStore } from './typeorm-store';
 
 /** The first-party Redis repositories on a real PostgreSQL: placement, instances, port holding. */
@@ -144,91 +145,15 @@ describe('TypeOrmStore.redis', () => {
     });
   });
 
-  describe('placement', () => {
-    // Placement considers every active host in the database: each test starts with none.
-    beforeEach(async () => {
-      await dataSource.query(`UPDATE redis_hosts SET state = 'draining'`);
-    });
-
-    const leastLoaded = () => store.transaction((tx) => tx.redis.hosts.lockLeastLoaded());
-
-    it('picks the host with the lowest share of its capacity in use', async () => {
-      const half = await newHost(unique('half'), 10);
-      const quarter = await newHost(unique('quarter'), 4);
-      const fuller = await newHost(unique('fuller'), 2);
-      await place(half, 5);
-      await place(quarter, 1);
-      await place(quarter, 3, 'destroyed');
-      await place(fuller, 1);
-      expect(await leastLoaded()).toEqual(quarter);
-    });
-
-    it('breaks ties on the share by fewer instances, then by name', async () => {
-      const big = await newHost(unique('tie-a-big'), 4);
-      const small = await newHost(unique('tie-b-small'), 2);
-      await place(big, 2);
-      await place(small, 1);
-      expect((await leastLoaded())?.id).toBe(small.id);
-
-      await dataSource.query(`UPDATE redis_hosts SET state = 'draining'`);
-      const stem = unique('tie');
-      await newHost(`${stem}-b`, 3);
-      const first = await newHost(`${stem}-a`, 3);
-      expect((await leastLoaded())?.id).toBe(first.id);
-    });
-
-    it('skips draining hosts, however empty', async () => {
-      await newHost(unique('draining'), 100, 'draining');
-      const active = await newHost(unique('active'), 2);
-      await place(active, 1);
-      expect((await leastLoaded())?.id).toBe(active.id);
-    });
-
-    it('finds nothing when every active host is full, or there is none', async () => {
-      expect(await leastLoaded()).toBeNull();
-      const full = await newHost(unique('full'), 2);
-      await place(full, 2);
-      await newHost(unique('no-room'), 0);
-      await newHost(unique('draining-empty'), 10, 'draining');
-      expect(await leastLoaded()).toBeNull();
-    });
-
-    it('makes concurrent placements take turns, so the second counts the first', async () => {
-      const stem = unique('race');
-      const a = await newHost(`${stem}-a`, 1);
-      const b = await newHost(`${stem}-b`, 1);
-      const [firstAddon, secondAddon] = [await newAddon(), await newAddon()];
-      const locked = gate();
-      const release = gate();
-
-      const first = store.transaction(async (tx) => {
-        const host = await tx.redis.hosts.lockLeastLoaded();
-        locked.open();
-        await release.opened;
-        await tx.redis.instances.create(instanceOf(firstAddon.id, host!.id));
-        return host;
-      });
-      await locked.opened;
-      const second = store.transaction(async (tx) => {
-        const host = await tx.redis.hosts.lockLeastLoaded();
-        if (host) await tx.redis.instances.create(instanceOf(secondAddon.id, host.id));
-        return host;
-      });
-      // The second placement waits on the first's locks until it commits.
-      await waitFor(async () => (await blockedSessions(dataSource)) > 0);
-      let secondDone = false;
-      void second.then(() => (secondDone = true));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(secondDone).toBe(false);
-      release.open();
-
-      expect((await first)?.id).toBe(a.id);
-      expect((await second)?.id).toBe(b.id);
-      const counts = await store.redis.hosts.countActiveInstances();
-      expect([counts.get(a.id), counts.get(b.id)]).toEqual([1, 1]);
-      // Both hosts are full now.
-      expect(await leastLoaded()).toBeNull();
-    });
+  describeLeastLoadedPlacement(() => fixture, {
+    backend: 'host',
+    residents: 'instances',
+    table: 'redis_hosts',
+    register: newHost,
+    place: (host, count, gone) => place(host, count, gone ? 'destroyed' : 'active'),
+    lockLeastLoaded: (tx) => tx.redis.hosts.lockLeastLoaded(),
+    placeIn: async (tx, hostId) => tx.redis.instances.create(instanceOf((await newAddon()).id, hostId)),
+    countActive: () => store.redis.hosts.countActiveInstances(),
   });
 
   describe('instances', () => {
