@@ -6,8 +6,6 @@ import { Client } from 'pg';
 import { MovedAddonBody, PgMoveFixture } from '../support/postgres-move-fixture';
 import { WorkerProcess } from '../support/worker-process';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
@@ -156,44 +154,21 @@ describe('PostgreSQL move from a dedicated plan back to a shared one', () => {
     const addon = await provisionStandard('WRITER');
     await (await connect(addon.url)).query('CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)');
 
-    const acknowledged: string[] = [];
-    let inWindow = 0;
-    let stop = false;
-    const writer = (async () => {
-      let client: Client | null = null;
-      let readOnlySession = false;
-      for (let n = 0; !stop; n++) {
-        try {
-          if (!client) {
-            client = await connect(addon.url);
-            readOnlySession = (await client.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on';
-            await client.query('SET default_transaction_read_only = off');
-          }
-          await client.query('INSERT INTO notes (body) VALUES ($1)', [`write ${n}`]);
-          acknowledged.push(`write ${n}`);
-          if (readOnlySession) inWindow++;
-        } catch {
-          await client?.end().catch(() => undefined);
-          client = null;
-        }
-        await sleep(20);
-      }
-    })();
+    const writer = fixture.writeDefiantly(addon.url);
 
     expect((await changePlan(addon.id, 'postgresql:essential-0')).status).toBe(200);
     const refused = await settled(addon.id);
-    stop = true;
-    await writer;
+    await writer.stop();
     expect({ plan: refused.plan.name, error: refused.plan_change_error }).toEqual({
       plan: 'postgresql:standard-0',
       error: expect.stringMatching(/was written to while its data was being copied .*stays on postgresql:standard-0, writable, with every write/),
     });
-    expect(inWindow).toBeGreaterThan(0);
+    expect(writer.inWindow()).toBeGreaterThan(0);
     expect(await urlOf('WRITER')).toBe(addon.url);
     const fresh = await connect(addon.url);
     expect((await fresh.query('SHOW default_transaction_read_only')).rows).toEqual([{ default_transaction_read_only: 'off' }]);
     await fresh.query("INSERT INTO notes (body) VALUES ('after the refusal')");
-    expect(await notes(addon.url)).toEqual(expect.arrayContaining([...acknowledged, 'after the refusal']));
+    expect(await notes(addon.url)).toEqual(expect.arrayContaining([...writer.acknowledged, 'after the refusal']));
     await fixture.attache.waitUntil('the shared copy to be dropped', async () => {
       const { rows } = await fixture.attache.pg.query<{ state: string }>('SELECT state FROM postgres_databases WHERE addon_id = $1', [addon.id]);
       return rows.every((r) => r.state !== 'active') ? true : undefined;

@@ -1,9 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { Client } from 'pg';
 import { MovedAddonBody, PgMoveFixture } from '../support/postgres-move-fixture';
 import { WorkerProcess } from '../support/worker-process';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Moving a shared-plan PostgreSQL add-on to a dedicated plan (docs/postgresql.md) on real clusters:
@@ -45,45 +42,22 @@ describe('PostgreSQL move from a shared plan to a dedicated one', () => {
     await (await connect(addon.url)).query('CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)');
 
     // A tenant that ignores the window: every session turns read-only off, then inserts, until told to stop.
-    const acknowledged: string[] = [];
-    let inWindow = 0;
-    let stop = false;
-    const writer = (async () => {
-      let client: Client | null = null;
-      let readOnlySession = false;
-      for (let n = 0; !stop; n++) {
-        try {
-          if (!client) {
-            client = await connect(addon.url);
-            readOnlySession = (await client.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on';
-            await client.query('SET default_transaction_read_only = off');
-          }
-          await client.query('INSERT INTO notes (body) VALUES ($1)', [`write ${n}`]);
-          acknowledged.push(`write ${n}`);
-          if (readOnlySession) inWindow++;
-        } catch {
-          await client?.end().catch(() => undefined);
-          client = null;
-        }
-        await sleep(20);
-      }
-    })();
+    const writer = fixture.writeDefiantly(addon.url);
 
     expect((await changePlan(addon.id, 'postgresql:standard-0')).status).toBe(200);
     const refused = await settled(addon.id);
-    stop = true;
-    await writer;
+    await writer.stop();
     expect({ plan: refused.plan.name, error: refused.plan_change_error }).toEqual({
       plan: 'postgresql:essential-0',
       error: expect.stringMatching(/was written to while its data was being copied .*stays on postgresql:essential-0, writable, with every write/),
     });
-    expect(inWindow).toBeGreaterThan(0);
+    expect(writer.inWindow()).toBeGreaterThan(0);
     await fixture.expectNoClusterLeft(addon.id);
     expect(await urlOf('WRITER')).toBe(addon.url);
     const fresh = await connect(addon.url);
     expect((await fresh.query('SHOW default_transaction_read_only')).rows).toEqual([{ default_transaction_read_only: 'off' }]);
     await fresh.query("INSERT INTO notes (body) VALUES ('after the refusal')");
-    const kept = [...acknowledged, 'after the refusal'];
+    const kept = [...writer.acknowledged, 'after the refusal'];
     expect(await notes(addon.url)).toEqual(expect.arrayContaining(kept));
 
     // Nothing writes now: the move goes through, with every write, and the shared database goes.

@@ -113,6 +113,45 @@ export class PgMoveFixture {
     return (await this.attache.waitForAddon(this.dev.apiKey, addonId, (a) => a.pending_plan === null, timeoutMs)) as unknown as MovedAddonBody;
   }
 
+  /**
+   * A tenant that ignores a move's read-only window: each of its sessions turns read-only off, then
+   * it inserts into `notes` every 20 ms (reconnecting after any error) until stopped. It keeps the
+   * writes acknowledged, and counts those made by sessions that started read-only (in the window).
+   */
+  writeDefiantly(url: string): { acknowledged: string[]; inWindow: () => number; stop: () => Promise<void> } {
+    const acknowledged: string[] = [];
+    let inWindow = 0;
+    let stopped = false;
+    const writing = (async () => {
+      let client: Client | null = null;
+      let readOnlySession = false;
+      for (let n = 0; !stopped; n++) {
+        try {
+          if (!client) {
+            client = await this.connect(url);
+            readOnlySession = (await client.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on';
+            await client.query('SET default_transaction_read_only = off');
+          }
+          await client.query('INSERT INTO notes (body) VALUES ($1)', [`write ${n}`]);
+          acknowledged.push(`write ${n}`);
+          if (readOnlySession) inWindow++;
+        } catch {
+          await client?.end().catch(() => undefined);
+          client = null;
+        }
+        await sleep(20);
+      }
+    })();
+    return {
+      acknowledged,
+      inWindow: () => inWindow,
+      stop: async () => {
+        stopped = true;
+        await writing;
+      },
+    };
+  }
+
   async notes(url: string): Promise<string[]> {
     return (await (await this.connect(url)).query<{ body: string }>('SELECT body FROM notes ORDER BY id')).rows.map((r) => r.body);
   }
