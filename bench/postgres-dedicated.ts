@@ -80,7 +80,8 @@ async function main(): Promise<void> {
   const clustersDir = mkdtempSync(join(tmpdir(), 'attache-bench-pgd-'));
   const scratchRoot = mkdtempSync(join(tmpdir(), 'attache-bench-pgd-raw-'));
   for (const dir of [clustersDir, scratchRoot]) execFileSync('chmod', ['0755', dir]);
-  const portMin = 31_000 + Math.floor(Math.random() * 40) * 50;
+  // Below the kernel's ephemeral ports (32768+), which outgoing connections take.
+  const portMin = 31_000 + Math.floor(Math.random() * 35) * 50;
   const bench = await BenchAttache.open({
     backupDir: mkdtempSync(join(tmpdir(), 'attache-bench-backups-')),
     env: { ATTACHE_PG_DEDICATED_DIR: clustersDir, ATTACHE_PG_DEDICATED_PORTS: `${portMin}-${portMin + 49}`, PROVIDER_MAX_ATTEMPTS: '1' },

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DedicatedHost, PgDedicatedHosts } from '@app/domain';
 import { PersistenceModule, PgDedicatedPersistenceModule } from '@app/persistence';
+import { ephemeralOverlapWarning } from './ephemeral-ports';
 
 const integer = (value: string): number => {
   const parsed = Number(value);
@@ -37,6 +38,13 @@ async function withHosts<T>(work: (hosts: PgDedicatedHosts, config: AppConfig) =
 const describeHost = (host: DedicatedHost) =>
   `Dedicated PostgreSQL host ${host.name} at ${host.address}, ports ${host.portMin}-${host.portMax} (capacity ${host.capacity}, ${host.state}).\n`;
 
+/** Prints the host, and a warning on stderr if its ports overlap the ephemeral ones. */
+const reportRegistered = (host: DedicatedHost): void => {
+  process.stdout.write(describeHost(host));
+  const warning = ephemeralOverlapWarning(host.portMin, host.portMax);
+  if (warning) process.stderr.write(warning);
+};
+
 /** `postgres:hosts:*`: the hosts dedicated-plan clusters are placed on. */
 export function postgresHostCommands(program: Command): void {
   program
@@ -58,7 +66,7 @@ export function postgresHostCommands(program: Command): void {
           state: options.draining ? 'draining' : undefined,
         }),
       );
-      process.stdout.write(describeHost(host));
+      reportRegistered(host);
     });
 
   program
@@ -69,7 +77,7 @@ export function postgresHostCommands(program: Command): void {
       const host = await withHosts((hosts, config) =>
         hosts.register({ name: 'local', address: '127.0.0.1', portMin: config.pgDedicated.portMin, portMax: config.pgDedicated.portMax, capacity: options.capacity }),
       );
-      process.stdout.write(describeHost(host));
+      reportRegistered(host);
     });
 
   program

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { RedisHosts } from '@app/domain';
 import { withContext } from '../context';
+import { ephemeralOverlapWarning } from './ephemeral-ports';
 
 const integer = (value: string): number => {
   const parsed = Number(value);
@@ -32,6 +33,7 @@ export function redisCommands(program: Command): void {
         }),
       );
       process.stdout.write(`Redis host ${host.name} at ${host.address}, ports ${host.portMin}-${host.portMax}, data in ${host.dataDir} (capacity ${host.capacity}).\n`);
+      process.stderr.write(ephemeralOverlapWarning(host.portMin, host.portMax) ?? '');
     });
 
   program
@@ -50,6 +52,7 @@ export function redisCommands(program: Command): void {
         }),
       );
       process.stdout.write(`Redis host ${host.name}: ports ${host.portMin}-${host.portMax}, data in ${host.dataDir} (capacity ${host.capacity}).\n`);
+      process.stderr.write(ephemeralOverlapWarning(host.portMin, host.portMax) ?? '');
     });
 
   program
