@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { SecretBox } from '@app/common';
 import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
-import { ConfigChange, Store } from '../shared/store.port';
+import { ConfigChange, LockedAttachment, Store } from '../shared/store.port';
 import { aliasedVarName } from './naming.rules';
 
 /**
@@ -11,6 +11,8 @@ import { aliasedVarName } from './naming.rules';
  */
 @Injectable()
 export class AddonConfigProjector {
+  private readonly logger = new Logger(AddonConfigProjector.name);
+
   constructor(private readonly box: SecretBox) {}
 
   readConfig(addon: Addon): Record<string, string> {
@@ -50,12 +52,12 @@ export class AddonConfigProjector {
     config: Record<string, string>,
     description: string,
     at: Date,
-    locked?: { attachment: Attachment; vars: ConfigVar[] }[],
+    locked?: LockedAttachment[],
   ): Promise<string[]> {
     // An app may attach the add-on more than once (aliases, credentials): one release each app.
     const byApp = new Map<string, ConfigChange>();
-    for (const { attachment, vars } of locked ?? (await tx.attachments.lockAppsForAddon(addon.id))) {
-      const change = this.changeFor(attachment, service, this.configFor(addon, attachment, config), vars);
+    for (const { attachment, vars, takenByOthers } of locked ?? (await tx.attachments.lockAppsForAddon(addon.id))) {
+      const change = this.changeFor(attachment, service, this.withoutTaken(attachment, this.configFor(addon, attachment, config), service, takenByOthers), vars);
       if (!change) continue;
       const merged = byApp.get(change.appId);
       byApp.set(change.appId, merged ? { ...merged, set: [...merged.set, ...change.set], unset: [...merged.unset, ...change.unset] } : change);
@@ -77,6 +79,22 @@ export class AddonConfigProjector {
     await tx.configVars.delete(change.appId, change.unset);
     await tx.configVars.upsert(change.set.map((v) => ({ ...v, appId: change.appId })));
     return true;
+  }
+
+  /**
+   * `config` without the keys whose var on the attachment's app another attachment owns: a key the
+   * provider added after the attachment was made (its alias was checked only against the keys it
+   * had then) never takes a var of another add-on.
+   */
+  private withoutTaken(attachment: Attachment, config: Record<string, string>, service: AddonService, takenByOthers: string[]): Record<string, string> {
+    if (takenByOthers.length === 0) return config;
+    const taken = new Set(takenByOthers);
+    const kept = Object.entries(config).filter(([name]) => !taken.has(aliasedVarName(attachment.name, name, service.configVarsPrefix)));
+    if (kept.length < Object.keys(config).length) {
+      const skipped = Object.keys(config).filter((name) => taken.has(aliasedVarName(attachment.name, name, service.configVarsPrefix)));
+      this.logger.warn({ attachmentId: attachment.id, appId: attachment.appId, vars: skipped.map((name) => aliasedVarName(attachment.name, name, service.configVarsPrefix)) }, 'config vars left to the attachment that owns them');
+    }
+    return Object.fromEntries(kept);
   }
 
   /** What makes the attachment's `current` vars equal to the aliased `config`; null if they are. */

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, hashSecret, newId, randomToken } from '@app/common';
-import { Addon, AddonService, Attachment, ConfigVar } from '../shared/models';
+import { Addon, AddonService } from '../shared/models';
 import { JobDispatcher, ProviderRefusedError, ProvisionOutcome, ProvisionerRegistry } from '../shared/ports';
-import { Store } from '../shared/store.port';
+import { LockedAttachment, Store } from '../shared/store.port';
 import { pgMoveStage } from '../postgres/pg-plan-moves';
 import { AddonConfigProjector } from './addon-config.projector';
 
@@ -365,7 +365,7 @@ export class ProvisionLifecycle {
     service: AddonService,
     config: Record<string, string>,
     now: Date,
-    locked?: { attachment: Attachment; vars: ConfigVar[] }[],
+    locked?: LockedAttachment[],
   ): Promise<void> {
     await this.projector.projectAll(tx, addon, service, config, `Add ${addon.name} add-on`, now, locked);
     await tx.events.append({ type: 'addon.provisioned', addonId: addon.id, appId: addon.appId, occurredAt: now, data: { provider_id: addon.providerId } });

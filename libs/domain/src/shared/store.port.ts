@@ -120,6 +120,13 @@ export interface ConfigVarRepository {
   listByAttachment(attachmentId: string): Promise<ConfigVar[]>;
 }
 
+/** An attachment as a config change finds it, its app locked: see `AttachmentRepository.lockAppsForAddon`. */
+export interface LockedAttachment {
+  attachment: Attachment;
+  vars: ConfigVar[];
+  takenByOthers: string[];
+}
+
 export interface AddonRepository {
   /**
    * Inserts the add-on unless another one (in any state) has its name: then false, and the
@@ -165,10 +172,11 @@ export interface AttachmentRepository {
   findByAppAndName(appId: string, name: string): Promise<Attachment | null>;
   listForAddon(addonId: string): Promise<Attachment[]>;
   /**
-   * The add-on's attachments with the config vars each owns, locking their apps (in app id
-   * order, so concurrent writers never deadlock) — everything a config change needs in one read.
+   * The add-on's attachments with the config vars each owns, and the names of its app's vars that
+   * other attachments own (which it must not take), locking their apps (in app id order, so
+   * concurrent writers never deadlock) — everything a config change needs in one read.
    */
-  lockAppsForAddon(addonId: string): Promise<{ attachment: Attachment; vars: ConfigVar[] }[]>;
+  lockAppsForAddon(addonId: string): Promise<LockedAttachment[]>;
   listForApp(appId: string, range: RangeSpec): Promise<Page<Attachment>>;
   listVisible(accountId: string, range: RangeSpec): Promise<Page<Attachment>>;
   namesOnApp(appId: string): Promise<string[]>;

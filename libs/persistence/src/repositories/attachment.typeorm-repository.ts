@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { Page, RangeSpec } from '@app/common';
-import { Attachment, AttachmentRepository, ConfigVar } from '@app/domain';
+import { Attachment, AttachmentRepository, LockedAttachment } from '@app/domain';
 import { AppEntity, AttachmentEntity } from '../entities';
 import { paginate } from './paginate';
 import { appMemberSql, byNameOrId, isUuid, storable } from './query-helpers';
@@ -40,21 +40,23 @@ export class TypeOrmAttachments implements AttachmentRepository {
       .where(appMemberSql('a', ':accountId'), { accountId });
     return paginate(qb, range, byNameOrId, (a) => (range.field === 'id' ? a.id : a.name));
   }
-  async lockAppsForAddon(addonId: string): Promise<{ attachment: Attachment; vars: ConfigVar[] }[]> {
-    const rows = await query<(Attachment & { vars: { name: string; valueSealed: string }[] | null })[]>(
+  async lockAppsForAddon(addonId: string): Promise<LockedAttachment[]> {
+    const rows = await query<(Attachment & { vars: { name: string; valueSealed: string }[] | null; takenByOthers: string[] })[]>(
       this.m,
       `SELECT ${selectList(this.m, AttachmentEntity, 't')},
               (SELECT json_agg(json_build_object('name', v.name, 'valueSealed', v.value_sealed))
-                 FROM config_vars v WHERE v.attachment_id = t.id) AS vars
+                 FROM config_vars v WHERE v.attachment_id = t.id) AS vars,
+              ARRAY(SELECT o.name FROM config_vars o WHERE o.app_id = t.app_id AND o.attachment_id <> t.id ORDER BY o.name) AS "takenByOthers"
          FROM addon_attachments t JOIN apps a ON a.id = t.app_id
         WHERE t.addon_id = $1
         ORDER BY t.app_id
           FOR UPDATE OF a`,
       [addonId],
     );
-    return rows.map(({ vars, ...attachment }) => ({
+    return rows.map(({ vars, takenByOthers, ...attachment }) => ({
       attachment,
       vars: (vars ?? []).map((v) => ({ appId: attachment.appId, name: v.name, valueSealed: v.valueSealed, attachmentId: attachment.id })),
+      takenByOthers,
     }));
   }
   async namesOnApp(appId: string): Promise<string[]> {

@@ -47,7 +47,9 @@ function configChangeWrite(change: ConfigChange, description: string, at: Date):
     text: `WITH unset_vars AS (DELETE FROM config_vars WHERE app_id = $1 AND name = ANY($2::text[])),
             set_vars AS (INSERT INTO config_vars (app_id, name, value_sealed, attachment_id)
                     SELECT $1, * FROM unnest($3::text[], $4::text[], $5::uuid[])
-                    ON CONFLICT (app_id, name) DO UPDATE SET value_sealed = EXCLUDED.value_sealed, attachment_id = EXCLUDED.attachment_id)
+                    ON CONFLICT (app_id, name) DO UPDATE SET value_sealed = EXCLUDED.value_sealed, attachment_id = EXCLUDED.attachment_id
+                    -- A plain var (taken over with confirm) or the attachment's own; never another attachment's.
+                    WHERE config_vars.attachment_id IS NULL OR config_vars.attachment_id = EXCLUDED.attachment_id)
        INSERT INTO releases (id, app_id, version, description, created_at)
        SELECT $6, $1, COALESCE(MAX(version), 0) + 1, $7, $8 FROM releases WHERE app_id = $1`,
     values: [

@@ -255,7 +255,7 @@ describe('TypeOrmStore', () => {
       await store.configVars.upsert([{ appId: app.id, name: 'OLD', valueSealed: 'o', attachmentId: null }]);
       await store.transaction(async (tx) => {
         const [locked] = await tx.attachments.lockAppsForAddon(addon.id);
-        expect(locked).toEqual({ attachment, vars: [] });
+        expect(locked).toEqual({ attachment, vars: [], takenByOthers: [] });
         await tx.releases.append(app.id, 'first', new Date());
         await tx.releases.appendWithConfigChange(
           { appId: app.id, set: [{ name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }], unset: ['OLD'] },
@@ -267,6 +267,44 @@ describe('TypeOrmStore', () => {
       expect(await store.configVars.listForApp(app.id)).toEqual([{ appId: app.id, name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }]);
       const [locked] = await store.transaction((tx) => tx.attachments.lockAppsForAddon(addon.id));
       expect(locked.vars).toEqual([{ appId: app.id, name: 'SVC_URL', valueSealed: 'sealed', attachmentId: attachment.id }]);
+    });
+
+    it("never lets a config change take a var another attachment owns, and tells the change which those are", async () => {
+      const app = await newApp();
+      const [a, b] = [newAddon(app), newAddon(app)];
+      for (const addon of [a, b]) await store.addons.createIfNameFree(addon);
+      const now = new Date();
+      const onA = await store.attachments.create({ id: newId(), addonId: a.id, appId: app.id, name: 'DB', namespace: null, createdAt: now, updatedAt: now });
+      const onB = await store.attachments.create({ id: newId(), addonId: b.id, appId: app.id, name: 'DB_REPLICA', namespace: null, createdAt: now, updatedAt: now });
+      await store.configVars.upsert([
+        { appId: app.id, name: 'DB_REPLICA_URL', valueSealed: 'b-url', attachmentId: onB.id },
+        { appId: app.id, name: 'PLAIN', valueSealed: 'mine', attachmentId: null },
+      ]);
+
+      await store.transaction(async (tx) => {
+        const [locked] = await tx.attachments.lockAppsForAddon(a.id);
+        expect(locked.takenByOthers).toEqual(['DB_REPLICA_URL']);
+        // A's provider added a key whose var under A's alias is B's: the write leaves B's var as it is.
+        await tx.releases.appendWithConfigChange(
+          {
+            appId: app.id,
+            set: [
+              { name: 'DB_URL', valueSealed: 'a-url', attachmentId: onA.id },
+              { name: 'DB_REPLICA_URL', valueSealed: 'a-replica', attachmentId: onA.id },
+            ],
+            unset: [],
+          },
+          'Update a',
+          new Date(),
+        );
+      });
+      expect(await store.configVars.listForApp(app.id)).toEqual(
+        expect.arrayContaining([
+          { appId: app.id, name: 'DB_URL', valueSealed: 'a-url', attachmentId: onA.id },
+          { appId: app.id, name: 'DB_REPLICA_URL', valueSealed: 'b-url', attachmentId: onB.id },
+          { appId: app.id, name: 'PLAIN', valueSealed: 'mine', attachmentId: null },
+        ]),
+      );
     });
   });
 });
