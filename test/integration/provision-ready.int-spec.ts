@@ -16,7 +16,7 @@ import {
   ProvisionerRegistry,
 } from '@app/domain';
 import { TypeOrmStore } from '@app/persistence';
-import { addonOf, useAppStoreFixture } from '../support/store-fixtures';
+import { addonOf, openCreation, settlesWithin, useAppStoreFixture } from '../support/store-fixtures';
 
 /** A provider whose resource is ready when the test says so. */
 class SlowProvider extends Provisioner {
@@ -146,44 +146,21 @@ describe('a provision whose resource is still being built', () => {
   }
 
   describe('a job that arrives before the transaction creating its add-on has ended', () => {
-    /** Creates a provisioning add-on (and its attachment) in a transaction held open until `end` is called. */
+    /** A provisioning add-on attached as SLOW, created in a transaction held open until `end` is called. */
     async function creating(outcome: 'commit' | 'rollback') {
       const addon = addonOf(fixture, fixture.app, { name: `slow-${newId()}`, state: 'provisioning', provisionedAt: null });
-      let end!: () => void;
-      const ended = new Promise<void>((resolve) => (end = resolve));
-      let written!: () => void;
-      const writtenYet = new Promise<void>((resolve) => (written = resolve));
-      const done = store
-        .transaction(async (tx) => {
-          await tx.addons.holdCreation(addon.id);
-          await tx.addons.createIfNameFree(addon);
-          const now = new Date();
-          await tx.attachments.create({ id: newId(), addonId: addon.id, appId: fixture.app.id, name: alias(addon), namespace: null, createdAt: now, updatedAt: now });
-          written();
-          await ended;
-          if (outcome === 'rollback') throw new Error('rolled back');
-        })
-        .catch(() => undefined);
-      await writtenYet;
+      const { end, done } = await openCreation(store, addon, outcome, async (tx) => {
+        const now = new Date();
+        await tx.attachments.create({ id: newId(), addonId: addon.id, appId: fixture.app.id, name: alias(addon), namespace: null, createdAt: now, updatedAt: now });
+      });
       return { addon, end, done };
-    }
-
-    /** Long enough for a read that does not wait to be answered many times over. */
-    async function settledWithin300Ms(promise: Promise<unknown>): Promise<boolean> {
-      let settled = false;
-      void promise.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      return settled;
     }
 
     it('provisions the add-on once that transaction commits, not before', async () => {
       const { addon, end, done } = await creating('commit');
       const calls = provider.calls;
       const step = lifecycle.provision(addon.id);
-      expect(await settledWithin300Ms(step)).toBe(false);
+      expect(await settlesWithin(step)).toBe(false);
       expect(provider.calls).toBe(calls);
       end();
       await done;
@@ -197,7 +174,7 @@ describe('a provision whose resource is still being built', () => {
       const { addon, end, done } = await creating('rollback');
       const calls = provider.calls;
       const step = lifecycle.provision(addon.id);
-      expect(await settledWithin300Ms(step)).toBe(false);
+      expect(await settlesWithin(step)).toBe(false);
       end();
       await done;
       await expect(step).resolves.toBe('skipped');

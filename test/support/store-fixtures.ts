@@ -3,7 +3,7 @@
 // compiles every .ts under libs/ except specs, and these call jest's hooks and `expect`.
 import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
-import { Addon, AddonService, App, Plan } from '@app/domain';
+import { Addon, AddonService, App, Plan, Store } from '@app/domain';
 import { TypeOrmStore, createDataSource } from '@app/persistence';
 import { createTestDatabase } from './test-database';
 
@@ -173,4 +173,47 @@ export async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Creates an add-on the way the api does, in a transaction that holds its creation lock and stays
+ * open until `end` is called: `write` runs in it, then it commits or rolls back. `done` settles
+ * when it has ended (never rejects).
+ */
+export async function openCreation(
+  store: TypeOrmStore,
+  addon: Addon,
+  outcome: 'commit' | 'rollback',
+  write: (tx: Store) => Promise<void> = async () => undefined,
+): Promise<{ end: () => void; done: Promise<void> }> {
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => (end = resolve));
+  let written!: () => void;
+  const writtenYet = new Promise<void>((resolve) => (written = resolve));
+  const done = store
+    .transaction(async (tx) => {
+      await tx.addons.holdCreation(addon.id);
+      await tx.addons.createIfNameFree(addon);
+      await write(tx);
+      written();
+      await ended;
+      if (outcome === 'rollback') throw new Error('rolled back');
+    })
+    .then(
+      () => undefined,
+      () => undefined,
+    );
+  await writtenYet;
+  return { end, done };
+}
+
+/** Whether `promise` settles within `ms`: long enough for a read that does not wait to be answered many times over. */
+export async function settlesWithin(promise: Promise<unknown>, ms = 300): Promise<boolean> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setTimeout(r, ms));
+  return settled;
 }

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
 import { Addon, AddonService, App, Plan } from '@app/domain';
-import { addonOf, createApp, useStoreFixture } from '../../../../test/support/store-fixtures';
+import { addonOf, createApp, openCreation, settlesWithin, useStoreFixture } from '../../../../test/support/store-fixtures';
 import { TypeOrmStore } from './typeorm-store';
 
 /**
@@ -177,52 +177,26 @@ describe('TypeOrmStore', () => {
     });
 
     describe('an add-on read while the transaction creating it is open', () => {
-      /** Creates an add-on in a transaction held open until `finish` is called; its outcome is `done`. */
-      const creating = async (app: App, outcome: 'commit' | 'rollback') => {
-        const addon = newAddon(app);
-        let finish!: () => void;
-        const finished = new Promise<void>((resolve) => (finish = resolve));
-        let inserted!: () => void;
-        const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
-        const done = store
-          .transaction(async (tx) => {
-            await tx.addons.holdCreation(addon.id);
-            await tx.addons.createIfNameFree(addon);
-            inserted();
-            await finished;
-            if (outcome === 'rollback') throw new Error('rolled back');
-          })
-          .catch((error: Error) => error.message);
-        await insertedYet;
-        return { addon, finish, done };
-      };
-      const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
-        let settled = false;
-        void promise.then(() => (settled = true));
-        // Long enough for an answered read to arrive many times over.
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        return settled;
-      };
-
       it('is found once that transaction commits, not before', async () => {
-        const app = await newApp();
-        const { addon, finish, done } = await creating(app, 'commit');
+        const addon = newAddon(await newApp());
+        const { end, done } = await openCreation(store, addon, 'commit');
         expect(await store.addons.findWithCatalog(addon.id)).toBeNull();
         const read = store.readOnceCreated(addon.id, (tx) => tx.addons.findWithCatalog(addon.id));
-        expect(await settledYet(read)).toBe(false);
-        finish();
+        expect(await settlesWithin(read)).toBe(false);
+        end();
         await done;
         expect(await read).toEqual({ addon, service, plan });
       });
 
       it('is not found when that transaction rolls back', async () => {
-        const app = await newApp();
-        const { addon, finish, done } = await creating(app, 'rollback');
+        const addon = newAddon(await newApp());
+        const { end, done } = await openCreation(store, addon, 'rollback');
         const read = store.readOnceCreated(addon.id, (tx) => tx.addons.findWithCatalog(addon.id));
-        expect(await settledYet(read)).toBe(false);
-        finish();
-        expect(await done).toBe('rolled back');
+        expect(await settlesWithin(read)).toBe(false);
+        end();
+        await done;
         expect(await read).toBeNull();
+        expect(await store.addons.findById(addon.id)).toBeNull();
       });
 
       it('does not wait for anything once the add-on exists, or for an id nothing creates', async () => {
