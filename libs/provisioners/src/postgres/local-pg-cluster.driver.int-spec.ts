@@ -114,6 +114,30 @@ describe('LocalPgClusterDriver', () => {
     expect(await rows(primary)).not.toContain('independent');
   });
 
+  it('gives up on a postmaster that dies while a start waits for it to answer, so the next start starts it', async () => {
+    const s = spec(4, 'd');
+    await driver.ensure(s, { kind: 'new' });
+    const pid = pidOf(s);
+    // Stopped, it is alive but answers nobody: the start waits for connections as for one still coming up.
+    process.kill(pid, 'SIGSTOP');
+    const waiting = driver.start(s).then(
+      () => null,
+      (error: Error) => error,
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    process.kill(pid, 'SIGKILL');
+    // Well before the start's own deadline (a minute), it says the postmaster exited.
+    expect((await waiting)?.message).toMatch(/postmaster exited before accepting connections/);
+    const deadline = Date.now() + 30_000;
+    let outcome: unknown;
+    do {
+      outcome = await driver.start(s).catch((error: Error) => error);
+      if (outcome !== 'running') await new Promise((r) => setTimeout(r, 200));
+    } while (outcome !== 'running' && Date.now() < deadline);
+    expect(outcome).toBe('running');
+    expect(pidOf(s)).not.toBe(pid);
+  });
+
   it('starts a SIGKILLed cluster again, and removal leaves no process, port or data directory', async () => {
     const pid = pidOf(primary);
     process.kill(pid, 'SIGKILL');

@@ -481,6 +481,10 @@ export class LocalPgClusterDriver extends PgClusterDriver {
         return;
       } catch (error) {
         if (await this.exists(paths.removed)) throw new ClusterRemovedError(spec.key);
+        // A postmaster that died meanwhile (one killed just before, still alive when looked at) will
+        // never answer: say so now, so the next start starts it, instead of waiting out the deadline.
+        const running = await this.postmasterPid(paths.data);
+        if (running === null || !this.alive(running)) throw new Error(`Cluster ${spec.key}'s postmaster exited before accepting connections: ${message(error)}`);
         if (Date.now() > deadline) throw new Error(`Cluster ${spec.key} does not accept connections: ${message(error)}`);
         await sleep(POLL_MS);
       }
