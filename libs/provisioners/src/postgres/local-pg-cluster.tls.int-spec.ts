@@ -154,10 +154,18 @@ describe('LocalPgClusterDriver TLS and address', () => {
     }
   });
 
-  // Listening on a host's address (127.0.0.2) is shown end to end by test/e2e/postgres-dedicated-hosts.e2e-spec.ts.
   it('refuses a host address that is not one, before anything is made', async () => {
     const s = specs[4];
     await expect(withoutTls.ensure({ ...s, address: "127.0.0.2' port=1" }, { kind: 'new' })).rejects.toThrow(/Invalid cluster address/);
     expect(existsSync(join(root, s.key))).toBe(false);
+  });
+
+  it('listens on the host address besides loopback, and keeps it for a start that names none', async () => {
+    const s = specs[4];
+    expect(await withoutTls.ensure({ ...s, address: '127.0.0.2' }, { kind: 'new' })).toEqual({ tls: false });
+    expect(await sslInUse(await connect(s, false, '127.0.0.2'))).toBe(false);
+    kill(s);
+    expect(await startAgain(withoutTls, s)).toBe('running');
+    expect(await sslInUse(await connect(s, false, '127.0.0.2'))).toBe(false);
   });
 });
