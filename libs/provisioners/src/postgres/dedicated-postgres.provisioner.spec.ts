@@ -20,6 +20,23 @@ import {
 import { DedicatedPostgresProvisioner } from './dedicated-postgres.provisioner';
 import { PgSharedReadOnly } from './pg-shared-read-only';
 
+/** An active cluster made new on the host `local`, as its record reads. */
+function dedicatedCluster(fields: Pick<DedicatedCluster, 'addonId' | 'key' | 'port' | 'databaseName' | 'ownerRole' | 'ownerPasswordSealed' | 'createdAt'> & Partial<DedicatedCluster>): DedicatedCluster {
+  return {
+    host: 'local',
+    state: 'active',
+    origin: 'new',
+    sourceAddonId: null,
+    following: false,
+    recoveryTargetAt: null,
+    lastBaseBackupAt: null,
+    archiveKeepUntil: null,
+    updatedAt: fields.createdAt,
+    removedAt: null,
+    ...fields,
+  } as DedicatedCluster;
+}
+
 /**
  * The shared→dedicated move's checked window: whatever fails after it opens, or a write found
  * between its two marks, the shared database is released (writable and open) again.
@@ -30,25 +47,7 @@ describe('DedicatedPostgresProvisioner.moveFromShared', () => {
   const addon = { id: '0b6f3c1e-0000-4000-8000-000000000001', name: 'postgresql-moving-1', appId: 'app-1', planId: 'plan-essential', options: {} } as unknown as Addon;
   const plan = { name: 'standard-0' } as Plan;
   const service = { slug: 'postgresql' } as AddonService;
-  const cluster: DedicatedCluster = {
-    addonId: addon.id,
-    host: 'local',
-    key: 'pg-moving',
-    port: 29_999,
-    state: 'active',
-    origin: 'new',
-    sourceAddonId: null,
-    following: false,
-    recoveryTargetAt: null,
-    databaseName: 'd_moving',
-    ownerRole: 'u_moving',
-    ownerPasswordSealed: box.seal('secret-password'),
-    lastBaseBackupAt: null,
-    archiveKeepUntil: null,
-    createdAt: now,
-    updatedAt: now,
-    removedAt: null,
-  } as DedicatedCluster;
+  const cluster = dedicatedCluster({ addonId: addon.id, key: 'pg-moving', port: 29_999, databaseName: 'd_moving', ownerRole: 'u_moving', ownerPasswordSealed: box.seal('secret-password'), createdAt: now });
   const localHost: DedicatedHost = { name: 'local', driver: 'local', address: '127.0.0.1', portMin: 29_990, portMax: 29_999, capacity: 10, state: 'active', createdAt: now, updatedAt: now };
 
   function provisioner(options: { failBackup?: boolean; written?: boolean; credentialDuringCopy?: boolean } = {}) {
@@ -192,25 +191,16 @@ describe('DedicatedPostgresProvisioner.moveToShared', () => {
   const addon = { id: '0b6f3c1e-0000-4000-8000-000000000003', name: 'postgresql-back-3', appId: 'app-1', planId: 'plan-standard', options: {} } as unknown as Addon;
   const plan = { name: 'essential-0' } as Plan;
   const service = { slug: 'postgresql' } as AddonService;
-  const base: DedicatedCluster = {
+  const base = dedicatedCluster({
     addonId: addon.id,
-    host: 'local',
     key: 'pg-back',
     port: 29_998,
-    state: 'active',
-    origin: 'new',
-    sourceAddonId: null,
-    following: false,
-    recoveryTargetAt: null,
     databaseName: 'd_back',
     ownerRole: 'u_back',
     ownerPasswordSealed: box.seal('secret-password'),
     lastBaseBackupAt: now,
-    archiveKeepUntil: null,
     createdAt: now,
-    updatedAt: now,
-    removedAt: null,
-  } as DedicatedCluster;
+  });
 
   interface Setup {
     current?: string;
