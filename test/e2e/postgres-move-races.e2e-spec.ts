@@ -66,6 +66,19 @@ describe('PostgreSQL move from a shared plan: credentials, restores and destroys
     return addon;
   }
 
+  /** Asks for the move now, and checks it went through: on the dedicated plan, its rows at its alias, nothing left on the shared cluster. */
+  async function expectMoved(addonId: string, alias: string, rows: string[]): Promise<void> {
+    expect((await fixture.changePlan(addonId, MOVE)).status).toBe(200);
+    await expectSettledMoved(addonId, alias, rows);
+  }
+
+  async function expectSettledMoved(addonId: string, alias: string, rows: string[]): Promise<void> {
+    const moved = await fixture.settled(addonId);
+    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
+    expect(await fixture.notes(await fixture.urlOf(alias))).toEqual(rows);
+    await fixture.expectSharedGone(addonId);
+  }
+
   async function captureBackup(addonId: string): Promise<{ id: string; name: string }> {
     const captured = await api().post(`/addons/${addonId}/postgres/backups`);
     expect(captured.status).toBe(202);
@@ -162,10 +175,7 @@ describe('PostgreSQL move from a shared plan: credentials, restores and destroys
     await expectChangesRefused(addon, backup.name);
     await releaseDrop();
 
-    const moved = await fixture.settled(addon.id);
-    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
-    expect(await fixture.notes(await fixture.urlOf('GUARDED'))).toEqual(['guarded']);
-    await fixture.expectSharedGone(addon.id);
+    await expectSettledMoved(addon.id, 'GUARDED', ['guarded']);
     const credentials = await fixture.attache.pg.query('SELECT name FROM postgres_credentials WHERE addon_id = $1 ORDER BY name', [addon.id]);
     const restores = await fixture.attache.pg.query('SELECT id FROM postgres_restores WHERE addon_id = $1', [addon.id]);
     expect({ credentials: credentials.rows, restores: restores.rows }).toEqual({ credentials: [{ name: 'default' }], restores: [] });
@@ -195,11 +205,7 @@ describe('PostgreSQL move from a shared plan: credentials, restores and destroys
 
     await blocker.query('COMMIT');
     await fixture.attache.waitUntil('the restore to finish', async () => ((await state()) === 'completed' ? true : undefined), 60_000);
-    expect((await fixture.changePlan(addon.id, MOVE)).status).toBe(200);
-    const moved = await fixture.settled(addon.id);
-    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
-    expect(await fixture.notes(await fixture.urlOf('RESTORED'))).toEqual(['in the backup']);
-    await fixture.expectSharedGone(addon.id);
+    await expectMoved(addon.id, 'RESTORED', ['in the backup']);
   });
 
   it('refuses a move while a destroyed credential’s role is still being dropped, and moves once it is gone', async () => {
@@ -227,11 +233,7 @@ describe('PostgreSQL move from a shared plan: credentials, restores and destroys
 
     await blocker.query('COMMIT');
     expect((await destroying).status).toBe(200);
-    expect((await fixture.changePlan(addon.id, MOVE)).status).toBe(200);
-    const moved = await fixture.settled(addon.id);
-    expect({ plan: moved.plan.name, error: moved.plan_change_error }).toEqual({ plan: MOVE, error: null });
-    expect(await fixture.notes(await fixture.urlOf('CREDENTIALED'))).toEqual(['credentialed']);
-    await fixture.expectSharedGone(addon.id);
+    await expectMoved(addon.id, 'CREDENTIALED', ['credentialed']);
   });
 
   it('leaves nothing behind when the add-on is destroyed before its move has recorded a cluster', async () => {
