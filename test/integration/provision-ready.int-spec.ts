@@ -85,7 +85,7 @@ describe('a provision whose resource is still being built', () => {
   /** A lifecycle that waits for the resource in its transaction for `readyWaitInTransactionMs` at most. */
   const lifecycleWaiting = (readyWaitInTransactionMs?: number, rolledBack: Error[] = []) => {
     const projector = new AddonConfigProjector(new SecretBox(randomBytes(32)));
-    const registry: ProvisionerRegistry = { forService: () => provider, prefetch: async () => undefined };
+    const registry: ProvisionerRegistry = { forService: () => provider, prefetch: async () => undefined, prepare: () => undefined };
     const options: LifecycleOptions = { publicUrl: 'http://127.0.0.1:1', asyncDeadlineMs: 60_000, readyWaitInTransactionMs };
     // The store as it is, except that the errors its transactions roll back on are kept.
     const watched = new Proxy(fixture.store, {

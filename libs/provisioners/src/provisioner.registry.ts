@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AddonService, OWNER_CREDENTIAL, ProvisionPrefetch, Provisioner, ProvisionerRegistry, Store } from '@app/domain';
+import { AddonService, OWNER_CREDENTIAL, ProvisionHeadStart, ProvisionPrefetch, ProvisionPreparation, Provisioner, ProvisionerRegistry, Store } from '@app/domain';
 import { HttpVendorProvisioner } from './http-vendor/http-vendor.provisioner';
 import { PostgresPlanRouter } from './postgres/postgres-plan-router.provisioner';
 import { RedisProvisioner } from './redis/redis.provisioner';
@@ -35,5 +35,9 @@ export class DefaultProvisionerRegistry extends ProvisionerRegistry {
   override async prefetch(tx: Store, addonId: string): Promise<ProvisionPrefetch> {
     // An essential database is placed with its add-on: the provision needs only these records.
     return { postgresPlacement: await tx.postgres.databases.findPlacement(addonId, OWNER_CREDENTIAL) };
+  }
+
+  override prepare(headStart: ProvisionHeadStart): ProvisionPreparation | undefined {
+    return this.postgres.prepare(headStart);
   }
 }

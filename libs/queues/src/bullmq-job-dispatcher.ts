@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { JobDispatcher } from '@app/domain';
-import { AddonJobPayload, POSTGRES_JOBS, PlanChangeJobPayload, PostgresJobPayload, QUEUES, jobIds } from './queue-names';
+import { JobDispatcher, ProvisionHeadStart } from '@app/domain';
+import { AddonJobPayload, POSTGRES_JOBS, PlanChangeJobPayload, PostgresJobPayload, ProvisionJobPayload, QUEUES, jobIds } from './queue-names';
 import { providerJobOptions, redisConnection } from './queue-options';
 
 /** The JobDispatcher port on BullMQ. */
 @Injectable()
 export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationShutdown {
   private readonly logger = new Logger(BullMqJobDispatcher.name);
-  private readonly provisionQueue: Queue<AddonJobPayload>;
+  private readonly provisionQueue: Queue<ProvisionJobPayload>;
   private readonly planChangeQueue: Queue<PlanChangeJobPayload>;
   private readonly deprovisionQueue: Queue<AddonJobPayload>;
   private readonly postgresQueue: Queue<PostgresJobPayload>;
@@ -28,8 +28,8 @@ export class BullMqJobDispatcher extends JobDispatcher implements OnApplicationS
     this.postgresQueue = new Queue(QUEUES.postgres, { ...base, defaultJobOptions: providerJobOptions(3) });
   }
 
-  provision(addonId: string): Promise<void> {
-    return this.enqueue(this.provisionQueue, 'provision', { addonId }, jobIds.provision(addonId));
+  provision(addonId: string, headStart?: ProvisionHeadStart): Promise<void> {
+    return this.enqueue(this.provisionQueue, 'provision', headStart ? { addonId, headStart } : { addonId }, jobIds.provision(addonId));
   }
 
   changePlan(addonId: string, seq: number): Promise<void> {

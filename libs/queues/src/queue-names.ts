@@ -1,4 +1,9 @@
-/** Every queue and its job payload. Payloads carry ids only, never secrets. */
+import { ProvisionHeadStart } from '@app/domain';
+
+/**
+ * Every queue and its job payload. Payloads carry ids, and no secret in the clear: the one a
+ * provision's head start may carry is sealed, and leaves Redis with its job.
+ */
 export const QUEUES = {
   provision: 'addon-provision',
   planChange: 'addon-plan-change',
@@ -13,6 +18,11 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface AddonJobPayload {
   addonId: string;
+}
+
+export interface ProvisionJobPayload extends AddonJobPayload {
+  /** Only from the transaction creating the add-on. */
+  headStart?: ProvisionHeadStart;
 }
 
 export interface PlanChangeJobPayload {

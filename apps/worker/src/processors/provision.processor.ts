@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ProvisionLifecycle } from '@app/domain';
-import { AddonJobPayload, QUEUES } from '@app/queues';
+import { ProvisionJobPayload, QUEUES } from '@app/queues';
 import { QueueProcessor } from './queue-processor';
 
 @Injectable()
-export class ProvisionProcessor extends QueueProcessor<AddonJobPayload> {
+export class ProvisionProcessor extends QueueProcessor<ProvisionJobPayload> {
   readonly queue = QUEUES.provision;
 
   constructor(
@@ -16,9 +16,9 @@ export class ProvisionProcessor extends QueueProcessor<AddonJobPayload> {
     super(config);
   }
 
-  protected async process(job: Job<AddonJobPayload>): Promise<unknown> {
+  protected async process(job: Job<ProvisionJobPayload>): Promise<unknown> {
     try {
-      return await this.lifecycle.provision(job.data.addonId);
+      return await this.lifecycle.provision(job.data.addonId, job.data.headStart);
     } catch (error) {
       // The last attempt settles the add-on whatever went wrong, so nothing stays provisioning forever.
       if (this.isLastAttempt(job)) {

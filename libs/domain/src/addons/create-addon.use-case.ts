@@ -96,14 +96,19 @@ export class CreateAddonUseCase {
         deprovisionRequestedAt: null,
         deprovisionedAt: null,
       });
-      const [held, chosen, inserted] = await Promise.allSettled([holding, choosing, inserting]);
+      // An essential database is placed right behind the insert, in the same round trip.
+      const tenant = this.postgres.recordsFor(id, service, plan);
+      const placing = this.postgres.placeWithAddon(tx, tenant);
+      const [held, chosen, inserted, placed] = await Promise.allSettled([holding, choosing, inserting, placing]);
       if (held.status === 'rejected') throw held.reason;
       if (chosen.status === 'rejected') throw chosen.reason;
       if (inserted.status === 'rejected') throw inserted.reason;
+      if (placed.status === 'rejected') throw placed.reason;
       const [choice, created] = [chosen.value, inserted.value];
       // Queued now, so the worker's pickup overlaps the rest of the transaction: the job reads the
       // add-on once it has committed, and finds nothing (and does nothing) if it rolled back.
-      enqueued = this.jobs.provision(id);
+      // Meanwhile it prepares from the head start (an essential database's owner verifier).
+      enqueued = this.jobs.provision(id, this.postgres.headStart(tenant));
       await tx.events.append({
         type: 'addon.provision_requested',
         addonId: created.id,
@@ -112,7 +117,6 @@ export class CreateAddonUseCase {
         data: { plan_id: plan.id, service_id: service.id, price_cents: plan.priceCents, price_unit: plan.priceUnit, meters: plan.meters },
       });
       await this.attachments.attach(tx, created, service, app, choice, null);
-      await this.postgres.placeWithAddon(tx, created, service, plan);
       return { addon: created, alias: choice.alias };
     }).finally(() => enqueued);
     // Everything the answer needs is in hand; no need to read it back.

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, hashSecret, newId, randomToken } from '@app/common';
 import { Addon, AddonService } from '../shared/models';
-import { JobDispatcher, ProviderRefusedError, ProvisionOutcome, ProvisionerRegistry } from '../shared/ports';
+import { JobDispatcher, ProviderRefusedError, ProvisionHeadStart, ProvisionOutcome, ProvisionerRegistry } from '../shared/ports';
 import { LockedAttachment, Store } from '../shared/store.port';
 import { pgMoveStage } from '../postgres/pg-plan-moves';
 import { AddonConfigProjector } from './addon-config.projector';
@@ -47,9 +47,13 @@ export class ProvisionLifecycle {
     private readonly options: LifecycleOptions,
   ) {}
 
-  /** Calls the provider; throws ProviderUnavailableError for the queue to retry. */
-  async provision(addonId: string): Promise<StepResult> {
-    // The add-on is read once the transaction creating it has ended (the job may be queued before).
+  /**
+   * Calls the provider; throws ProviderUnavailableError for the queue to retry. The job may come
+   * while the transaction creating the add-on is still open: it is read once that has ended, and
+   * meanwhile the provisioner prepares what it can from the job's head start.
+   */
+  async provision(addonId: string, headStart?: ProvisionHeadStart): Promise<StepResult> {
+    const prepared = headStart ? this.provisioners.prepare(headStart) : undefined;
     const [{ found, prefetched }, regions] = await Promise.all([
       this.store.readOnceCreated(addonId, async (tx) => {
         const [found, prefetched] = await Promise.all([tx.addons.findWithCatalog(addonId), this.provisioners.prefetch(tx, addonId)]);
@@ -72,6 +76,7 @@ export class ProvisionLifecycle {
         oauthGrant,
         callbackUrl: `${this.options.publicUrl}/addons/${addon.id}`,
         prefetched,
+        prepared,
       });
     } catch (error) {
       if (error instanceof ProviderRefusedError) {
@@ -140,8 +145,12 @@ export class ProvisionLifecycle {
       // writes nothing, and the cleanup locks the add-on first in a transaction of its own.
       if (!provisioned) return 'moved';
       await this.projectProvisioned(tx, provisioned, service, outcome.config, now, attached);
-      // Committed only once the resource exists: a provider's failure rolls all of it back.
-      if (outcome.ready && readyWaitMs !== null) await settledWithin(outcome.ready, readyWaitMs);
+      // Committed only once the resource exists: a provider's failure rolls all of it back. Until
+      // then everything is sent, so that only the COMMIT follows the resource.
+      if (outcome.ready && readyWaitMs !== null) {
+        tx.sendHeldWrites();
+        await settledWithin(outcome.ready, readyWaitMs);
+      }
       return 'done';
     });
   }

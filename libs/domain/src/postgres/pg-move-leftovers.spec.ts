@@ -26,7 +26,7 @@ function setUp(addons: Pick<Addon, 'id' | 'state' | 'planId' | 'pendingPlanId'>[
       return { kind: 'changed', config: null, message: null };
     },
   } as unknown as Provisioner;
-  const registry: ProvisionerRegistry = { forService: () => provisioner, prefetch: async () => undefined };
+  const registry: ProvisionerRegistry = { forService: () => provisioner, prefetch: async () => undefined, prepare: () => undefined };
   return { sweep: new PgMoveLeftovers(store, clusters, registry), asked };
 }
 

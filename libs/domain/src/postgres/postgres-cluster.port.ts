@@ -19,12 +19,20 @@ export abstract class PostgresClusterAdmin {
    * The tenant's NOLOGIN group role (holding the database's rights and owning its public
    * schema), its login owner role (member of the group, password set to `ownerPassword`), the
    * database (owned by the superuser, so the tenant cannot lift its hard connection limit), and
-   * PUBLIC's rights on the database and its public schema revoked.
+   * PUBLIC's rights on the database and its public schema revoked. `ownerVerifier`, if given, is
+   * `passwordVerifier(ownerPassword)`, begun beforehand (derived here if it fails).
    */
   abstract createTenant(
     backend: BackendConnection,
-    tenant: TenantNames & { ownerPassword: string; connectionLimit: number },
+    tenant: TenantNames & { ownerPassword: string; ownerVerifier?: Promise<string>; connectionLimit: number },
   ): Promise<void>;
+
+  /**
+   * What the cluster stores for a login role's password (a SCRAM verifier), derived on this side
+   * so the password never reaches the server. Costs a key derivation (about a millisecond of CPU,
+   * off the event loop), which a caller may do ahead of `createTenant`.
+   */
+  abstract passwordVerifier(password: string): Promise<string>;
 
   /** Changes the database's connection limit in place. */
   abstract setConnectionLimit(backend: BackendConnection, database: string, limit: number): Promise<void>;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, SecretBox, newId } from '@app/common';
-import { Addon, AddonService, Plan } from '../shared/models';
+import { AddonService, Plan } from '../shared/models';
+import { ProvisionHeadStart } from '../shared/ports';
 import { Store } from '../shared/store.port';
 import { tenantNames } from './postgres-cluster.port';
 import { newDatabasePassword } from './postgres-credentials.use-case';
@@ -62,10 +63,23 @@ export class PostgresPlacement {
     private readonly clock: Clock,
   ) {}
 
-  /** Nothing for other services and plans; a placement sent with the commit for an essential database. */
-  async placeWithAddon(tx: Store, addon: Addon, service: AddonService, plan: Plan): Promise<void> {
-    if (service.provider !== 'postgres' || !isEssentialPlan(plan.name)) return;
-    const { database, owner } = tenantRecords(addon.id, this.box.seal(newDatabasePassword()), this.clock.now());
-    await tx.postgres.databases.placeUnanswered(database, owner);
+  /** The records of the add-on's essential database, its owner password new; none for other services and plans. */
+  recordsFor(addonId: string, service: AddonService, plan: Plan): TenantRecords | undefined {
+    if (service.provider !== 'postgres' || !isEssentialPlan(plan.name)) return undefined;
+    return tenantRecords(addonId, this.box.seal(newDatabasePassword()), this.clock.now());
+  }
+
+  /** The provision job's head start: the owner password the records hold, sealed. */
+  headStart(records: TenantRecords | undefined): ProvisionHeadStart | undefined {
+    return records && { postgresOwnerPasswordSealed: records.owner.passwordSealed };
+  }
+
+  /**
+   * The records' placement in the transaction, sent at once (right behind the add-on's insert);
+   * nothing without records. Every backend full, or the add-on's insert refused (its name taken),
+   * places nothing: the provision places the database then.
+   */
+  async placeWithAddon(tx: Store, records: TenantRecords | undefined): Promise<void> {
+    if (records) await tx.postgres.databases.place(records.database, records.owner);
   }
 }

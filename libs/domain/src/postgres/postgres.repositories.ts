@@ -33,16 +33,12 @@ export interface PostgresDatabaseRepository {
    * database already. The backends are locked before the databases are counted, so concurrent
    * placements take turns and count each other. One transaction of its own (joining the caller's
    * inside one), committed when this returns: the records are durable before the cluster changes.
+   * Places nothing (`full`) while the add-on has no row, so a pipelined insert of it that was
+   * refused leaves the transaction usable.
    */
   place(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<TenantPlacement>;
   /** The add-on's placement as `place` reports an existing one, in one plain read; null if it has no database yet. */
   findPlacement(addonId: string, ownerName: string): Promise<Extract<TenantPlacement, { kind: 'existing' }> | null>;
-  /**
-   * `place` as part of the caller's transaction, its answer not waited for: the commit waits for it
-   * (and fails if it failed). Whether a backend had room is learnt from a later `place`, which
-   * finds the records. Outside a transaction, `place` itself.
-   */
-  placeUnanswered(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<void>;
   findByAddon(addonId: string): Promise<PostgresDatabase | null>;
   update(addonId: string, patch: Partial<PostgresDatabase>): Promise<void>;
   listActive(): Promise<PostgresDatabase[]>;

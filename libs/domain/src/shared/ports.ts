@@ -4,7 +4,8 @@ import { TenantPlacement } from '../postgres/postgres.repositories';
 
 /** Enqueues lifecycle work for the worker. Job ids are deterministic, so repeats are no-ops. */
 export abstract class JobDispatcher {
-  abstract provision(addonId: string): Promise<void>;
+  /** `headStart`: only from the transaction creating the add-on, about what it recorded. */
+  abstract provision(addonId: string, headStart?: ProvisionHeadStart): Promise<void>;
   abstract changePlan(addonId: string, seq: number): Promise<void>;
   /** Deprovisions at the provider: for a destroy, and for cleaning up after a failed provision. */
   abstract deprovision(addonId: string): Promise<void>;
@@ -23,6 +24,22 @@ export interface ProvisionRequest {
   callbackUrl: string;
   /** What `ProvisionerRegistry.prefetch` read alongside the add-on, if it was called. */
   prefetched?: ProvisionPrefetch;
+  /** What `ProvisionerRegistry.prepare` began from the job's head start, if it had one. */
+  prepared?: ProvisionPreparation;
+}
+
+/**
+ * What the transaction creating an add-on recorded that its provision can prepare from, sent with
+ * the job (queued from inside that transaction): an essential database's owner password, sealed.
+ */
+export interface ProvisionHeadStart {
+  postgresOwnerPasswordSealed?: string;
+}
+
+/** Work begun from a head start while the transaction creating the add-on commits. */
+export interface ProvisionPreparation {
+  /** The owner password the head start gave (sealed) and its verifier, being derived. */
+  postgresOwner?: { passwordSealed: string; verifier: Promise<string> };
 }
 
 /**
@@ -84,5 +101,12 @@ export abstract class ProvisionerRegistry {
   /** Sends, through `tx`, the reads a provision of the add-on may need from its provisioner (none by default). */
   prefetch(_tx: Store, _addonId: string): Promise<ProvisionPrefetch | undefined> {
     return Promise.resolve(undefined);
+  }
+  /**
+   * Begins, from a job's head start, work the provision will need and that touches nothing
+   * outside the worker (none by default). It may find the add-on's records different, or absent.
+   */
+  prepare(_headStart: ProvisionHeadStart): ProvisionPreparation | undefined {
+    return undefined;
   }
 }

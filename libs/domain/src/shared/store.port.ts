@@ -244,6 +244,11 @@ export abstract class Store {
   abstract readonly invoices: InvoiceRepository;
   abstract transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
   /**
+   * Inside a transaction: sends the writes held for its commit (the events appended so far) now,
+   * so that a commit after a long wait sends nothing else. Nothing outside one.
+   */
+  abstract sendHeldWrites(): void;
+  /**
    * Runs `reads` once any transaction creating the add-on (see `AddonRepository.holdCreation`) has
    * ended, so they see its outcome: committed, or nothing after a rollback. The wait and the reads
    * go out together on one connection, in one round trip; `reads` may only read.

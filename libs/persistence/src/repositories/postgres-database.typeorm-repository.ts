@@ -2,7 +2,7 @@ import { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import { PostgresBackend, PostgresCredential, PostgresDatabase, PostgresDatabaseRepository, TenantPlacement } from '@app/domain';
 import { PostgresBackendEntity, PostgresCredentialEntity, PostgresDatabaseEntity } from '../entities';
 import { isUuid } from './query-helpers';
-import { UnansweredWrites, transactionInOneRoundTrip } from './pipelined-transaction';
+import { transactionInOneRoundTrip } from './pipelined-transaction';
 import { Statement, insertRow, query, selectList, setClause, unprefixed } from './sql';
 
 /**
@@ -15,10 +15,7 @@ const LOCK_ACTIVE_BACKENDS = `SELECT id FROM postgres_backends
   ORDER BY name FOR UPDATE`;
 
 export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
-  constructor(
-    private readonly m: EntityManager,
-    private readonly writes?: UnansweredWrites,
-  ) {}
+  constructor(private readonly m: EntityManager) {}
 
   async create(database: PostgresDatabase): Promise<void> {
     const insert = insertRow(this.m, PostgresDatabaseEntity, database);
@@ -56,14 +53,6 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
     return row ? existingPlacement(row) : null;
   }
 
-  async placeUnanswered(database: Omit<PostgresDatabase, 'backendId'>, owner: PostgresCredential): Promise<void> {
-    if (!this.writes) {
-      await this.place(database, owner);
-      return;
-    }
-    for (const statement of this.placementStatements(database, owner)) this.writes.send(statement);
-  }
-
   findByAddon(addonId: string): Promise<PostgresDatabase | null> {
     return isUuid(addonId) ? this.m.findOneBy(PostgresDatabaseEntity, { addonId }) : Promise.resolve(null);
   }
@@ -99,6 +88,9 @@ export class TypeOrmPostgresDatabases implements PostgresDatabaseRepository {
                SELECT b.id FROM postgres_backends b
                 CROSS JOIN LATERAL (SELECT count(*) AS n FROM postgres_databases d WHERE d.backend_id = b.id AND d.state = 'active') c
                 WHERE b.state = 'active' AND c.n < b.capacity AND NOT EXISTS (SELECT 1 FROM existing)
+                  -- An add-on whose insert, pipelined ahead, was refused (its name taken) gets
+                  -- nothing, rather than a foreign-key error that would abort the transaction.
+                  AND EXISTS (SELECT 1 FROM addons WHERE id = $1)
                 ORDER BY c.n::numeric / b.capacity, c.n, b.name
                 LIMIT 1
              ), placed AS (

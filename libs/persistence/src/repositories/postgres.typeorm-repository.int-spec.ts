@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { RangeSpec, newId, parseRange } from '@app/common';
 import { PostgresBackend, PostgresBackup, PostgresCredential, PostgresDatabase } from '@app/domain';
-import { blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
+import { addonOf, blockedSessions, gate, unique, useAppStoreFixture, waitFor } from '../../../../test/support/store-fixtures';
 import { describeLeastLoadedPlacement } from '../../../../test/support/least-loaded-placement';
 import { TypeOrmStore } from './typeorm-store';
 
@@ -240,26 +240,17 @@ describe('TypeOrmStore.postgres', () => {
       expect(await store.postgres.databases.findByAddon(addon.id)).toBeNull();
     });
 
-    it('places with the commit of the caller’s transaction, or not at all if it rolls back or every backend is full', async () => {
-      const backend = await newBackend(unique('unanswered'), 2);
-      const [kept, lost, noRoom] = [await newAddon(), await newAddon(), await newAddon()];
-      const tenant = tenantOf(kept.id);
-      await store.transaction((tx) => tx.postgres.databases.placeUnanswered(tenant.database, tenant.owner));
-      expect(await store.postgres.databases.findByAddon(kept.id)).toEqual({ ...tenant.database, backendId: backend.id });
-      expect(await placeTenant(tenantOf(kept.id))).toEqual({ kind: 'existing', state: 'active', backend, ownerPasswordSealed: tenant.owner.passwordSealed });
-
-      await expect(
-        store.transaction(async (tx) => {
-          await tx.postgres.databases.placeUnanswered(tenantOf(lost.id).database, tenantOf(lost.id).owner);
-          throw new Error('rolled back');
-        }),
-      ).rejects.toThrow('rolled back');
-      expect(await store.postgres.databases.findByAddon(lost.id)).toBeNull();
-
-      await place(backend, 1);
-      await store.transaction((tx) => tx.postgres.databases.placeUnanswered(tenantOf(noRoom.id).database, tenantOf(noRoom.id).owner));
-      expect(await store.postgres.databases.findByAddon(noRoom.id)).toBeNull();
-      expect(await store.postgres.credentials.listAll(noRoom.id)).toEqual([]);
+    it('places nothing for an add-on without a row, and leaves the caller’s transaction usable', async () => {
+      const backend = await newBackend(unique('no-addon-row'), 4);
+      const later = addonOf(fixture, fixture.app, { name: `postgresql-${newId()}` });
+      const tenant = tenantOf(later.id);
+      await store.transaction(async (tx) => {
+        // As when the add-on's insert, pipelined ahead, was refused (its name taken).
+        expect(await tx.postgres.databases.place(tenant.database, tenant.owner)).toEqual({ kind: 'full' });
+        await tx.addons.createIfNameFree(later);
+        expect(await tx.postgres.databases.place(tenant.database, tenant.owner)).toEqual({ kind: 'placed', backend });
+      });
+      expect(await store.postgres.databases.findByAddon(later.id)).toEqual({ ...tenant.database, backendId: backend.id });
     });
 
     it('finds a recorded tenant without waiting on the backends’ locks', async () => {

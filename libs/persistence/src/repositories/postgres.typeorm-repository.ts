@@ -12,7 +12,6 @@ import { TypeOrmPostgresBackups } from './postgres-backup.typeorm-repository';
 import { TypeOrmPostgresCredentials } from './postgres-credential.typeorm-repository';
 import { TypeOrmPostgresDatabases } from './postgres-database.typeorm-repository';
 import { TypeOrmPostgresRestores } from './postgres-restore.typeorm-repository';
-import { UnansweredWrites } from './pipelined-transaction';
 
 /** The first-party PostgreSQL repositories, bound to one manager (so to one transaction, inside one). */
 export class TypeOrmPostgres implements PostgresStore {
@@ -22,10 +21,9 @@ export class TypeOrmPostgres implements PostgresStore {
   readonly backups: PostgresBackupRepository;
   readonly restores: PostgresRestoreRepository;
 
-  /** `writes`: those of the pipelined transaction `manager` is bound to, if any. */
-  constructor(manager: EntityManager, writes?: UnansweredWrites) {
+  constructor(manager: EntityManager) {
     this.backends = new TypeOrmPostgresBackends(manager);
-    this.databases = new TypeOrmPostgresDatabases(manager, writes);
+    this.databases = new TypeOrmPostgresDatabases(manager);
     this.credentials = new TypeOrmPostgresCredentials(manager);
     this.backups = new TypeOrmPostgresBackups(manager);
     this.restores = new TypeOrmPostgresRestores(manager);

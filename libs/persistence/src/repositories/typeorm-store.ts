@@ -46,7 +46,7 @@ export class TypeOrmStore extends Store {
   constructor(
     private readonly manager: EntityManager,
     inTransaction = false,
-    writes?: UnansweredWrites,
+    private readonly writes?: UnansweredWrites,
   ) {
     super();
     this.accounts = new TypeOrmAccounts(manager);
@@ -61,12 +61,18 @@ export class TypeOrmStore extends Store {
     this.attachments = new TypeOrmAttachments(manager, writes);
     this.events = new TypeOrmEvents(manager, inTransaction);
     this.oauth = new TypeOrmOAuth(manager);
-    this.postgres = new TypeOrmPostgres(manager, writes);
+    this.postgres = new TypeOrmPostgres(manager);
     this.redis = new TypeOrmRedis(manager);
     this.teams = new TypeOrmTeams(manager);
     this.invoices = new TypeOrmInvoices(manager);
     this.kafka = new TypeOrmKafka(manager);
     this.usage = new TypeOrmUsageRecords(manager);
+  }
+
+  sendHeldWrites(): void {
+    if (!this.writes) return;
+    const events = this.events.takePending();
+    if (events) this.writes.send(events);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

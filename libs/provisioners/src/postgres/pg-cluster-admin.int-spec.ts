@@ -294,6 +294,30 @@ describe('PgClusterAdmin', () => {
     expect(rows).toEqual([{ datconnlimit: 7, owner: shared2.user }]);
   });
 
+  it('takes an owner verifier derived beforehand, and derives its own if that failed', async () => {
+    const t = await newTenant(shared1, 5);
+    const su = await superuser(shared1);
+    const stored = async () => (await su.query<{ v: string }>('SELECT rolpassword AS v FROM pg_authid WHERE rolname = $1', [t.ownerRole])).rows[0].v;
+
+    const next = password();
+    const verifier = await admin.passwordVerifier(next);
+    expect(verifier).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(verifier).not.toContain(next);
+    await admin.createTenant(shared1, { ...t, ownerPassword: next, ownerVerifier: Promise.resolve(verifier), connectionLimit: 5 });
+    // The very verifier given, which the password logs in with.
+    expect(await stored()).toBe(verifier);
+    t.password = next;
+    await (await asOwner(t)).end();
+
+    const last = password();
+    const failed = Promise.reject(new Error('not derived'));
+    await admin.createTenant(shared1, { ...t, ownerPassword: last, ownerVerifier: failed, connectionLimit: 5 });
+    expect(await stored()).not.toBe(verifier);
+    expect(await connectError(shared1, t.ownerRole, next, t.database)).toMatch(/password authentication failed/);
+    t.password = last;
+    await (await asOwner(t)).end();
+  });
+
   it('gives a named credential nothing until the owner grants it', async () => {
     const t = await newTenant(shared1);
     const other = await newTenant(shared1);

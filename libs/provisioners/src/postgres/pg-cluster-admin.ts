@@ -86,18 +86,23 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     }
   }
 
+  passwordVerifier(password: string): Promise<string> {
+    return scramVerifier(password);
+  }
+
   async createTenant(
     backend: BackendConnection,
-    tenant: TenantNames & { ownerPassword: string; connectionLimit: number },
+    tenant: TenantNames & { ownerPassword: string; ownerVerifier?: Promise<string>; connectionLimit: number },
   ): Promise<void> {
     const { database, groupRole, ownerRole } = tenant;
+    tenant.ownerVerifier?.catch(() => undefined); // awaited later, after other statements
     const limit = Math.trunc(tenant.connectionLimit);
     if (!(await this.roleExists(backend, groupRole))) {
       await this.ignoring(['42710', '23505'], () =>
         this.exec(backend, `CREATE ROLE ${ident(groupRole)} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`),
       );
     }
-    await this.ensureLoginRole(backend, ownerRole, tenant.ownerPassword);
+    await this.ensureLoginRole(backend, ownerRole, tenant.ownerPassword, tenant.ownerVerifier);
     if (!(await this.isMember(backend, ownerRole, groupRole))) {
       await this.exec(backend, `GRANT ${ident(groupRole)} TO ${ident(ownerRole)}`);
     }
@@ -360,8 +365,8 @@ export class PgClusterAdmin extends PostgresClusterAdmin implements OnModuleDest
     }
   }
 
-  private async ensureLoginRole(backend: BackendConnection, role: string, password: string): Promise<void> {
-    const verifier = await scramVerifier(password);
+  private async ensureLoginRole(backend: BackendConnection, role: string, password: string, derived?: Promise<string>): Promise<void> {
+    const verifier = derived ? await derived.catch(() => scramVerifier(password)) : await scramVerifier(password);
     const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD ${literal(verifier)}`;
     const secrets = [password, verifier];
     let created = false;

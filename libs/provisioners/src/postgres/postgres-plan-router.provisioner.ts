@@ -11,7 +11,9 @@ import {
   PlanChangeOutcome,
   PostgresDatabase,
   ProviderRefusedError,
+  ProvisionHeadStart,
   ProvisionOutcome,
+  ProvisionPreparation,
   ProvisionRequest,
   Provisioner,
   Store,
@@ -51,6 +53,11 @@ export class PostgresPlanRouter extends Provisioner {
 
   provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
     return isDedicatedPlan(request.plan.name) ? this.dedicated.provision(request) : this.shared.provision(request);
+  }
+
+  /** Head starts come only with shared plans. */
+  prepare(headStart: ProvisionHeadStart): ProvisionPreparation | undefined {
+    return this.shared.prepare(headStart);
   }
 
   async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {

@@ -12,7 +12,9 @@ import {
   PostgresClusterAdmin,
   ProviderRefusedError,
   ProviderUnavailableError,
+  ProvisionHeadStart,
   ProvisionOutcome,
+  ProvisionPreparation,
   ProvisionRequest,
   Provisioner,
   Store,
@@ -52,11 +54,19 @@ export class PostgresProvisioner extends Provisioner {
   async provision(request: ProvisionRequest): Promise<ProvisionOutcome> {
     const { addon, plan } = request;
     if (!isEssentialPlan(plan.name)) throw new ProviderRefusedError(`postgresql:${plan.name} is not available yet.`);
-    const { backend, password } = await this.placeTenant(addon, request.prefetched?.postgresPlacement);
+    const { backend, password, passwordSealed } = await this.placeTenant(addon, request.prefetched?.postgresPlacement);
     await this.hardenOnce(backend);
     const names = tenantNames(addon.id);
+    // Derived while the add-on's creation committed, if for the password its records hold.
+    const prepared = request.prepared?.postgresOwner;
+    const ownerVerifier = prepared?.passwordSealed === passwordSealed ? prepared.verifier : undefined;
     // The URL is known already: the add-on's records are written while the tenant is made.
-    const ready = this.admin.createTenant(backend, { ...names, ownerPassword: password, connectionLimit: essentialLimits(plan).connections });
+    const ready = this.admin.createTenant(backend, {
+      ...names,
+      ownerPassword: password,
+      ownerVerifier,
+      connectionLimit: essentialLimits(plan).connections,
+    });
     ready.catch(() => undefined); // awaited by the caller, which may still be busy when it fails
     return {
       kind: 'provisioned',
@@ -65,6 +75,15 @@ export class PostgresProvisioner extends Provisioner {
       message: null,
       ready,
     };
+  }
+
+  /** The owner verifier for a head start's password, derived while the add-on's creation commits. */
+  prepare(headStart: ProvisionHeadStart): ProvisionPreparation | undefined {
+    const passwordSealed = headStart.postgresOwnerPasswordSealed;
+    if (!passwordSealed) return undefined;
+    const verifier = Promise.resolve().then(() => this.admin.passwordVerifier(this.box.open(passwordSealed)));
+    verifier.catch(() => undefined); // the provision derives it itself then
+    return { postgresOwner: { passwordSealed, verifier } };
   }
 
   async changePlan(request: { addon: Addon; service: AddonService; plan: Plan }): Promise<PlanChangeOutcome> {
@@ -184,7 +203,7 @@ export class PostgresProvisioner extends Provisioner {
    * attempt) or placed now. Either way the records are committed before this returns, so the
    * cluster never holds a tenant Attache does not know about.
    */
-  private async placeTenant(addon: Addon, found?: TenantPlacement | null): Promise<{ backend: BackendConnection; password: string }> {
+  private async placeTenant(addon: Addon, found?: TenantPlacement | null): Promise<{ backend: BackendConnection; password: string; passwordSealed: string }> {
     const password = newDatabasePassword();
     // Usually placed with the add-on already: found (read with the add-on, or now), and placed only if not.
     const { database, owner } = tenantRecords(addon.id, this.box.seal(password), this.clock.now());
@@ -192,11 +211,15 @@ export class PostgresProvisioner extends Provisioner {
     const placement = existing ?? (await this.store.postgres.databases.place(database, owner));
     switch (placement.kind) {
       case 'placed':
-        return { backend: openBackend(placement.backend, this.box), password };
+        return { backend: openBackend(placement.backend, this.box), password, passwordSealed: owner.passwordSealed };
       case 'existing':
         if (placement.state !== 'active' || !placement.ownerPasswordSealed) throw new ProviderRefusedError(`${addon.name}'s database was already dropped.`);
         if (!placement.backend) throw new ProviderUnavailableError(`The PostgreSQL backend of ${addon.name} is not registered.`);
-        return { backend: openBackend(placement.backend, this.box), password: this.box.open(placement.ownerPasswordSealed) };
+        return {
+          backend: openBackend(placement.backend, this.box),
+          password: this.box.open(placement.ownerPasswordSealed),
+          passwordSealed: placement.ownerPasswordSealed,
+        };
       case 'full':
         throw new ProviderUnavailableError('No shared PostgreSQL cluster has room for another database.');
     }
