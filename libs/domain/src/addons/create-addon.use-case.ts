@@ -99,16 +99,17 @@ export class CreateAddonUseCase {
       // An essential database is placed right behind the insert, in the same round trip.
       const tenant = this.postgres.recordsFor(id, service, plan);
       const placing = this.postgres.placeWithAddon(tx, tenant);
-      const [held, chosen, inserted, placed] = await Promise.allSettled([holding, choosing, inserting, placing]);
+      placing.catch(() => undefined); // awaited below, once the job is queued
+      const [held, chosen, inserted] = await Promise.allSettled([holding, choosing, inserting]);
       if (held.status === 'rejected') throw held.reason;
       if (chosen.status === 'rejected') throw chosen.reason;
       if (inserted.status === 'rejected') throw inserted.reason;
-      if (placed.status === 'rejected') throw placed.reason;
       const [choice, created] = [chosen.value, inserted.value];
       // Queued now, so the worker's pickup overlaps the rest of the transaction: the job reads the
       // add-on once it has committed, and finds nothing (and does nothing) if it rolled back.
       // Meanwhile it prepares from the head start (an essential database's owner verifier).
       enqueued = this.jobs.provision(id, this.postgres.headStart(tenant));
+      await placing;
       await tx.events.append({
         type: 'addon.provision_requested',
         addonId: created.id,
