@@ -61,6 +61,8 @@ export class RateLimitGuard implements CanActivate, OnModuleDestroy {
         (result) => (known.remaining = Math.min(known.remaining, result.remainingPoints)),
         (error: unknown) => {
           if (error instanceof RateLimiterRes) known.remaining = 0;
+          // Redis failed to count: the next request waits for its count again (and fails as it would have).
+          else known.answeredAt = 0;
         },
       );
       return true;
